@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! QMP command types for `hello-world`, plus malformed variants that a client could send.
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+/// `{"execute":"hello-world","arguments":{"message":...}}`; `None` omits the member.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct HelloWorld {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl qapi::Command for HelloWorld {
+    type Ok = Value;
+    const NAME: &'static str = "hello-world";
+    const ALLOW_OOB: bool = false;
+}
+
+impl HelloWorld {
+    pub fn with(message: impl Into<String>) -> Self {
+        HelloWorld { message: Some(message.into()) }
+    }
+}
+
+/// `hello-world` with arbitrary JSON arguments: wrong types, unknown members, and (with
+/// `duplicate`) the same key twice.
+#[derive(Debug, Clone)]
+pub struct RawHelloWorld {
+    pub members: Vec<(String, Value)>,
+}
+
+impl Serialize for RawHelloWorld {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.members.len()))?;
+        for (k, v) in &self.members {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl qapi::Command for RawHelloWorld {
+    type Ok = Value;
+    const NAME: &'static str = "hello-world";
+    const ALLOW_OOB: bool = false;
+}
+
+/// `query-qmp-schema`, returned as raw JSON (newer QEMUs have schema entries that older
+/// typed bindings cannot parse).
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct QueryQmpSchema {}
+
+impl qapi::Command for QueryQmpSchema {
+    type Ok = Vec<Value>;
+    const NAME: &'static str = "query-qmp-schema";
+    const ALLOW_OOB: bool = false;
+}
+
+/// `query-commands`, names only.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct QueryCommands {}
+
+impl qapi::Command for QueryCommands {
+    type Ok = Vec<Value>;
+    const NAME: &'static str = "query-commands";
+    const ALLOW_OOB: bool = false;
+}
+
+/// `query-name`, the cheapest built-in command: the baseline for latency comparisons.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct QueryName {}
+
+impl qapi::Command for QueryName {
+    type Ok = Value;
+    const NAME: &'static str = "query-name";
+    const ALLOW_OOB: bool = false;
+}
+
+/// `human-monitor-command`: runs an HMP command line, returns its output.
+#[derive(Serialize, Debug, Clone)]
+pub struct HumanMonitorCommand {
+    #[serde(rename = "command-line")]
+    pub command_line: String,
+}
+
+impl qapi::Command for HumanMonitorCommand {
+    type Ok = String;
+    const NAME: &'static str = "human-monitor-command";
+    const ALLOW_OOB: bool = false;
+}

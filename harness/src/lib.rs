@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Boots a (patched) QEMU for tests and demos and talks to its monitors.
+//!
+//! [`Qemu`] owns a temp dir holding the monitor sockets and QEMU's stdout/stderr files,
+//! starts QEMU with a deadline, and kills it on drop; when dropped during a panic it
+//! prints what QEMU wrote, so a failing test shows QEMU's side. [`Qemu::qmp`] returns a
+//! client of the maintained `qapi` crate after the capabilities handshake; [`commands`]
+//! has the `hello-world` command types, well-formed and deliberately malformed.
+
+pub mod commands;
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A connected, negotiated QMP client.
+pub type Qmp = qapi::Qmp<qapi::Stream<BufReader<UnixStream>, UnixStream>>;
+
+/// The environment variable naming the patched QEMU binary for integration tests.
+pub const BINARY_ENV: &str = "QEMU_HELLO_BINARY";
+
+/// How long QEMU may take to open its monitor sockets.
+const START_DEADLINE: Duration = Duration::from_secs(20);
+
+/// The machine QEMU emulates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Machine {
+    /// `-M none`: no guest at all; starts in milliseconds, needs no firmware.
+    None,
+    /// A TCG `pc` VM with SeaBIOS and no disk: the BIOS idles.
+    TcgPc,
+}
+
+/// Where QEMU's standard output goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stdout {
+    /// A file in the temp dir, readable with [`Qemu::stdout`].
+    File,
+    /// Any file, such as `/dev/full`.
+    Path(PathBuf),
+    /// A pipe whose read end is closed before QEMU starts: every write gets EPIPE.
+    BrokenPipe,
+}
+
+/// How to start QEMU.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub machine: Machine,
+    pub stdout: Stdout,
+    /// Also open a human monitor (`-mon mode=readline`) on a socket.
+    pub hmp_socket: bool,
+    /// How many extra QMP monitor sockets to open besides the main one.
+    pub extra_qmp: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { machine: Machine::None, stdout: Stdout::File, hmp_socket: false, extra_qmp: 0 }
+    }
+}
+
+/// A running QEMU, killed when dropped.
+pub struct Qemu {
+    child: Child,
+    dir: tempfile::TempDir,
+    binary: PathBuf,
+}
+
+/// The patched binary named by [`BINARY_ENV`]; panics with how to get one if unset.
+pub fn binary_from_env() -> PathBuf {
+    match std::env::var_os(BINARY_ENV) {
+        Some(p) if Path::new(&p).is_file() => PathBuf::from(p),
+        Some(p) => panic!("{BINARY_ENV}={} is not a file", Path::new(&p).display()),
+        None => panic!(
+            "{BINARY_ENV} is not set: these tests need the patched QEMU.\n\
+             Run them with `cargo xtask test`, which builds it, or set \
+             {BINARY_ENV}=$(cargo xtask build | tail -n 1)"
+        ),
+    }
+}
+
+impl Qemu {
+    /// Starts `binary` with `opts` and waits until its monitor sockets accept connections.
+    pub fn start(binary: &Path, opts: &Options) -> io::Result<Qemu> {
+        let dir = tempfile::Builder::new().prefix("qemu-hello-").tempdir()?;
+        let mut cmd = Command::new(binary);
+        cmd.args(["-nodefaults", "-display", "none", "-no-user-config"]);
+        match opts.machine {
+            Machine::None => cmd.args(["-M", "none"]),
+            Machine::TcgPc => cmd.args(["-M", "pc", "-accel", "tcg", "-m", "128", "-nic", "none"]),
+        };
+        let mut sockets = vec![dir.path().join("qmp.sock")];
+        cmd.arg("-qmp").arg(server_arg(&sockets[0]));
+        for i in 0..opts.extra_qmp {
+            let s = dir.path().join(format!("qmp{i}.sock"));
+            cmd.arg("-qmp").arg(server_arg(&s));
+            sockets.push(s);
+        }
+        if opts.hmp_socket {
+            let s = dir.path().join("hmp.sock");
+            cmd.arg("-chardev").arg(format!("socket,id=hmp,path={},server=on,wait=off", s.display()));
+            cmd.args(["-mon", "chardev=hmp,mode=readline"]);
+            sockets.push(s);
+        }
+        let stdout = match &opts.stdout {
+            Stdout::File => Stdio::from(fs::File::create(dir.path().join("stdout"))?),
+            Stdout::Path(p) => Stdio::from(fs::OpenOptions::new().write(true).open(p)?),
+            Stdout::BrokenPipe => {
+                let (reader, writer) = io::pipe()?;
+                drop(reader);
+                Stdio::from(writer)
+            }
+        };
+        cmd.stdin(Stdio::null()).stdout(stdout).stderr(fs::File::create(dir.path().join("stderr"))?);
+        let child = cmd.spawn().map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display()))
+        })?;
+        let mut qemu = Qemu { child, dir, binary: binary.to_path_buf() };
+        for s in &sockets {
+            qemu.wait_for_socket(s)?;
+        }
+        Ok(qemu)
+    }
+
+    fn wait_for_socket(&mut self, path: &Path) -> io::Result<()> {
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Err(io::Error::other(format!(
+                    "QEMU exited ({status}) before opening {}; stderr:\n{}",
+                    path.display(),
+                    self.stderr()
+                )));
+            }
+            if path.exists() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("QEMU did not open {} within {START_DEADLINE:?}", path.display()),
+                ));
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// A QMP client on the main monitor (`index` 0) or an extra one (1..), after the
+    /// capabilities handshake. Each QMP socket takes one client at a time.
+    pub fn qmp_at(&self, index: usize) -> io::Result<Qmp> {
+        let name = if index == 0 { "qmp.sock".to_string() } else { format!("qmp{}.sock", index - 1) };
+        let stream = UnixStream::connect(self.dir.path().join(name))?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let mut qmp = qapi::Qmp::new(qapi::Stream::new(BufReader::new(stream.try_clone()?), stream));
+        qmp.handshake().map_err(io::Error::other)?;
+        Ok(qmp)
+    }
+
+    /// A QMP client on the main monitor.
+    pub fn qmp(&self) -> io::Result<Qmp> {
+        self.qmp_at(0)
+    }
+
+    /// A client of the readline human monitor (needs [`Options::hmp_socket`]).
+    pub fn hmp(&self) -> io::Result<Hmp> {
+        Hmp::connect(&self.dir.path().join("hmp.sock"))
+    }
+
+    /// Everything QEMU has written to stdout so far (with [`Stdout::File`]).
+    pub fn stdout(&self) -> String {
+        fs::read_to_string(self.dir.path().join("stdout")).unwrap_or_default()
+    }
+
+    /// Everything QEMU has written to stderr so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// Whether the QEMU process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The QEMU process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The binary this QEMU runs.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+}
+
+fn server_arg(path: &Path) -> String {
+    format!("unix:{},server=on,wait=off", path.display())
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!("--- QEMU ({}) stdout ---\n{}", self.binary.display(), self.stdout());
+            eprintln!("--- QEMU stderr ---\n{}", self.stderr());
+        }
+    }
+}
+
+/// A client of a readline (`-mon mode=readline`) human monitor on a socket.
+///
+/// The monitor echoes input and prints a `(qemu) ` prompt; [`Hmp::command`] sends one
+/// line and returns what the monitor printed before the next prompt, without the echo.
+pub struct Hmp {
+    stream: UnixStream,
+    pending: Vec<u8>,
+}
+
+const PROMPT: &[u8] = b"(qemu) ";
+
+impl Hmp {
+    fn connect(path: &Path) -> io::Result<Hmp> {
+        let stream = UnixStream::connect(path)?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let mut hmp = Hmp { stream, pending: Vec::new() };
+        hmp.read_to_prompt()?; // the banner
+        Ok(hmp)
+    }
+
+    fn read_to_prompt(&mut self) -> io::Result<Vec<u8>> {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(i) = self.pending.windows(PROMPT.len()).position(|w| w == PROMPT) {
+                let out = self.pending[..i].to_vec();
+                self.pending.drain(..i + PROMPT.len());
+                return Ok(out);
+            }
+            let n = self.stream.read(&mut buf)?;
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "monitor closed"));
+            }
+            self.pending.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Runs one command line and returns the monitor's output, lines joined by `\n`,
+    /// terminal control sequences removed.
+    pub fn command(&mut self, line: &str) -> io::Result<String> {
+        self.stream.write_all(line.as_bytes())?;
+        self.stream.write_all(b"\r")?;
+        let raw = self.read_to_prompt()?;
+        let text = strip_terminal_codes(&String::from_utf8_lossy(&raw));
+        // The readline monitor echoes the command line first.
+        let mut lines = text.lines().map(str::trim_end).filter(|l| !l.is_empty());
+        let first = lines.next().unwrap_or_default();
+        let mut out: Vec<&str> = Vec::new();
+        if first.trim() != line.trim() {
+            out.push(first);
+        }
+        out.extend(lines);
+        Ok(out.join("\n"))
+    }
+}
+
+/// Removes ANSI escape sequences (`ESC [ ... letter`) and carriage returns.
+fn strip_terminal_codes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for d in chars.by_ref() {
+                        if d.is_ascii_alphabetic() {
+                            break;
+                        }
+                    }
+                }
+            }
+            '\r' => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Reads lines of a growing file (QEMU's stdout) until `pred` holds or `timeout` passes.
+pub fn wait_for_lines(path: &Path, timeout: Duration, pred: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let lines: Vec<String> = fs::File::open(path)
+            .map(|f| BufReader::new(f).lines().map_while(Result::ok).collect())
+            .unwrap_or_default();
+        if pred(&lines) || Instant::now() > deadline {
+            return lines;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
