@@ -25,7 +25,10 @@ fn main() {
     let src_dir = qemu_src_dir(&build_dir);
     let misc_h = build_dir.join("qapi/qapi-commands-misc.h");
     println!("cargo::rerun-if-changed={}", misc_h.display());
-    println!("cargo::rerun-if-changed={}", src_dir.join("include/monitor/hmp.h").display());
+    println!(
+        "cargo::rerun-if-changed={}",
+        src_dir.join("include/monitor/hmp.h").display()
+    );
 
     let header = fs::read_to_string(&misc_h).unwrap_or_else(|e| {
         fail(&format!(
@@ -50,8 +53,13 @@ fn main() {
     .collect();
     clang_args.extend(glib_cflags());
     clang_args.extend(
-        ["-D_GNU_SOURCE", "-D_FILE_OFFSET_BITS=64", "-D_LARGEFILE_SOURCE", "-std=gnu11"]
-            .map(String::from),
+        [
+            "-D_GNU_SOURCE",
+            "-D_FILE_OFFSET_BITS=64",
+            "-D_LARGEFILE_SOURCE",
+            "-std=gnu11",
+        ]
+        .map(String::from),
     );
 
     let bindings = bindgen::Builder::default()
@@ -101,7 +109,9 @@ fn qemu_build_dir() -> PathBuf {
         Some(d) => PathBuf::from(d),
         None => {
             let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-            root.join("target/qemu").join(DEFAULT_QEMU_VERSION).join("build")
+            root.join("target/qemu")
+                .join(DEFAULT_QEMU_VERSION)
+                .join("build")
         }
     };
     if !dir.join("config-host.mak").is_file() {
@@ -132,11 +142,18 @@ fn glib_cflags() -> Vec<String> {
     let out = Command::new("pkg-config")
         .args(["--cflags", "glib-2.0"])
         .output()
-        .unwrap_or_else(|e| fail(&format!("cannot run pkg-config: {e}; install pkg-config and libglib2.0-dev")));
+        .unwrap_or_else(|e| {
+            fail(&format!(
+                "cannot run pkg-config: {e}; install pkg-config and libglib2.0-dev"
+            ))
+        });
     if !out.status.success() {
         fail("pkg-config --cflags glib-2.0 failed; install libglib2.0-dev");
     }
-    String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect()
 }
 
 fn fail(msg: &str) -> ! {

@@ -20,8 +20,17 @@ const ELLIPSIS: &str = "...";
 impl<const N: usize> ErrorText<N> {
     /// An empty text.
     pub const fn new() -> Self {
-        const { assert!(N > ELLIPSIS.len() + 1, "ErrorText needs room for the ellipsis and NUL") };
-        ErrorText { buf: [0; N], len: 0, truncated: false }
+        const {
+            assert!(
+                N > ELLIPSIS.len() + 1,
+                "ErrorText needs room for the ellipsis and NUL"
+            )
+        };
+        ErrorText {
+            buf: [0; N],
+            len: 0,
+            truncated: false,
+        }
     }
 
     /// The text written so far, as a C string. An interior NUL written by a caller ends

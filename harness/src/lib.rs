@@ -59,7 +59,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { machine: Machine::None, stdout: Stdout::File, hmp_socket: false, extra_qmp: 0 }
+        Options {
+            machine: Machine::None,
+            stdout: Stdout::File,
+            hmp_socket: false,
+            extra_qmp: 0,
+        }
     }
 }
 
@@ -102,7 +107,10 @@ impl Qemu {
         }
         if opts.hmp_socket {
             let s = dir.path().join("hmp.sock");
-            cmd.arg("-chardev").arg(format!("socket,id=hmp,path={},server=on,wait=off", s.display()));
+            cmd.arg("-chardev").arg(format!(
+                "socket,id=hmp,path={},server=on,wait=off",
+                s.display()
+            ));
             cmd.args(["-mon", "chardev=hmp,mode=readline"]);
             sockets.push(s);
         }
@@ -115,11 +123,17 @@ impl Qemu {
                 Stdio::from(writer)
             }
         };
-        cmd.stdin(Stdio::null()).stdout(stdout).stderr(fs::File::create(dir.path().join("stderr"))?);
+        cmd.stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(fs::File::create(dir.path().join("stderr"))?);
         let child = cmd.spawn().map_err(|e| {
             io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display()))
         })?;
-        let mut qemu = Qemu { child, dir, binary: binary.to_path_buf() };
+        let mut qemu = Qemu {
+            child,
+            dir,
+            binary: binary.to_path_buf(),
+        };
         for s in &sockets {
             qemu.wait_for_socket(s)?;
         }
@@ -142,7 +156,10 @@ impl Qemu {
             if Instant::now() > deadline {
                 return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    format!("QEMU did not open {} within {START_DEADLINE:?}", path.display()),
+                    format!(
+                        "QEMU did not open {} within {START_DEADLINE:?}",
+                        path.display()
+                    ),
                 ));
             }
             thread::sleep(Duration::from_millis(10));
@@ -152,10 +169,17 @@ impl Qemu {
     /// A QMP client on the main monitor (`index` 0) or an extra one (1..), after the
     /// capabilities handshake. Each QMP socket takes one client at a time.
     pub fn qmp_at(&self, index: usize) -> io::Result<Qmp> {
-        let name = if index == 0 { "qmp.sock".to_string() } else { format!("qmp{}.sock", index - 1) };
+        let name = if index == 0 {
+            "qmp.sock".to_string()
+        } else {
+            format!("qmp{}.sock", index - 1)
+        };
         let stream = UnixStream::connect(self.dir.path().join(name))?;
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-        let mut qmp = qapi::Qmp::new(qapi::Stream::new(BufReader::new(stream.try_clone()?), stream));
+        let mut qmp = qapi::Qmp::new(qapi::Stream::new(
+            BufReader::new(stream.try_clone()?),
+            stream,
+        ));
         qmp.handshake().map_err(io::Error::other)?;
         Ok(qmp)
     }
@@ -205,7 +229,11 @@ impl Drop for Qemu {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if thread::panicking() {
-            eprintln!("--- QEMU ({}) stdout ---\n{}", self.binary.display(), self.stdout());
+            eprintln!(
+                "--- QEMU ({}) stdout ---\n{}",
+                self.binary.display(),
+                self.stdout()
+            );
             eprintln!("--- QEMU stderr ---\n{}", self.stderr());
         }
     }
@@ -226,7 +254,10 @@ impl Hmp {
     fn connect(path: &Path) -> io::Result<Hmp> {
         let stream = UnixStream::connect(path)?;
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-        let mut hmp = Hmp { stream, pending: Vec::new() };
+        let mut hmp = Hmp {
+            stream,
+            pending: Vec::new(),
+        };
         hmp.read_to_prompt()?; // the banner
         Ok(hmp)
     }
@@ -241,7 +272,10 @@ impl Hmp {
             }
             let n = self.stream.read(&mut buf)?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "monitor closed"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "monitor closed",
+                ));
             }
             self.pending.extend_from_slice(&buf[..n]);
         }
@@ -290,7 +324,11 @@ fn strip_terminal_codes(s: &str) -> String {
 }
 
 /// Reads lines of a growing file (QEMU's stdout) until `pred` holds or `timeout` passes.
-pub fn wait_for_lines(path: &Path, timeout: Duration, pred: impl Fn(&[String]) -> bool) -> Vec<String> {
+pub fn wait_for_lines(
+    path: &Path,
+    timeout: Duration,
+    pred: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
     let deadline = Instant::now() + timeout;
     loop {
         let lines: Vec<String> = fs::File::open(path)

@@ -1,1 +1,65 @@
-fn main() {}
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `cargo xtask`: builds the patched QEMU with the Rust staticlib, runs it, tests it.
+//!
+//! stdout carries results only (for `build`, the binary's absolute path as its last
+//! line); progress and the output of the tools it runs go to stderr.
+
+mod deps;
+mod qemu;
+mod run;
+mod sh;
+mod source;
+mod test;
+mod versions;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Build, run and test QEMU with monitor commands in Rust"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Fetch, patch, configure and build QEMU with the Rust staticlib; print the binary's path.
+    Build(BuildArgs),
+    /// Build if needed, boot the patched QEMU and call hello-world over QMP and HMP.
+    Run(BuildArgs),
+    /// Build if needed, then rustfmt, clippy, unit and integration tests.
+    Test(BuildArgs),
+}
+
+/// Which QEMU to build, and where its source comes from.
+#[derive(Args, Clone, Debug)]
+pub struct BuildArgs {
+    /// QEMU version (one with a series under qemu-patches/).
+    #[arg(long, default_value = versions::DEFAULT)]
+    qemu: String,
+    /// Use this unpacked, pristine QEMU source tree instead of a tarball.
+    #[arg(long, value_name = "DIR", conflicts_with = "qemu_tarball")]
+    qemu_src: Option<PathBuf>,
+    /// Use this orig tarball (its sha256 must match the pinned one).
+    #[arg(long, value_name = "FILE")]
+    qemu_tarball: Option<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Build(args) => {
+            let built = qemu::build(&args)?;
+            println!("{}", built.binary.display());
+        }
+        Cmd::Run(args) => run::run(&args)?,
+        Cmd::Test(args) => test::test(&args)?,
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Debian packages the build needs: installed when missing if we are root, otherwise
+//! the exact `apt-get install` line is printed and the build stops.
+
+use std::process::Command;
+
+use anyhow::{Result, bail};
+
+use crate::sh;
+
+/// What building QEMU 10.x with the staticlib needs on Debian 12.
+pub const BUILD: &[&str] = &[
+    "build-essential",
+    "ninja-build",
+    "pkg-config",
+    "libglib2.0-dev",
+    "libpixman-1-dev",
+    "libfdt-dev",
+    "libslirp-dev",
+    "flex",
+    "bison",
+    "device-tree-compiler",
+    "python3-venv",
+    "libclang-dev",
+    "clang",
+    "ccache",
+    "xz-utils",
+    "patch",
+    // Firmware for a pc VM: SeaBIOS and the iPXE option ROMs.
+    "seabios",
+    "ipxe-qemu",
+];
+
+fn missing(packages: &[&str]) -> Result<Vec<String>> {
+    let mut cmd = Command::new("dpkg-query");
+    cmd.args(["-W", "-f=${Package} ${db:Status-Status}\\n"])
+        .args(packages);
+    // dpkg-query exits 1 when a package is unknown; its stdout still lists the rest.
+    let out = cmd.output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(packages
+        .iter()
+        .filter(|p| !text.lines().any(|l| l == format!("{p} installed")))
+        .map(|p| p.to_string())
+        .collect())
+}
+
+/// Installs the missing ones among `packages` (as root), or explains how to.
+pub fn ensure(packages: &[&str]) -> Result<()> {
+    let missing = missing(packages)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let line = format!(
+        "apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    );
+    if !sh::is_root() {
+        bail!("missing Debian packages; as root, run:\n  apt-get update && {line}");
+    }
+    sh::step(format!("installing {}", missing.join(" ")));
+    sh::run(Command::new("apt-get").args(["update", "-q"]))?;
+    sh::run(
+        Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&missing),
+    )
+}

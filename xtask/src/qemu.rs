@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Building QEMU with the Rust staticlib: patch a fresh source copy, configure, generate
+//! the QAPI headers, build the staticlib against them, link `qemu-system-x86_64`.
+//!
+//! Everything lives in `target/qemu/<version>/`: `src/` (patched copy), `build/`,
+//! `venv/` (the meson QEMU needs), `cargo/` (the staticlib's target dir). Each step is
+//! skipped when its inputs have not changed, so a no-op rebuild costs a few seconds.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::versions::{self, Version};
+use crate::{BuildArgs, deps, sh, source};
+
+/// Where one version's build lives.
+pub struct Layout {
+    pub version: &'static Version,
+    pub dir: PathBuf,
+    pub src: PathBuf,
+    pub build: PathBuf,
+    pub venv: PathBuf,
+    pub cargo_target: PathBuf,
+}
+
+impl Layout {
+    pub fn new(version: &'static Version) -> Layout {
+        let dir = sh::root().join("target/qemu").join(version.name);
+        Layout {
+            version,
+            src: dir.join("src"),
+            build: dir.join("build"),
+            venv: dir.join("venv"),
+            cargo_target: dir.join("cargo"),
+            dir,
+        }
+    }
+
+    /// The patched emulator.
+    pub fn binary(&self) -> PathBuf {
+        self.build.join("qemu-system-x86_64")
+    }
+
+    /// The staticlib linked into it.
+    pub fn staticlib(&self) -> PathBuf {
+        self.cargo_target.join("release/libqemu_hello_rs.a")
+    }
+
+    /// This version's patch series, feature patches first, then repack fixes.
+    pub fn patches(&self) -> Result<Vec<PathBuf>> {
+        let dir = sh::root().join("qemu-patches").join(self.version.name);
+        let mut all = patch_files(&dir)?;
+        all.extend(patch_files(&dir.join("repack"))?);
+        if all.is_empty() {
+            bail!("no patches in {}", dir.display());
+        }
+        Ok(all)
+    }
+}
+
+fn patch_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    v.retain(|p| p.extension().is_some_and(|e| e == "patch"));
+    v.sort();
+    Ok(v)
+}
+
+/// What a build produced.
+pub struct Built {
+    pub layout: Layout,
+    pub binary: PathBuf,
+}
+
+pub fn build(args: &BuildArgs) -> Result<Built> {
+    deps::ensure(deps::BUILD)?;
+    let layout = Layout::new(versions::get(&args.qemu)?);
+    fs::create_dir_all(&layout.dir)?;
+    prepare_source(&layout, args)?;
+    ensure_venv(&layout)?;
+    configure(&layout)?;
+    sh::step("generating QEMU's headers (QAPI, trace, config)");
+    ninja(
+        &layout,
+        &[
+            "qapi/qapi-commands-misc.h",
+            "config-poison.h",
+            "qemu-version.h",
+            "hmp-commands.h",
+        ],
+        "ninja-headers.log",
+    )?;
+    build_staticlib(&layout)?;
+    set_lib_option(&layout)?;
+    sh::step("linking qemu-system-x86_64");
+    ninja(&layout, &["qemu-system-x86_64"], "ninja.log")?;
+    let binary = layout.binary().canonicalize()?;
+    Ok(Built { layout, binary })
+}
+
+/// Unpacks a fresh source copy and applies the series, unless the copy already matches
+/// the tarball and the patches (recorded in `src.stamp`).
+fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
+    let patches = l.patches()?;
+    let origin = match &args.qemu_src {
+        Some(dir) => format!("dir {}", dir.canonicalize()?.display()),
+        None => format!("tarball sha256 {}", l.version.sha256),
+    };
+    let mut stamp = format!("{origin}\n");
+    for p in &patches {
+        stamp.push_str(&format!(
+            "{} {}\n",
+            source::sha256(p)?,
+            p.file_name().unwrap_or_default().to_string_lossy()
+        ));
+    }
+    let stamp_file = l.dir.join("src.stamp");
+    if l.src.join("VERSION").is_file()
+        && fs::read_to_string(&stamp_file).ok().as_deref() == Some(&stamp)
+    {
+        return Ok(());
+    }
+    sh::step(format!(
+        "preparing patched QEMU {} source in {}",
+        l.version.name,
+        l.src.display()
+    ));
+    for d in [&l.src, &l.build] {
+        if d.exists() {
+            fs::remove_dir_all(d).with_context(|| format!("cannot remove {}", d.display()))?;
+        }
+    }
+    fs::create_dir_all(&l.src)?;
+    match &args.qemu_src {
+        Some(dir) => sh::run(Command::new("cp").arg("-a").arg(dir.join(".")).arg(&l.src))?,
+        None => {
+            let tarball = source::tarball(l.version, args.qemu_tarball.as_deref())?;
+            sh::run(
+                Command::new("tar")
+                    .args(["xf"])
+                    .arg(&tarball)
+                    .args(["--no-same-owner", "--strip-components=1", "-C"])
+                    .arg(&l.src),
+            )?;
+        }
+    }
+    let version = fs::read_to_string(l.src.join("VERSION")).unwrap_or_default();
+    if version.trim() != l.version.name {
+        bail!(
+            "the source tree says it is QEMU {:?}, expected {}",
+            version.trim(),
+            l.version.name
+        );
+    }
+    for p in &patches {
+        sh::run(
+            Command::new("patch")
+                .args(["-p1", "--forward", "--batch", "--quiet", "-d"])
+                .arg(&l.src)
+                .arg("-i")
+                .arg(p),
+        )
+        .with_context(|| format!("{} does not apply to QEMU {}", p.display(), l.version.name))?;
+    }
+    fs::write(stamp_file, stamp)?;
+    Ok(())
+}
+
+fn ensure_venv(l: &Layout) -> Result<()> {
+    let python = l.venv.join("bin/python3");
+    let ok = python.is_file()
+        && Command::new(&python)
+            .args(["-c", "import mesonbuild, pycotap"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if ok {
+        return Ok(());
+    }
+    sh::step(format!(
+        "creating a Python venv with {} (the tarball lacks QEMU's bundled wheels)",
+        l.version.meson
+    ));
+    sh::run(Command::new("python3").arg("-m").arg("venv").arg(&l.venv))?;
+    sh::run(Command::new(l.venv.join("bin/pip")).args([
+        "install",
+        "-q",
+        l.version.meson,
+        "pycotap",
+    ]))
+}
+
+/// The environment every compiler run gets: ccache shares results across clones.
+fn ccache_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("CCACHE_BASEDIR", sh::root())
+        .env("CCACHE_NOHASHDIR", "true")
+}
+
+fn configure(l: &Layout) -> Result<()> {
+    if l.build.join("build.ninja").is_file() {
+        return Ok(());
+    }
+    sh::step(format!(
+        "configuring QEMU {} (x86_64-softmmu)",
+        l.version.name
+    ));
+    fs::create_dir_all(&l.build)?;
+    let firmware = "/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu";
+    let mut cmd = Command::new(l.src.join("configure"));
+    cmd.current_dir(&l.build)
+        .arg("--cc=ccache cc")
+        .arg(format!("--python={}", l.venv.join("bin/python3").display()))
+        .arg(format!("--prefix={}", l.dir.join("install").display()))
+        .args([
+            "--target-list=x86_64-softmmu",
+            "--disable-docs",
+            "--disable-tools",
+            "--disable-werror",
+            "--disable-download",
+            "--disable-install-blobs",
+            "--disable-relocatable",
+        ])
+        .arg(format!("--firmwarepath={firmware}"));
+    ccache_env(&mut cmd);
+    let result = sh::run_logged(&mut cmd, &l.dir.join("configure.log"), 1);
+    if result.is_err() {
+        // A half-configured tree would be taken as configured next time.
+        let _ = fs::remove_file(l.build.join("build.ninja"));
+    }
+    result
+}
+
+fn ninja(l: &Layout, targets: &[&str], log: &str) -> Result<()> {
+    let mut cmd = Command::new("ninja");
+    cmd.arg("-C").arg(&l.build).args(targets);
+    ccache_env(&mut cmd);
+    sh::run_logged(&mut cmd, &l.dir.join(log), 100)
+}
+
+/// The environment under which cargo builds, lints and tests the crate for `l`.
+pub fn cargo_env(l: &Layout, cmd: &mut Command) {
+    cmd.env("QEMU_BUILD_DIR", &l.build);
+}
+
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn build_staticlib(l: &Layout) -> Result<()> {
+    sh::step("building the Rust staticlib against this tree's headers");
+    let mut cmd = cargo();
+    cmd.current_dir(sh::root())
+        .args([
+            "build",
+            "--release",
+            "--lib",
+            "--package",
+            "qemu-hello-rs",
+            "--target-dir",
+        ])
+        .arg(&l.cargo_target);
+    cargo_env(l, &mut cmd);
+    sh::run(&mut cmd)
+}
+
+/// Points meson's `monitor_rust_lib` at the staticlib (once: meson needs the file to
+/// exist, so this waits until the first staticlib build).
+fn set_lib_option(l: &Layout) -> Result<()> {
+    let lib = l.staticlib();
+    let intro = l.build.join("meson-info/intro-buildoptions.json");
+    let text =
+        fs::read_to_string(&intro).with_context(|| format!("cannot read {}", intro.display()))?;
+    let options: serde_json::Value = serde_json::from_str(&text)?;
+    let current = options
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["name"] == "monitor_rust_lib"))
+        .map(|o| o["value"].as_str().unwrap_or_default().to_string())
+        .with_context(|| {
+            format!(
+                "{} has no monitor_rust_lib option: is the meson patch applied?",
+                l.build.display()
+            )
+        })?;
+    if Path::new(&current) == lib {
+        return Ok(());
+    }
+    sh::step("pointing meson at the staticlib (-Dmonitor_rust_lib)");
+    let mut cmd = Command::new(l.build.join("pyvenv/bin/meson"));
+    cmd.arg("configure")
+        .arg(&l.build)
+        .arg(format!("-Dmonitor_rust_lib={}", lib.display()));
+    sh::run_logged(&mut cmd, &l.dir.join("meson-configure.log"), 1)
+}

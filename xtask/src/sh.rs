@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Running tools: echo the command to stderr, keep stdout clean, fail with context.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result, bail};
+
+/// The workspace root (the directory holding the top-level Cargo.toml).
+pub fn root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("xtask lives in the workspace")
+            .to_path_buf()
+    })
+}
+
+/// Progress for the user, on stderr.
+pub fn step(msg: impl AsRef<str>) {
+    eprintln!("==> {}", msg.as_ref());
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// Runs `cmd` with its stdout sent to our stderr; fails if it exits non-zero.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let what = describe(cmd);
+    eprintln!("$ {what}");
+    let status = cmd
+        .stdout(std::io::stderr())
+        .status()
+        .with_context(|| format!("cannot start `{what}`"))?;
+    if !status.success() {
+        bail!("`{what}` failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs `cmd` and returns its stdout; fails if it exits non-zero.
+pub fn output(cmd: &mut Command) -> Result<String> {
+    let what = describe(cmd);
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot start `{what}`"))?;
+    if !out.status.success() {
+        bail!("`{what}` failed ({})", out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs a long build step (ninja, configure) with its output in `log`, showing one
+/// progress line in `every` of ninja's `[n/m]` lines and all other lines; on failure,
+/// the last lines of the log.
+pub fn run_logged(cmd: &mut Command, log: &Path, every: usize) -> Result<()> {
+    let what = describe(cmd);
+    eprintln!("$ {what}   (log: {})", log.display());
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start `{what}`"))?;
+    // Merge stderr into the same stream by reading it on a thread.
+    let err = child.stderr.take().expect("piped");
+    let err_thread = std::thread::spawn(move || {
+        BufReader::new(err)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().expect("piped"))
+        .lines()
+        .map_while(Result::ok)
+    {
+        let progress = line.starts_with('[') && line.contains('/');
+        if !progress || lines.len() % every.max(1) == 0 {
+            eprintln!("   {line}");
+        }
+        lines.push(line);
+    }
+    lines.extend(err_thread.join().unwrap_or_default());
+    std::fs::write(log, lines.join("\n") + "\n")
+        .with_context(|| format!("cannot write {}", log.display()))?;
+    let status = child.wait()?;
+    if !status.success() {
+        let tail = lines
+            .iter()
+            .rev()
+            .take(40)
+            .rev()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n");
+        bail!(
+            "`{what}` failed ({status}); last lines of {}:\n{tail}",
+            log.display()
+        );
+    }
+    Ok(())
+}
+
+/// Whether we run as root (and may install packages).
+pub fn is_root() -> bool {
+    output(Command::new("id").arg("-u"))
+        .map(|s| s.trim() == "0")
+        .unwrap_or(false)
+}

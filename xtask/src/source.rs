@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Getting QEMU's source: a tarball the user gives, a cached download, or Debian's source
+//! package fetched through a private apt configuration (the system's stays untouched).
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+
+use crate::sh;
+use crate::versions::Version;
+
+/// Where downloads are kept between builds and clones: `$XDG_CACHE_HOME/qemu-hello-rs`.
+pub fn cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| sh::root().join("target"));
+    base.join("qemu-hello-rs")
+}
+
+pub fn sha256(path: &Path) -> Result<String> {
+    let mut f = fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+fn verify(path: &Path, v: &Version) -> Result<()> {
+    let got = sha256(path)?;
+    if got != v.sha256 {
+        bail!(
+            "{} has sha256 {got}, but QEMU {} is pinned to {}: refusing it",
+            path.display(),
+            v.name,
+            v.sha256
+        );
+    }
+    Ok(())
+}
+
+/// The verified orig tarball for `v`: `given`, else the cache, else a fresh download.
+pub fn tarball(v: &Version, given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = given {
+        verify(p, v)?;
+        return Ok(p.to_path_buf());
+    }
+    let cached = cache_dir().join(v.tarball);
+    if cached.is_file() {
+        match verify(&cached, v) {
+            Ok(()) => return Ok(cached),
+            Err(e) => {
+                sh::step(format!("{e}; fetching it again"));
+                fs::remove_file(&cached)?;
+            }
+        }
+    }
+    download(v, &cached)?;
+    verify(&cached, v)?;
+    Ok(cached)
+}
+
+/// The Debian mirror this machine's apt uses.
+fn debian_mirror() -> Result<String> {
+    let deb822 = fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
+    let from_deb822 = deb822
+        .lines()
+        .filter_map(|l| l.strip_prefix("URIs:"))
+        .flat_map(str::split_whitespace)
+        .find(|u| !u.contains("security"));
+    if let Some(u) = from_deb822 {
+        return Ok(u.to_string());
+    }
+    let legacy = fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
+    legacy
+        .lines()
+        .filter(|l| l.starts_with("deb "))
+        .flat_map(|l| l.split_whitespace().find(|w| w.contains("://")))
+        .find(|u| !u.contains("security"))
+        .map(String::from)
+        .context("found no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list")
+}
+
+/// The options that point apt at a private source list and state dir under `dir`.
+pub fn private_apt_options(dir: &Path) -> Vec<String> {
+    vec![
+        "-o".into(),
+        format!(
+            "Dir::Etc::SourceList={}",
+            dir.join("sources.list").display()
+        ),
+        "-o".into(),
+        "Dir::Etc::SourceParts=-".into(),
+        "-o".into(),
+        format!("Dir::State::Lists={}", dir.join("lists").display()),
+    ]
+}
+
+fn download(v: &Version, dest: &Path) -> Result<()> {
+    let apt = cache_dir().join("apt-src");
+    fs::create_dir_all(apt.join("lists/partial"))?;
+    let mirror = debian_mirror()?;
+    let list: String = ["bookworm", "bookworm-backports", "trixie", "sid"]
+        .iter()
+        .map(|s| {
+            format!("deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} {s} main\n")
+        })
+        .collect();
+    fs::write(apt.join("sources.list"), list)?;
+    let opts = private_apt_options(&apt);
+    sh::step(format!(
+        "fetching QEMU {} ({}, {} bytes) from Debian's source package",
+        v.name, v.debian, v.size
+    ));
+    sh::run(Command::new("apt-get").args(&opts).args(["-q", "update"]))?;
+    let work = tempfile::Builder::new()
+        .prefix("qemu-src-")
+        .tempdir_in(cache_dir())?;
+    // The .dsc and Debian's patches may be refused by the mirror; only the orig tarball
+    // matters, so a failed exit is judged by whether it arrived.
+    let status = Command::new("apt-get")
+        .args(&opts)
+        .args(["-q", "source", "--download-only"])
+        .arg(format!("qemu={}", v.debian))
+        .current_dir(work.path())
+        .stdout(std::io::stderr())
+        .status()?;
+    let got = work.path().join(v.tarball);
+    if !got.is_file() {
+        bail!(
+            "apt-get source qemu={} ({status}) did not fetch {}",
+            v.debian,
+            v.tarball
+        );
+    }
+    fs::rename(&got, dest)?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `cargo xtask test`: builds if needed, then every check, failing on the first that fails.
+//!
+//! 1. rustfmt and clippy (`-D warnings`) over the workspace;
+//! 2. the patch series: QEMU's `scripts/checkpatch.pl`, and `git am` on pristine QEMU;
+//! 3. unit and integration tests, with the patched binary and its staticlib named in the
+//!    environment (`QEMU_HELLO_BINARY`, `QEMU_HELLO_STATICLIB`).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::qemu::{self, Layout};
+use crate::{BuildArgs, sh, source};
+
+pub fn test(args: &BuildArgs) -> Result<()> {
+    let built = qemu::build(args)?;
+    let l = &built.layout;
+
+    sh::step("cargo fmt --check");
+    sh::run(
+        qemu::cargo()
+            .current_dir(sh::root())
+            .args(["fmt", "--all", "--check"]),
+    )?;
+
+    sh::step("cargo clippy --all-targets -- -D warnings");
+    let mut clippy = qemu::cargo();
+    clippy.current_dir(sh::root()).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    qemu::cargo_env(l, &mut clippy);
+    sh::run(&mut clippy)?;
+
+    check_series(l, args)?;
+
+    sh::step("unit and integration tests");
+    let mut test = qemu::cargo();
+    test.current_dir(sh::root())
+        .args(["test", "--workspace"])
+        .env(harness::BINARY_ENV, &built.binary)
+        .env("QEMU_HELLO_STATICLIB", l.staticlib())
+        .env("QEMU_HELLO_VERSION", l.version.name);
+    qemu::cargo_env(l, &mut test);
+    sh::run(&mut test)?;
+    sh::step(format!("all checks passed for QEMU {}", l.version.name));
+    Ok(())
+}
+
+/// The series passes checkpatch and applies with `git am` to pristine QEMU.
+fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
+    let patches = l.patches()?;
+    sh::step("checkpatch.pl on the series");
+    sh::run(
+        Command::new("perl")
+            .arg(l.src.join("scripts/checkpatch.pl"))
+            .arg("--no-tree")
+            .args(&patches),
+    )?;
+
+    sh::step("git am of the series onto pristine QEMU");
+    let tmp = tempfile::Builder::new().prefix("qemu-am-").tempdir()?;
+    let tree = tmp.path();
+    match &args.qemu_src {
+        Some(dir) => sh::run(Command::new("cp").arg("-a").arg(dir.join(".")).arg(tree))?,
+        None => {
+            let tarball = source::tarball(l.version, args.qemu_tarball.as_deref())?;
+            sh::run(
+                Command::new("tar")
+                    .arg("xf")
+                    .arg(&tarball)
+                    .args(["--no-same-owner", "--strip-components=1", "-C"])
+                    .arg(tree),
+            )?;
+        }
+    }
+    let git = |args: &[&str]| -> Result<()> {
+        sh::run(
+            Command::new("git")
+                .arg("-C")
+                .arg(tree)
+                .args([
+                    "-c",
+                    "user.name=qemu-hello-rs",
+                    "-c",
+                    "user.email=ci@qemu-hello-rs.invalid",
+                ])
+                .args(args)
+                .stdout(std::process::Stdio::null()),
+        )
+    };
+    git(&["init", "-q"])?;
+    git(&["add", "-A"])?;
+    git(&["commit", "-q", "-m", "pristine"])?;
+    let mut am = vec!["am".to_string(), "-q".into()];
+    am.extend(patches.iter().map(|p| p.display().to_string()));
+    git(&am.iter().map(String::as_str).collect::<Vec<_>>()).context("git am failed")?;
+    let log = sh::output(
+        Command::new("git")
+            .arg("-C")
+            .arg(tree)
+            .args(["log", "--format=%s", "-n"])
+            .arg(patches.len().to_string()),
+    )?;
+    eprintln!("{log}");
+    let _ = Path::new(tree);
+    Ok(())
+}
