@@ -25,10 +25,7 @@ fn main() {
     let src_dir = qemu_src_dir(&build_dir);
     let misc_h = build_dir.join("qapi/qapi-commands-misc.h");
     println!("cargo::rerun-if-changed={}", misc_h.display());
-    println!(
-        "cargo::rerun-if-changed={}",
-        src_dir.join("include/monitor/hmp.h").display()
-    );
+    println!("cargo::rerun-if-changed={}", src_dir.join("include/monitor/hmp.h").display());
 
     let header = fs::read_to_string(&misc_h).unwrap_or_else(|e| {
         fail(&format!(
@@ -42,24 +39,14 @@ fn main() {
         println!("cargo::rustc-cfg=qemu_has_message");
     }
 
-    let mut clang_args: Vec<String> = [
-        build_dir.clone(),
-        build_dir.join("qapi"),
-        src_dir.join("include"),
-        src_dir.clone(),
-    ]
-    .iter()
-    .map(|d| format!("-I{}", d.display()))
-    .collect();
+    let mut clang_args: Vec<String> =
+        [build_dir.clone(), build_dir.join("qapi"), src_dir.join("include"), src_dir.clone()]
+            .iter()
+            .map(|d| format!("-I{}", d.display()))
+            .collect();
     clang_args.extend(glib_cflags());
     clang_args.extend(
-        [
-            "-D_GNU_SOURCE",
-            "-D_FILE_OFFSET_BITS=64",
-            "-D_LARGEFILE_SOURCE",
-            "-std=gnu11",
-        ]
-        .map(String::from),
+        ["-D_GNU_SOURCE", "-D_FILE_OFFSET_BITS=64", "-D_LARGEFILE_SOURCE", "-std=gnu11"].map(String::from),
     );
 
     let bindings = bindgen::Builder::default()
@@ -109,9 +96,7 @@ fn qemu_build_dir() -> PathBuf {
         Some(d) => PathBuf::from(d),
         None => {
             let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-            root.join("target/qemu")
-                .join(DEFAULT_QEMU_VERSION)
-                .join("build")
+            root.join("target/qemu").join(DEFAULT_QEMU_VERSION).join("build")
         }
     };
     if !dir.join("config-host.mak").is_file() {
@@ -130,8 +115,8 @@ fn qemu_build_dir() -> PathBuf {
 
 fn qemu_src_dir(build_dir: &Path) -> PathBuf {
     let mak = build_dir.join("config-host.mak");
-    let text = fs::read_to_string(&mak)
-        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", mak.display())));
+    let text =
+        fs::read_to_string(&mak).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", mak.display())));
     match text.lines().find_map(|l| l.strip_prefix("SRC_PATH=")) {
         Some(src) => PathBuf::from(src.trim()),
         None => fail(&format!("{} has no SRC_PATH= line", mak.display())),
@@ -139,21 +124,13 @@ fn qemu_src_dir(build_dir: &Path) -> PathBuf {
 }
 
 fn glib_cflags() -> Vec<String> {
-    let out = Command::new("pkg-config")
-        .args(["--cflags", "glib-2.0"])
-        .output()
-        .unwrap_or_else(|e| {
-            fail(&format!(
-                "cannot run pkg-config: {e}; install pkg-config and libglib2.0-dev"
-            ))
-        });
+    let out = Command::new("pkg-config").args(["--cflags", "glib-2.0"]).output().unwrap_or_else(|e| {
+        fail(&format!("cannot run pkg-config: {e}; install pkg-config and libglib2.0-dev"))
+    });
     if !out.status.success() {
         fail("pkg-config --cflags glib-2.0 failed; install libglib2.0-dev");
     }
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(String::from)
-        .collect()
+    String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect()
 }
 
 fn fail(msg: &str) -> ! {

@@ -20,17 +20,8 @@ const ELLIPSIS: &str = "...";
 impl<const N: usize> ErrorText<N> {
     /// An empty text.
     pub const fn new() -> Self {
-        const {
-            assert!(
-                N > ELLIPSIS.len() + 1,
-                "ErrorText needs room for the ellipsis and NUL"
-            )
-        };
-        ErrorText {
-            buf: [0; N],
-            len: 0,
-            truncated: false,
-        }
+        const { assert!(N > ELLIPSIS.len() + 1, "ErrorText needs room for the ellipsis and NUL") };
+        ErrorText { buf: [0; N], len: 0, truncated: false }
     }
 
     /// The text written so far, as a C string. An interior NUL written by a caller ends
@@ -97,7 +88,8 @@ mod tests {
     #[test]
     fn short_text_is_kept_whole_and_nul_terminated() {
         let mut t = ErrorText::<32>::new();
-        write!(t, "byte {} of {}", 3, "x").unwrap();
+        let (n, what) = (3, "x");
+        write!(t, "byte {n} of {what}").unwrap();
         assert_eq!(t.as_str(), "byte 3 of x");
         assert_eq!(t.as_cstr().to_bytes(), b"byte 3 of x");
         assert!(!t.is_truncated());
@@ -114,7 +106,8 @@ mod tests {
     #[test]
     fn long_text_is_cut_at_a_char_boundary_with_an_ellipsis() {
         let mut t = ErrorText::<10>::new();
-        write!(t, "ab{}", "€€€€").unwrap();
+        let euros = "€€€€";
+        write!(t, "ab{euros}").unwrap();
         // 9 bytes of room: "ab" + "€" (3 bytes) + "..." = 8; a second "€" would not fit.
         assert_eq!(t.as_str(), "ab€...");
         assert!(t.is_truncated());

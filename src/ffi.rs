@@ -68,10 +68,7 @@ pub unsafe extern "C" fn qmp_hello_world(
 /// `mon` is the calling monitor and `qdict` holds the parsed arguments, as the HMP
 /// dispatcher guarantees; both are valid for the call.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn hmp_hello_world(
-    mon: *mut bindings::Monitor,
-    qdict: *const bindings::QDict,
-) {
+pub unsafe extern "C" fn hmp_hello_world(mon: *mut bindings::Monitor, qdict: *const bindings::QDict) {
     // SAFETY: `qdict` is valid (our contract); the key is a NUL-terminated literal. The
     // result is NULL or a string owned by `qdict`, which outlives this call.
     let message = unsafe { bindings::qdict_get_try_str(qdict, c"message".as_ptr()) };
@@ -119,9 +116,7 @@ unsafe fn hello_world(message: *const c_char, errp: *mut *mut bindings::Error) {
         // SAFETY: a non-NULL `message` is NUL-terminated and valid for the call.
         Some(unsafe { CStr::from_ptr(message) }.to_bytes())
     };
-    let result = message::line(bytes)
-        .map_err(Failure::Refused)
-        .and_then(print_line);
+    let result = message::line(bytes).map_err(Failure::Refused).and_then(print_line);
     if let Err(failure) = result {
         // SAFETY: `errp` is as QAPI guarantees (our contract).
         unsafe { set_error(errp, &failure) };

@@ -34,20 +34,13 @@ pub enum MessageError {
 impl fmt::Display for MessageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            MessageError::ControlCharacter {
-                code_point,
-                char_index,
-                byte_offset,
-            } => write!(
+            MessageError::ControlCharacter { code_point, char_index, byte_offset } => write!(
                 f,
                 "Parameter 'message' contains the control character U+{code_point:04X} \
                  at character {char_index} (byte {byte_offset}); control characters are not allowed"
             ),
             MessageError::InvalidUtf8 { byte_offset } => {
-                write!(
-                    f,
-                    "Parameter 'message' is not valid UTF-8 at byte {byte_offset}"
-                )
+                write!(f, "Parameter 'message' is not valid UTF-8 at byte {byte_offset}")
             }
         }
     }
@@ -85,20 +78,14 @@ pub fn line(message: Option<&[u8]>) -> Result<&str, MessageError> {
         if !chunk.invalid().is_empty() {
             let overlong_nul = bytes.get(byte_offset..byte_offset + 2) == Some(&[0xC0, 0x80][..]);
             return Err(if overlong_nul {
-                MessageError::ControlCharacter {
-                    code_point: 0,
-                    char_index,
-                    byte_offset,
-                }
+                MessageError::ControlCharacter { code_point: 0, char_index, byte_offset }
             } else {
                 MessageError::InvalidUtf8 { byte_offset }
             });
         }
     }
     // Every chunk was valid UTF-8 without a refused character, so the whole is too.
-    core::str::from_utf8(bytes).map_err(|e| MessageError::InvalidUtf8 {
-        byte_offset: e.valid_up_to(),
-    })
+    core::str::from_utf8(bytes).map_err(|e| MessageError::InvalidUtf8 { byte_offset: e.valid_up_to() })
 }
 
 #[cfg(test)]
@@ -133,11 +120,7 @@ mod tests {
             let m = format!("é{c}x");
             assert_eq!(
                 line(Some(m.as_bytes())),
-                Err(MessageError::ControlCharacter {
-                    code_point: cp,
-                    char_index: 1,
-                    byte_offset: 2
-                }),
+                Err(MessageError::ControlCharacter { code_point: cp, char_index: 1, byte_offset: 2 }),
                 "U+{cp:04X}"
             );
         }
@@ -155,44 +138,24 @@ mod tests {
     fn qemus_overlong_nul_is_reported_as_u0000() {
         assert_eq!(
             line(Some(b"ab\xC0\x80c")),
-            Err(MessageError::ControlCharacter {
-                code_point: 0,
-                char_index: 2,
-                byte_offset: 2
-            })
+            Err(MessageError::ControlCharacter { code_point: 0, char_index: 2, byte_offset: 2 })
         );
     }
 
     #[test]
     fn invalid_utf8_is_refused_at_its_offset() {
-        assert_eq!(
-            line(Some(b"\xE4\xB8\xADx\xFFy")),
-            Err(MessageError::InvalidUtf8 { byte_offset: 4 })
-        );
-        assert_eq!(
-            line(Some(b"\xC0")),
-            Err(MessageError::InvalidUtf8 { byte_offset: 0 })
-        );
-        assert_eq!(
-            line(Some(b"ok\xED\xA0\x80")),
-            Err(MessageError::InvalidUtf8 { byte_offset: 2 })
-        );
+        assert_eq!(line(Some(b"\xE4\xB8\xADx\xFFy")), Err(MessageError::InvalidUtf8 { byte_offset: 4 }));
+        assert_eq!(line(Some(b"\xC0")), Err(MessageError::InvalidUtf8 { byte_offset: 0 }));
+        assert_eq!(line(Some(b"ok\xED\xA0\x80")), Err(MessageError::InvalidUtf8 { byte_offset: 2 }));
     }
 
     #[test]
     fn the_first_problem_is_reported() {
         assert_eq!(
             line(Some(b"a\tb\xFF")),
-            Err(MessageError::ControlCharacter {
-                code_point: 9,
-                char_index: 1,
-                byte_offset: 1
-            })
+            Err(MessageError::ControlCharacter { code_point: 9, char_index: 1, byte_offset: 1 })
         );
-        assert_eq!(
-            line(Some(b"a\xFFb\t")),
-            Err(MessageError::InvalidUtf8 { byte_offset: 1 })
-        );
+        assert_eq!(line(Some(b"a\xFFb\t")), Err(MessageError::InvalidUtf8 { byte_offset: 1 }));
     }
 
     #[test]

@@ -20,9 +20,7 @@ impl qapi::Command for HelloWorld {
 
 impl HelloWorld {
     pub fn with(message: impl Into<String>) -> Self {
-        HelloWorld {
-            message: Some(message.into()),
-        }
+        HelloWorld { message: Some(message.into()) }
     }
 }
 

@@ -9,6 +9,9 @@
 
 pub mod commands;
 
+/// The QMP client crate, re-exported so tests match on its error types.
+pub use qapi;
+
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -59,12 +62,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            machine: Machine::None,
-            stdout: Stdout::File,
-            hmp_socket: false,
-            extra_qmp: 0,
-        }
+        Options { machine: Machine::None, stdout: Stdout::File, hmp_socket: false, extra_qmp: 0 }
     }
 }
 
@@ -107,10 +105,7 @@ impl Qemu {
         }
         if opts.hmp_socket {
             let s = dir.path().join("hmp.sock");
-            cmd.arg("-chardev").arg(format!(
-                "socket,id=hmp,path={},server=on,wait=off",
-                s.display()
-            ));
+            cmd.arg("-chardev").arg(format!("socket,id=hmp,path={},server=on,wait=off", s.display()));
             cmd.args(["-mon", "chardev=hmp,mode=readline"]);
             sockets.push(s);
         }
@@ -123,17 +118,11 @@ impl Qemu {
                 Stdio::from(writer)
             }
         };
-        cmd.stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(fs::File::create(dir.path().join("stderr"))?);
-        let child = cmd.spawn().map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display()))
-        })?;
-        let mut qemu = Qemu {
-            child,
-            dir,
-            binary: binary.to_path_buf(),
-        };
+        cmd.stdin(Stdio::null()).stdout(stdout).stderr(fs::File::create(dir.path().join("stderr"))?);
+        let child = cmd
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?;
+        let mut qemu = Qemu { child, dir, binary: binary.to_path_buf() };
         for s in &sockets {
             qemu.wait_for_socket(s)?;
         }
@@ -156,10 +145,7 @@ impl Qemu {
             if Instant::now() > deadline {
                 return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    format!(
-                        "QEMU did not open {} within {START_DEADLINE:?}",
-                        path.display()
-                    ),
+                    format!("QEMU did not open {} within {START_DEADLINE:?}", path.display()),
                 ));
             }
             thread::sleep(Duration::from_millis(10));
@@ -169,19 +155,17 @@ impl Qemu {
     /// A QMP client on the main monitor (`index` 0) or an extra one (1..), after the
     /// capabilities handshake. Each QMP socket takes one client at a time.
     pub fn qmp_at(&self, index: usize) -> io::Result<Qmp> {
-        let name = if index == 0 {
-            "qmp.sock".to_string()
-        } else {
-            format!("qmp{}.sock", index - 1)
-        };
+        self.qmp_with_greeting(index).map(|(qmp, _)| qmp)
+    }
+
+    /// Like [`Qemu::qmp_at`], also returning the greeting QEMU sent.
+    pub fn qmp_with_greeting(&self, index: usize) -> io::Result<(Qmp, qapi::qmp::QMP)> {
+        let name = if index == 0 { "qmp.sock".to_string() } else { format!("qmp{}.sock", index - 1) };
         let stream = UnixStream::connect(self.dir.path().join(name))?;
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-        let mut qmp = qapi::Qmp::new(qapi::Stream::new(
-            BufReader::new(stream.try_clone()?),
-            stream,
-        ));
-        qmp.handshake().map_err(io::Error::other)?;
-        Ok(qmp)
+        let mut qmp = qapi::Qmp::new(qapi::Stream::new(BufReader::new(stream.try_clone()?), stream));
+        let greeting = qmp.handshake().map_err(io::Error::other)?;
+        Ok((qmp, greeting))
     }
 
     /// A QMP client on the main monitor.
@@ -229,11 +213,7 @@ impl Drop for Qemu {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if thread::panicking() {
-            eprintln!(
-                "--- QEMU ({}) stdout ---\n{}",
-                self.binary.display(),
-                self.stdout()
-            );
+            eprintln!("--- QEMU ({}) stdout ---\n{}", self.binary.display(), self.stdout());
             eprintln!("--- QEMU stderr ---\n{}", self.stderr());
         }
     }
@@ -254,10 +234,7 @@ impl Hmp {
     fn connect(path: &Path) -> io::Result<Hmp> {
         let stream = UnixStream::connect(path)?;
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-        let mut hmp = Hmp {
-            stream,
-            pending: Vec::new(),
-        };
+        let mut hmp = Hmp { stream, pending: Vec::new() };
         hmp.read_to_prompt()?; // the banner
         Ok(hmp)
     }
@@ -272,31 +249,26 @@ impl Hmp {
             }
             let n = self.stream.read(&mut buf)?;
             if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "monitor closed",
-                ));
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "monitor closed"));
             }
             self.pending.extend_from_slice(&buf[..n]);
         }
     }
 
-    /// Runs one command line and returns the monitor's output, lines joined by `\n`,
-    /// terminal control sequences removed.
+    /// Runs one command line and returns the monitor's output: non-empty lines joined
+    /// by `\n`, terminal control sequences removed.
     pub fn command(&mut self, line: &str) -> io::Result<String> {
         self.stream.write_all(line.as_bytes())?;
         self.stream.write_all(b"\r")?;
         let raw = self.read_to_prompt()?;
-        let text = strip_terminal_codes(&String::from_utf8_lossy(&raw));
-        // The readline monitor echoes the command line first.
-        let mut lines = text.lines().map(str::trim_end).filter(|l| !l.is_empty());
-        let first = lines.next().unwrap_or_default();
-        let mut out: Vec<&str> = Vec::new();
-        if first.trim() != line.trim() {
-            out.push(first);
-        }
-        out.extend(lines);
-        Ok(out.join("\n"))
+        // The monitor echoes the line as it is typed (with redraws), then a newline;
+        // the command's own output follows.
+        let output = match raw.iter().position(|&b| b == b'\n') {
+            Some(i) => &raw[i + 1..],
+            None => &[][..],
+        };
+        let text = strip_terminal_codes(&String::from_utf8_lossy(output));
+        Ok(text.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n"))
     }
 }
 
@@ -324,11 +296,7 @@ fn strip_terminal_codes(s: &str) -> String {
 }
 
 /// Reads lines of a growing file (QEMU's stdout) until `pred` holds or `timeout` passes.
-pub fn wait_for_lines(
-    path: &Path,
-    timeout: Duration,
-    pred: impl Fn(&[String]) -> bool,
-) -> Vec<String> {
+pub fn wait_for_lines(path: &Path, timeout: Duration, pred: impl Fn(&[String]) -> bool) -> Vec<String> {
     let deadline = Instant::now() + timeout;
     loop {
         let lines: Vec<String> = fs::File::open(path)

@@ -33,8 +33,7 @@ pub const BUILD: &[&str] = &[
 
 fn missing(packages: &[&str]) -> Result<Vec<String>> {
     let mut cmd = Command::new("dpkg-query");
-    cmd.args(["-W", "-f=${Package} ${db:Status-Status}\\n"])
-        .args(packages);
+    cmd.args(["-W", "-f=${Package} ${db:Status-Status}\\n"]).args(packages);
     // dpkg-query exits 1 when a package is unknown; its stdout still lists the rest.
     let out = cmd.output()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -51,10 +50,7 @@ pub fn ensure(packages: &[&str]) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let line = format!(
-        "apt-get install -y --no-install-recommends {}",
-        missing.join(" ")
-    );
+    let line = format!("apt-get install -y --no-install-recommends {}", missing.join(" "));
     if !sh::is_root() {
         bail!("missing Debian packages; as root, run:\n  apt-get update && {line}");
     }

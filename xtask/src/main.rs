@@ -18,10 +18,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "cargo xtask",
-    about = "Build, run and test QEMU with monitor commands in Rust"
-)]
+#[command(name = "cargo xtask", about = "Build, run and test QEMU with monitor commands in Rust")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

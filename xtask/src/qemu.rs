@@ -3,8 +3,10 @@
 //! the QAPI headers, build the staticlib against them, link `qemu-system-x86_64`.
 //!
 //! Everything lives in `target/qemu/<version>/`: `src/` (patched copy), `build/`,
-//! `venv/` (the meson QEMU needs), `cargo/` (the staticlib's target dir). Each step is
-//! skipped when its inputs have not changed, so a no-op rebuild costs a few seconds.
+//! `venv/` (the meson QEMU needs), `cargo/` (the staticlib's target dir), `install/`
+//! (the prefix the emulator is installed into; `install/bin/qemu-system-x86_64` is the
+//! result). Each step is skipped when its inputs have not changed, so a no-op rebuild
+//! costs a few seconds.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -38,9 +40,14 @@ impl Layout {
         }
     }
 
-    /// The patched emulator.
+    /// The install prefix.
+    pub fn install(&self) -> PathBuf {
+        self.dir.join("install")
+    }
+
+    /// The installed, patched emulator.
     pub fn binary(&self) -> PathBuf {
-        self.build.join("qemu-system-x86_64")
+        self.install().join("bin/qemu-system-x86_64")
     }
 
     /// The staticlib linked into it.
@@ -64,9 +71,7 @@ fn patch_files(dir: &Path) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let mut v: Vec<PathBuf> = fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     v.retain(|p| p.extension().is_some_and(|e| e == "patch"));
     v.sort();
     Ok(v)
@@ -88,18 +93,12 @@ pub fn build(args: &BuildArgs) -> Result<Built> {
     sh::step("generating QEMU's headers (QAPI, trace, config)");
     ninja(
         &layout,
-        &[
-            "qapi/qapi-commands-misc.h",
-            "config-poison.h",
-            "qemu-version.h",
-            "hmp-commands.h",
-        ],
+        &["qapi/qapi-commands-misc.h", "config-poison.h", "qemu-version.h", "hmp-commands.h"],
         "ninja-headers.log",
     )?;
     build_staticlib(&layout)?;
     set_lib_option(&layout)?;
-    sh::step("linking qemu-system-x86_64");
-    ninja(&layout, &["qemu-system-x86_64"], "ninja.log")?;
+    install(&layout)?;
     let binary = layout.binary().canonicalize()?;
     Ok(Built { layout, binary })
 }
@@ -121,16 +120,10 @@ fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
         ));
     }
     let stamp_file = l.dir.join("src.stamp");
-    if l.src.join("VERSION").is_file()
-        && fs::read_to_string(&stamp_file).ok().as_deref() == Some(&stamp)
-    {
+    if l.src.join("VERSION").is_file() && fs::read_to_string(&stamp_file).ok().as_deref() == Some(&stamp) {
         return Ok(());
     }
-    sh::step(format!(
-        "preparing patched QEMU {} source in {}",
-        l.version.name,
-        l.src.display()
-    ));
+    sh::step(format!("preparing patched QEMU {} source in {}", l.version.name, l.src.display()));
     for d in [&l.src, &l.build] {
         if d.exists() {
             fs::remove_dir_all(d).with_context(|| format!("cannot remove {}", d.display()))?;
@@ -152,11 +145,7 @@ fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
     }
     let version = fs::read_to_string(l.src.join("VERSION")).unwrap_or_default();
     if version.trim() != l.version.name {
-        bail!(
-            "the source tree says it is QEMU {:?}, expected {}",
-            version.trim(),
-            l.version.name
-        );
+        bail!("the source tree says it is QEMU {:?}, expected {}", version.trim(), l.version.name);
     }
     for p in &patches {
         sh::run(
@@ -187,52 +176,82 @@ fn ensure_venv(l: &Layout) -> Result<()> {
         l.version.meson
     ));
     sh::run(Command::new("python3").arg("-m").arg("venv").arg(&l.venv))?;
-    sh::run(Command::new(l.venv.join("bin/pip")).args([
-        "install",
-        "-q",
-        l.version.meson,
-        "pycotap",
-    ]))
+    sh::run(Command::new(l.venv.join("bin/pip")).args(["install", "-q", l.version.meson, "pycotap"]))
 }
 
 /// The environment every compiler run gets: ccache shares results across clones.
 fn ccache_env(cmd: &mut Command) -> &mut Command {
-    cmd.env("CCACHE_BASEDIR", sh::root())
-        .env("CCACHE_NOHASHDIR", "true")
+    cmd.env("CCACHE_BASEDIR", sh::root()).env("CCACHE_NOHASHDIR", "true")
 }
 
-fn configure(l: &Layout) -> Result<()> {
-    if l.build.join("build.ninja").is_file() {
-        return Ok(());
-    }
-    sh::step(format!(
-        "configuring QEMU {} (x86_64-softmmu)",
-        l.version.name
-    ));
-    fs::create_dir_all(&l.build)?;
+/// The arguments QEMU's configure gets for `l`.
+fn configure_args(l: &Layout) -> Vec<String> {
     let firmware = "/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu";
-    let mut cmd = Command::new(l.src.join("configure"));
-    cmd.current_dir(&l.build)
-        .arg("--cc=ccache cc")
-        .arg(format!("--python={}", l.venv.join("bin/python3").display()))
-        .arg(format!("--prefix={}", l.dir.join("install").display()))
-        .args([
+    let mut args = vec![
+        "--cc=ccache cc".to_string(),
+        format!("--python={}", l.venv.join("bin/python3").display()),
+        format!("--prefix={}", l.install().display()),
+        format!("--firmwarepath={firmware}"),
+    ];
+    args.extend(
+        [
             "--target-list=x86_64-softmmu",
             "--disable-docs",
             "--disable-tools",
+            "--disable-guest-agent",
             "--disable-werror",
             "--disable-download",
             "--disable-install-blobs",
+            // Absolute firmware and data paths: the installed binary finds Debian's
+            // SeaBIOS and iPXE ROMs wherever it is run from, libvirt included.
             "--disable-relocatable",
-        ])
-        .arg(format!("--firmwarepath={firmware}"));
-    ccache_env(&mut cmd);
-    let result = sh::run_logged(&mut cmd, &l.dir.join("configure.log"), 1);
-    if result.is_err() {
-        // A half-configured tree would be taken as configured next time.
-        let _ = fs::remove_file(l.build.join("build.ninja"));
+        ]
+        .map(String::from),
+    );
+    args
+}
+
+/// Configures the build tree, again whenever the arguments change (`configure.stamp`).
+fn configure(l: &Layout) -> Result<()> {
+    let args = configure_args(l);
+    let stamp = args.join("\n") + "\n";
+    let stamp_file = l.dir.join("configure.stamp");
+    if l.build.join("build.ninja").is_file()
+        && fs::read_to_string(&stamp_file).ok().as_deref() == Some(&stamp)
+    {
+        return Ok(());
     }
-    result
+    sh::step(format!("configuring QEMU {} (x86_64-softmmu)", l.version.name));
+    if l.build.exists() {
+        fs::remove_dir_all(&l.build)?;
+    }
+    fs::create_dir_all(&l.build)?;
+    let mut cmd = Command::new(l.src.join("configure"));
+    cmd.current_dir(&l.build).args(&args);
+    ccache_env(&mut cmd);
+    sh::run_logged(&mut cmd, &l.dir.join("configure.log"), 1)?;
+    fs::write(stamp_file, stamp)?;
+    Ok(())
+}
+
+/// Builds what `meson install` copies from the build tree (the emulator and its data,
+/// not QEMU's own test programs), then installs into `target/qemu/<version>/install`.
+/// Unchanged files keep their timestamps, so libvirt does not re-probe them.
+fn install(l: &Layout) -> Result<()> {
+    let meson = l.build.join("pyvenv/bin/meson");
+    let listing = sh::output(Command::new(&meson).arg("introspect").arg("--installed").arg(&l.build))?;
+    let installed: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&listing)?;
+    let targets: Vec<String> = installed
+        .keys()
+        .filter_map(|k| Path::new(k).strip_prefix(&l.build).ok())
+        .map(|p| p.display().to_string())
+        .collect();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    sh::step(format!("building and installing into {}", l.install().display()));
+    ninja(l, &targets, "ninja.log")?;
+    let mut cmd = Command::new(&meson);
+    cmd.args(["install", "--no-rebuild", "--only-changed", "--quiet", "-C"]).arg(&l.build);
+    sh::run_logged(&mut cmd, &l.dir.join("install.log"), 1)
 }
 
 fn ninja(l: &Layout, targets: &[&str], log: &str) -> Result<()> {
@@ -255,14 +274,7 @@ fn build_staticlib(l: &Layout) -> Result<()> {
     sh::step("building the Rust staticlib against this tree's headers");
     let mut cmd = cargo();
     cmd.current_dir(sh::root())
-        .args([
-            "build",
-            "--release",
-            "--lib",
-            "--package",
-            "qemu-hello-rs",
-            "--target-dir",
-        ])
+        .args(["build", "--release", "--lib", "--package", "qemu-hello-rs", "--target-dir"])
         .arg(&l.cargo_target);
     cargo_env(l, &mut cmd);
     sh::run(&mut cmd)
@@ -273,26 +285,20 @@ fn build_staticlib(l: &Layout) -> Result<()> {
 fn set_lib_option(l: &Layout) -> Result<()> {
     let lib = l.staticlib();
     let intro = l.build.join("meson-info/intro-buildoptions.json");
-    let text =
-        fs::read_to_string(&intro).with_context(|| format!("cannot read {}", intro.display()))?;
+    let text = fs::read_to_string(&intro).with_context(|| format!("cannot read {}", intro.display()))?;
     let options: serde_json::Value = serde_json::from_str(&text)?;
     let current = options
         .as_array()
         .and_then(|a| a.iter().find(|o| o["name"] == "monitor_rust_lib"))
         .map(|o| o["value"].as_str().unwrap_or_default().to_string())
         .with_context(|| {
-            format!(
-                "{} has no monitor_rust_lib option: is the meson patch applied?",
-                l.build.display()
-            )
+            format!("{} has no monitor_rust_lib option: is the meson patch applied?", l.build.display())
         })?;
     if Path::new(&current) == lib {
         return Ok(());
     }
     sh::step("pointing meson at the staticlib (-Dmonitor_rust_lib)");
     let mut cmd = Command::new(l.build.join("pyvenv/bin/meson"));
-    cmd.arg("configure")
-        .arg(&l.build)
-        .arg(format!("-Dmonitor_rust_lib={}", lib.display()));
+    cmd.arg("configure").arg(&l.build).arg(format!("-Dmonitor_rust_lib={}", lib.display()));
     sh::run_logged(&mut cmd, &l.dir.join("meson-configure.log"), 1)
 }

@@ -26,14 +26,10 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         let reply = qmp.execute(cmd).context("hello-world")?;
         println!("QMP -> {shown}\n    <- {{\"return\": {reply}}}");
     }
-    let hmp = HumanMonitorCommand {
-        command_line: "hello-world Hello from HMP, in Rust".into(),
-    };
+    let hmp = HumanMonitorCommand { command_line: "hello-world Hello from HMP, in Rust".into() };
     let out = qmp.execute(&hmp).context("human-monitor-command")?;
     println!("HMP -> hello-world Hello from HMP, in Rust\n    <- {out:?}");
-    let help = HumanMonitorCommand {
-        command_line: "help hello-world".into(),
-    };
+    let help = HumanMonitorCommand { command_line: "help hello-world".into() };
     println!("HMP -> help hello-world\n    <- {:?}", qmp.execute(&help)?);
 
     println!("\nQEMU's stdout:");

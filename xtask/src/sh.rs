@@ -12,10 +12,7 @@ use anyhow::{Context, Result, bail};
 pub fn root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("xtask lives in the workspace")
-            .to_path_buf()
+        Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
     })
 }
 
@@ -37,10 +34,7 @@ fn describe(cmd: &Command) -> String {
 pub fn run(cmd: &mut Command) -> Result<()> {
     let what = describe(cmd);
     eprintln!("$ {what}");
-    let status = cmd
-        .stdout(std::io::stderr())
-        .status()
-        .with_context(|| format!("cannot start `{what}`"))?;
+    let status = cmd.stdout(std::io::stderr()).status().with_context(|| format!("cannot start `{what}`"))?;
     if !status.success() {
         bail!("`{what}` failed ({status})");
     }
@@ -50,10 +44,7 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 /// Runs `cmd` and returns its stdout; fails if it exits non-zero.
 pub fn output(cmd: &mut Command) -> Result<String> {
     let what = describe(cmd);
-    let out = cmd
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("cannot start `{what}`"))?;
+    let out = cmd.stderr(Stdio::inherit()).output().with_context(|| format!("cannot start `{what}`"))?;
     if !out.status.success() {
         bail!("`{what}` failed ({})", out.status);
     }
@@ -73,17 +64,10 @@ pub fn run_logged(cmd: &mut Command, log: &Path, every: usize) -> Result<()> {
         .with_context(|| format!("cannot start `{what}`"))?;
     // Merge stderr into the same stream by reading it on a thread.
     let err = child.stderr.take().expect("piped");
-    let err_thread = std::thread::spawn(move || {
-        BufReader::new(err)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
+    let err_thread =
+        std::thread::spawn(move || BufReader::new(err).lines().map_while(Result::ok).collect::<Vec<_>>());
     let mut lines = Vec::new();
-    for line in BufReader::new(child.stdout.take().expect("piped"))
-        .lines()
-        .map_while(Result::ok)
-    {
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines().map_while(Result::ok) {
         let progress = line.starts_with('[') && line.contains('/');
         if !progress || lines.len() % every.max(1) == 0 {
             eprintln!("   {line}");
@@ -95,25 +79,13 @@ pub fn run_logged(cmd: &mut Command, log: &Path, every: usize) -> Result<()> {
         .with_context(|| format!("cannot write {}", log.display()))?;
     let status = child.wait()?;
     if !status.success() {
-        let tail = lines
-            .iter()
-            .rev()
-            .take(40)
-            .rev()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n");
-        bail!(
-            "`{what}` failed ({status}); last lines of {}:\n{tail}",
-            log.display()
-        );
+        let tail = lines.iter().rev().take(40).rev().cloned().collect::<Vec<_>>().join("\n");
+        bail!("`{what}` failed ({status}); last lines of {}:\n{tail}", log.display());
     }
     Ok(())
 }
 
 /// Whether we run as root (and may install packages).
 pub fn is_root() -> bool {
-    output(Command::new("id").arg("-u"))
-        .map(|s| s.trim() == "0")
-        .unwrap_or(false)
+    output(Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false)
 }

@@ -95,10 +95,7 @@ fn debian_mirror() -> Result<String> {
 pub fn private_apt_options(dir: &Path) -> Vec<String> {
     vec![
         "-o".into(),
-        format!(
-            "Dir::Etc::SourceList={}",
-            dir.join("sources.list").display()
-        ),
+        format!("Dir::Etc::SourceList={}", dir.join("sources.list").display()),
         "-o".into(),
         "Dir::Etc::SourceParts=-".into(),
         "-o".into(),
@@ -123,9 +120,7 @@ fn download(v: &Version, dest: &Path) -> Result<()> {
         v.name, v.debian, v.size
     ));
     sh::run(Command::new("apt-get").args(&opts).args(["-q", "update"]))?;
-    let work = tempfile::Builder::new()
-        .prefix("qemu-src-")
-        .tempdir_in(cache_dir())?;
+    let work = tempfile::Builder::new().prefix("qemu-src-").tempdir_in(cache_dir())?;
     // The .dsc and Debian's patches may be refused by the mirror; only the orig tarball
     // matters, so a failed exit is judged by whether it arrived.
     let status = Command::new("apt-get")
@@ -137,11 +132,7 @@ fn download(v: &Version, dest: &Path) -> Result<()> {
         .status()?;
     let got = work.path().join(v.tarball);
     if !got.is_file() {
-        bail!(
-            "apt-get source qemu={} ({status}) did not fetch {}",
-            v.debian,
-            v.tarball
-        );
+        bail!("apt-get source qemu={} ({status}) did not fetch {}", v.debian, v.tarball);
     }
     fs::rename(&got, dest)?;
     Ok(())

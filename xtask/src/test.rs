@@ -6,7 +6,6 @@
 //! 3. unit and integration tests, with the patched binary and its staticlib named in the
 //!    environment (`QEMU_HELLO_BINARY`, `QEMU_HELLO_STATICLIB`).
 
-use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result};
@@ -19,22 +18,11 @@ pub fn test(args: &BuildArgs) -> Result<()> {
     let l = &built.layout;
 
     sh::step("cargo fmt --check");
-    sh::run(
-        qemu::cargo()
-            .current_dir(sh::root())
-            .args(["fmt", "--all", "--check"]),
-    )?;
+    sh::run(qemu::cargo().current_dir(sh::root()).args(["fmt", "--all", "--check"]))?;
 
     sh::step("cargo clippy --all-targets -- -D warnings");
     let mut clippy = qemu::cargo();
-    clippy.current_dir(sh::root()).args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]);
+    clippy.current_dir(sh::root()).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
     qemu::cargo_env(l, &mut clippy);
     sh::run(&mut clippy)?;
 
@@ -57,12 +45,7 @@ pub fn test(args: &BuildArgs) -> Result<()> {
 fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
     let patches = l.patches()?;
     sh::step("checkpatch.pl on the series");
-    sh::run(
-        Command::new("perl")
-            .arg(l.src.join("scripts/checkpatch.pl"))
-            .arg("--no-tree")
-            .args(&patches),
-    )?;
+    sh::run(Command::new("perl").arg(l.src.join("scripts/checkpatch.pl")).arg("--no-tree").args(&patches))?;
 
     sh::step("git am of the series onto pristine QEMU");
     let tmp = tempfile::Builder::new().prefix("qemu-am-").tempdir()?;
@@ -85,12 +68,7 @@ fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
             Command::new("git")
                 .arg("-C")
                 .arg(tree)
-                .args([
-                    "-c",
-                    "user.name=qemu-hello-rs",
-                    "-c",
-                    "user.email=ci@qemu-hello-rs.invalid",
-                ])
+                .args(["-c", "user.name=qemu-hello-rs", "-c", "user.email=ci@qemu-hello-rs.invalid"])
                 .args(args)
                 .stdout(std::process::Stdio::null()),
         )
@@ -109,6 +87,5 @@ fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
             .arg(patches.len().to_string()),
     )?;
     eprintln!("{log}");
-    let _ = Path::new(tree);
     Ok(())
 }

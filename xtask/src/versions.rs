@@ -38,10 +38,7 @@ pub fn get(name: &str) -> Result<&'static Version> {
         Some(v) => Ok(v),
         None => {
             let known: Vec<_> = ALL.iter().map(|v| v.name).collect();
-            bail!(
-                "no patch series for QEMU {name}; supported: {}",
-                known.join(", ")
-            )
+            bail!("no patch series for QEMU {name}; supported: {}", known.join(", "))
         }
     }
 }
