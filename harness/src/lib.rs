@@ -8,6 +8,7 @@
 //! has the `hello-world` command types, well-formed and deliberately malformed.
 
 pub mod commands;
+pub mod libvirt;
 
 /// The QMP client crate, re-exported so tests match on its error types.
 pub use qapi;

@@ -63,3 +63,8 @@ pub fn ensure(packages: &[&str]) -> Result<()> {
             .args(&missing),
     )
 }
+
+/// A private libvirtd for the end-to-end test and `cargo xtask libvirt`: bookworm's own
+/// libvirt 9.0, from the machine's apt sources as they are (no extra suite needed; it
+/// drives QEMU 10.2 when the domain enables ACPI, see examples/hello-domain.xml).
+pub const LIBVIRT: &[&str] = &["libvirt-daemon", "libvirt-daemon-driver-qemu", "libvirt-clients"];

@@ -5,6 +5,7 @@
 //! line); progress and the output of the tools it runs go to stderr.
 
 mod deps;
+mod libvirt;
 mod qemu;
 mod run;
 mod sh;
@@ -32,6 +33,8 @@ enum Cmd {
     Run(BuildArgs),
     /// Build if needed, then rustfmt, clippy, unit and integration tests.
     Test(BuildArgs),
+    /// Run the patched QEMU under libvirt and drive it with virsh qemu-monitor-command.
+    Libvirt(libvirt::LibvirtArgs),
 }
 
 /// Which QEMU to build, and where its source comes from.
@@ -57,6 +60,7 @@ fn main() -> Result<()> {
         }
         Cmd::Run(args) => run::run(&args)?,
         Cmd::Test(args) => test::test(&args)?,
+        Cmd::Libvirt(args) => libvirt::libvirt(&args)?,
     }
     Ok(())
 }

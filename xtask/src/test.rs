@@ -4,14 +4,15 @@
 //! 1. rustfmt and clippy (`-D warnings`) over the workspace;
 //! 2. the patch series: QEMU's `scripts/checkpatch.pl`, and `git am` on pristine QEMU;
 //! 3. unit and integration tests, with the patched binary and its staticlib named in the
-//!    environment (`QEMU_HELLO_BINARY`, `QEMU_HELLO_STATICLIB`).
+//!    environment (`QEMU_HELLO_BINARY`, `QEMU_HELLO_STATICLIB`); libvirt's packages are
+//!    installed first for the end-to-end test (tests/libvirt.rs).
 
 use std::process::Command;
 
 use anyhow::{Context, Result};
 
 use crate::qemu::{self, Layout};
-use crate::{BuildArgs, sh, source};
+use crate::{BuildArgs, deps, sh, source};
 
 pub fn test(args: &BuildArgs) -> Result<()> {
     let built = qemu::build(args)?;
@@ -28,6 +29,7 @@ pub fn test(args: &BuildArgs) -> Result<()> {
 
     check_series(l, args)?;
 
+    deps::ensure(deps::LIBVIRT)?;
     sh::step("unit and integration tests");
     let mut test = qemu::cargo();
     test.current_dir(sh::root())

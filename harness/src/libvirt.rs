@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! A private libvirt for tests and demos: `libvirtd` run as the unprivileged user `nobody`
+//! in a short temp dir, with its own XDG dirs; nothing under /etc or /var is touched.
+//! (A `libvirtd` run as root is always the system daemon.) [`Libvirt`] stops the daemons
+//! it started, by pid, on drop; [`Domain`] destroys and undefines its domain on drop.
+//!
+//! `virsh` talks to it through `qemu+unix:///session?socket=…`.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The domain XML shipped in `examples/`, with `<emulator>` to be filled in.
+pub const EXAMPLE_DOMAIN: &str = include_str!("../../examples/hello-domain.xml");
+
+/// The example domain's XML with `emulator` as its `<emulator>` and `name` as its name.
+pub fn domain_xml(name: &str, emulator: &Path) -> String {
+    let mut xml = String::new();
+    for line in EXAMPLE_DOMAIN.lines() {
+        let t = line.trim_start();
+        let indent = &line[..line.len() - t.len()];
+        if t.starts_with("<emulator>") {
+            xml.push_str(&format!("{indent}<emulator>{}</emulator>\n", emulator.display()));
+        } else if t.starts_with("<name>") {
+            xml.push_str(&format!("{indent}<name>{name}</name>\n"));
+        } else {
+            xml.push_str(line);
+            xml.push('\n');
+        }
+    }
+    xml
+}
+
+/// A private `libvirtd` (and the `virtlogd` it spawns).
+pub struct Libvirt {
+    /// The private daemon's dir; `None` when connected to someone else's libvirt.
+    private: Option<tempfile::TempDir>,
+    uri: String,
+    log_dir: PathBuf,
+    kept: std::cell::Cell<bool>,
+    /// How long the daemon took to open its socket.
+    pub startup: Duration,
+}
+
+fn run(cmd: &mut Command) -> std::io::Result<Output> {
+    cmd.output()
+}
+
+impl Libvirt {
+    /// Starts the daemon. Needs root (to run it as `nobody`) and libvirt's packages.
+    pub fn start() -> Result<Libvirt, String> {
+        let uid = run(Command::new("id").arg("-u")).map_err(|e| format!("id: {e}"))?;
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            return Err("a private libvirtd is started as root and runs as `nobody`; run as root".into());
+        }
+        for tool in ["libvirtd", "virsh", "runuser"] {
+            if which(tool).is_none() {
+                return Err(format!(
+                    "{tool} not found: install libvirt (`cargo xtask test` does: apt-get install \
+                     --no-install-recommends libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)"
+                ));
+            }
+        }
+        // Unix socket paths must stay under 108 bytes: keep the dir short, in /tmp.
+        let dir = tempfile::Builder::new().prefix("lv").tempdir_in("/tmp").map_err(|e| e.to_string())?;
+        let d = dir.path();
+        for sub in ["home", "config/libvirt", "cache", "run"] {
+            fs::create_dir_all(d.join(sub)).map_err(|e| e.to_string())?;
+        }
+        fs::set_permissions(d.join("run"), fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+        let chown =
+            run(Command::new("chown").args(["-R", "nobody:nogroup"]).arg(d)).map_err(|e| e.to_string())?;
+        if !chown.status.success() {
+            return Err(format!("chown nobody {}: {}", d.display(), String::from_utf8_lossy(&chown.stderr)));
+        }
+        let started = Instant::now();
+        let out = run(Command::new("runuser")
+            .args(["-u", "nobody", "--", "env"])
+            .arg(format!("HOME={}", d.join("home").display()))
+            .arg(format!("XDG_CONFIG_HOME={}", d.join("config").display()))
+            .arg(format!("XDG_CACHE_HOME={}", d.join("cache").display()))
+            .arg(format!("XDG_RUNTIME_DIR={}", d.join("run").display()))
+            .args(["libvirtd", "-d"])
+            .current_dir("/"))
+        .map_err(|e| format!("cannot start libvirtd: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("libvirtd -d failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let sock = d.join("run/libvirt/libvirt-sock");
+        let mut lv = Libvirt {
+            uri: format!("qemu+unix:///session?socket={}", sock.display()),
+            log_dir: d.join("cache/libvirt/qemu/log"),
+            private: Some(dir),
+            kept: false.into(),
+            startup: Duration::ZERO,
+        };
+        let deadline = started + Duration::from_secs(20);
+        while !sock.exists() {
+            if Instant::now() > deadline {
+                return Err(format!("libvirtd did not open {} in 20 s", sock.display()));
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        lv.startup = started.elapsed();
+        Ok(lv)
+    }
+
+    /// An existing libvirt at `uri` (empty: virsh's default); nothing is started or stopped.
+    pub fn connect(uri: &str) -> Result<Libvirt, String> {
+        let out =
+            run(Command::new("virsh").args(if uri.is_empty() { vec![] } else { vec!["-c", uri] }).arg("uri"))
+                .map_err(|e| format!("cannot run virsh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cannot connect to libvirt: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let uri = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let log_dir = if uri.contains("/system") {
+            PathBuf::from("/var/log/libvirt/qemu")
+        } else {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .unwrap_or_default();
+            cache.join("libvirt/qemu/log")
+        };
+        Ok(Libvirt { private: None, uri, log_dir, kept: false.into(), startup: Duration::ZERO })
+    }
+
+    /// Whether this guard started (and will stop) the daemon.
+    pub fn is_private(&self) -> bool {
+        self.private.is_some()
+    }
+
+    /// Leaves a private daemon (and its directory) running after the guard is gone;
+    /// returns the directory.
+    pub fn keep(&self) -> Option<&Path> {
+        self.kept.set(true);
+        self.private.as_ref().map(|d| d.path())
+    }
+
+    /// The connection URI for `virsh -c`.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// Runs `virsh -c URI args…`.
+    pub fn virsh(&self, args: &[&str]) -> std::io::Result<Output> {
+        run(Command::new("virsh").arg("-c").arg(&self.uri).args(args))
+    }
+
+    /// The emulator path libvirt (as `nobody`) can execute: `binary` itself if `nobody`
+    /// can read it, else a copy inside the private dir (QEMU finds Debian's firmware by
+    /// absolute path either way).
+    pub fn reachable_emulator(&self, binary: &Path) -> Result<PathBuf, String> {
+        let Some(dir) = &self.private else {
+            return Ok(binary.to_path_buf());
+        };
+        let ok = Command::new("runuser")
+            .args(["-u", "nobody", "--", "test", "-x"])
+            .arg(binary)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Ok(binary.to_path_buf());
+        }
+        let copy = dir.path().join("qemu-system-x86_64");
+        fs::copy(binary, &copy).map_err(|e| format!("copy {}: {e}", binary.display()))?;
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+        Ok(copy)
+    }
+
+    /// The domain's log: QEMU's command line, stderr and stdout, through virtlogd.
+    pub fn domain_log(&self, name: &str) -> String {
+        fs::read_to_string(self.log_path(name)).unwrap_or_default()
+    }
+
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        self.log_dir.join(format!("{name}.log"))
+    }
+
+    /// A private daemon's own log.
+    pub fn daemon_log(&self) -> String {
+        let Some(dir) = &self.private else { return String::new() };
+        fs::read_to_string(dir.path().join("cache/libvirt/libvirtd.log")).unwrap_or_default()
+    }
+
+    fn kill_pidfile(dir: &Path, name: &str) {
+        let pidfile = dir.join(format!("run/libvirt/{name}.pid"));
+        if let Ok(pid) = fs::read_to_string(&pidfile) {
+            let pid = pid.trim().to_string();
+            let _ = Command::new("kill").arg(&pid).status();
+            // Wait up to 5 s for it to go, then insist.
+            for _ in 0..100 {
+                if !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(&pid) {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        }
+    }
+}
+
+fn is_zombie(pid: &str) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')))
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+}
+
+impl Drop for Libvirt {
+    fn drop(&mut self) {
+        let Some(dir) = self.private.take() else { return };
+        if self.kept.get() {
+            let _ = dir.keep();
+            return;
+        }
+        if thread::panicking() {
+            eprintln!("--- libvirtd log ---\n{}", self.daemon_log());
+        }
+        Libvirt::kill_pidfile(dir.path(), "libvirtd");
+        Libvirt::kill_pidfile(dir.path(), "virtlogd");
+    }
+}
+
+/// A defined (and maybe running) domain, destroyed and undefined on drop unless kept.
+pub struct Domain<'a> {
+    pub lv: &'a Libvirt,
+    pub name: String,
+    keep: bool,
+}
+
+impl<'a> Domain<'a> {
+    /// Defines the example domain with `emulator`.
+    pub fn define(lv: &'a Libvirt, name: &str, emulator: &Path) -> Result<Domain<'a>, String> {
+        let xml = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+        fs::write(xml.path(), domain_xml(name, emulator)).map_err(|e| e.to_string())?;
+        let out = lv.virsh(&["define", &xml.path().display().to_string()]).map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!("virsh define: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(Domain { lv, name: name.to_string(), keep: false })
+    }
+
+    pub fn start(&self) -> Result<(), String> {
+        let out = self.lv.virsh(&["start", &self.name]).map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "virsh start: {}\n--- domain log ---\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                self.lv.domain_log(&self.name)
+            ));
+        }
+        Ok(())
+    }
+
+    /// `virsh qemu-monitor-command DOM [flags…] CMD`.
+    pub fn monitor(&self, flags: &[&str], cmd: &str) -> std::io::Result<Output> {
+        let mut args = vec!["qemu-monitor-command", self.name.as_str()];
+        args.extend_from_slice(flags);
+        args.push(cmd);
+        self.lv.virsh(&args)
+    }
+
+    /// Leaves the domain defined and running when dropped.
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+
+    pub fn state(&self) -> String {
+        self.lv
+            .virsh(&["domstate", &self.name])
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Domain<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            eprintln!("--- domain log ({}) ---\n{}", self.name, self.lv.domain_log(&self.name));
+        }
+        if self.keep {
+            return;
+        }
+        let _ = self.lv.virsh(&["destroy", &self.name]);
+        let _ = self.lv.virsh(&["undefine", &self.name]);
+    }
+}

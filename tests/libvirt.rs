@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The real thing: a private libvirtd starts the patched QEMU named in the domain XML's
+//! `<emulator>`, and `virsh qemu-monitor-command` drives hello-world in all four forms.
+//! Needs root and libvirt's packages (`cargo xtask test` installs them).
+
+use std::time::Duration;
+
+use harness::binary_from_env;
+use harness::libvirt::{Domain, Libvirt};
+use serde_json::{Value, json};
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json_of(o: &std::process::Output) -> Value {
+    serde_json::from_str(stdout(o).trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", stdout(o)))
+}
+
+/// Where each of `expected` stands as a whole line in this run of the domain's log
+/// (after the last "starting up" header); panics unless each is there exactly once.
+fn line_positions(log: &str, expected: &[&str]) -> Vec<usize> {
+    let run = log.rsplit_once("starting up").map_or(log, |(_, r)| r);
+    let lines: Vec<&str> = run.lines().collect();
+    expected
+        .iter()
+        .map(|e| {
+            let at: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| *l == e).map(|(i, _)| i).collect();
+            assert_eq!(at.len(), 1, "{e:?} must be one whole line of the domain log:\n{log}");
+            at[0]
+        })
+        .collect()
+}
+
+#[test]
+fn virsh_qemu_monitor_command_drives_hello_world() {
+    let lv = Libvirt::start().unwrap_or_else(|e| panic!("cannot start a private libvirtd: {e}"));
+    let emulator = lv.reachable_emulator(&binary_from_env()).unwrap();
+    let dom = Domain::define(&lv, "hello-e2e", &emulator).unwrap();
+    dom.start().unwrap();
+
+    let out = dom.monitor(&[], r#"{"execute":"query-commands"}"#).unwrap();
+    assert!(out.status.success());
+    let names: Vec<Value> =
+        json_of(&out)["return"].as_array().unwrap().iter().map(|c| c["name"].clone()).collect();
+    assert!(names.contains(&json!("hello-world")), "query-commands: {names:?}");
+
+    let out = dom
+        .monitor(
+            &["--pretty"],
+            r#"{"execute":"hello-world","arguments":{"message":"first, through --pretty"}}"#,
+        )
+        .unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("\n  \"return\": {"), "--pretty output: {:?}", stdout(&out));
+    assert_eq!(json_of(&out)["return"], json!({}));
+
+    let out = dom.monitor(&["--return-value"], r#"{"execute":"hello-world"}"#).unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).trim(), "{}");
+
+    let out = dom.monitor(&["--hmp"], "hello-world third, several words through --hmp").unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).trim(), "");
+
+    let out = dom.monitor(&["--hmp"], "help hello-world").unwrap();
+    assert_eq!(stdout(&out).trim(), "hello-world [message] -- print a message on QEMU's standard output");
+
+    // Errors: without --return-value virsh exits 0 and prints the error JSON.
+    let out = dom.monitor(&[], r#"{"execute":"hello-world","arguments":{"message":42}}"#).unwrap();
+    assert!(out.status.success());
+    let err = &json_of(&out)["error"];
+    assert_eq!(err["class"], "GenericError");
+    assert_eq!(err["desc"], "Invalid parameter type for 'message', expected: string");
+
+    let out =
+        dom.monitor(&[], r#"{"execute":"hello-world","arguments":{"message":"REFUSED\u001b[2J"}}"#).unwrap();
+    let err = &json_of(&out)["error"];
+    assert_eq!(err["class"], "GenericError");
+    assert_eq!(
+        err["desc"],
+        "Parameter 'message' contains the control character U+001B at character 7 (byte 7); \
+         control characters are not allowed"
+    );
+    // With --return-value an error makes virsh exit 1.
+    let out = dom
+        .monitor(&["--return-value"], r#"{"execute":"hello-world","arguments":{"message":"REFUSED\n"}}"#)
+        .unwrap();
+    assert!(!out.status.success(), "--return-value on an error exits non-zero");
+    let out = dom.monitor(&["--hmp"], "hello-world REFUSED\u{7}").unwrap();
+    assert!(stdout(&out).starts_with("Error: Parameter 'message' contains the control character U+0007"));
+
+    // The domain log (through virtlogd) has each printed line, in call order, and
+    // nothing from refused calls.
+    let expected = ["first, through --pretty", "Hello, world", "third, several words through --hmp"];
+    let lines = harness::wait_for_lines(&lv.log_path(&dom.name), Duration::from_secs(10), |l| {
+        expected.iter().all(|e| l.iter().any(|x| x == e))
+    });
+    let log = lv.domain_log(&dom.name);
+    let at = line_positions(&log, &expected);
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "lines out of call order: {at:?}\n{log}");
+    assert!(!log.contains("REFUSED"), "a refused message reached the log");
+    assert!(lines.iter().any(|l| l.contains("tainted: custom-monitor")), "libvirt marks the domain tainted");
+
+    assert_eq!(dom.state(), "running");
+}
