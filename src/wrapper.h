@@ -3,6 +3,11 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qapi/qapi-commands-misc.h"
+/* QEMU >= 10.0 moved the QObject headers from qapi/qmp/ to qobject/. */
+#if __has_include("qobject/qdict.h")
 #include "qobject/qdict.h"
+#else
+#include "qapi/qmp/qdict.h"
+#endif
 #include "monitor/hmp.h"
 #include <stdio_ext.h>

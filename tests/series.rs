@@ -9,14 +9,22 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Every series: `qemu-patches/<version>/` and `qemu-patches/reference-c/<version>/`.
 fn series_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(root().join("qemu-patches"))
-        .expect("qemu-patches/")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
+    let has_patches = |d: &Path| {
+        fs::read_dir(d).unwrap().any(|e| e.unwrap().path().extension().is_some_and(|x| x == "patch"))
+    };
+    let mut dirs = Vec::new();
+    for top in [root().join("qemu-patches"), root().join("qemu-patches/reference-c")] {
+        for e in fs::read_dir(top).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() && has_patches(&p) {
+                dirs.push(p);
+            }
+        }
+    }
     dirs.sort();
-    assert!(!dirs.is_empty(), "no series under qemu-patches/");
+    assert!(dirs.len() >= 2, "no series under qemu-patches/");
     dirs
 }
 
@@ -104,5 +112,15 @@ fn each_patch_is_signed_off_and_has_one_subject() {
             );
             assert!(text.contains("\nSigned-off-by: "), "{}: no Signed-off-by", p.display());
         }
+    }
+}
+
+#[test]
+fn every_schema_fragment_declares_the_same_command() {
+    // Older releases need an older doc syntax, never a different command.
+    let expr = |text: &str| text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+    let canonical = fs::read_to_string(root().join("qapi/hello-world.json")).unwrap();
+    for dir in series_dirs() {
+        assert_eq!(expr(&fragment_for(&dir)).trim(), expr(&canonical).trim(), "{}", dir.display());
     }
 }

@@ -4,6 +4,7 @@
 //! stdout carries results only (for `build`, the binary's absolute path as its last
 //! line); progress and the output of the tools it runs go to stderr.
 
+mod bench;
 mod deps;
 mod libvirt;
 mod qemu;
@@ -31,8 +32,10 @@ enum Cmd {
     Build(BuildArgs),
     /// Build if needed, boot the patched QEMU and call hello-world over QMP and HMP.
     Run(BuildArgs),
-    /// Build if needed, then rustfmt, clippy, unit and integration tests.
-    Test(BuildArgs),
+    /// Build if needed, then rustfmt, clippy, series checks, unit and integration tests.
+    Test(test::TestArgs),
+    /// Benchmark the Rust implementation against the C reference; write BENCHMARKS.md.
+    Bench(bench::BenchArgs),
     /// Run the patched QEMU under libvirt and drive it with virsh qemu-monitor-command.
     Libvirt(libvirt::LibvirtArgs),
 }
@@ -61,6 +64,7 @@ fn main() -> Result<()> {
         Cmd::Run(args) => run::run(&args)?,
         Cmd::Test(args) => test::test(&args)?,
         Cmd::Libvirt(args) => libvirt::libvirt(&args)?,
+        Cmd::Bench(args) => bench::bench(&args)?,
     }
     Ok(())
 }

@@ -17,9 +17,19 @@ use anyhow::{Context, Result, bail};
 use crate::versions::{self, Version};
 use crate::{BuildArgs, deps, sh, source};
 
+/// Which implementation of the commands a build carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// The Rust staticlib (the product).
+    Rust,
+    /// The C reference from QEMU's guide (`qemu-patches/reference-c/`), for benchmarks.
+    ReferenceC,
+}
+
 /// Where one version's build lives.
 pub struct Layout {
     pub version: &'static Version,
+    pub flavor: Flavor,
     pub dir: PathBuf,
     pub src: PathBuf,
     pub build: PathBuf,
@@ -28,10 +38,15 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(version: &'static Version) -> Layout {
-        let dir = sh::root().join("target/qemu").join(version.name);
+    pub fn new(version: &'static Version, flavor: Flavor) -> Layout {
+        let name = match flavor {
+            Flavor::Rust => version.name.to_string(),
+            Flavor::ReferenceC => format!("{}-c", version.name),
+        };
+        let dir = sh::root().join("target/qemu").join(name);
         Layout {
             version,
+            flavor,
             src: dir.join("src"),
             build: dir.join("build"),
             venv: dir.join("venv"),
@@ -55,11 +70,15 @@ impl Layout {
         self.cargo_target.join("release/libqemu_hello_rs.a")
     }
 
-    /// This version's patch series, feature patches first, then repack fixes.
+    /// This build's patch series, feature patches first, then repack fixes.
     pub fn patches(&self) -> Result<Vec<PathBuf>> {
-        let dir = sh::root().join("qemu-patches").join(self.version.name);
+        let series = sh::root().join("qemu-patches").join(self.version.name);
+        let dir = match self.flavor {
+            Flavor::Rust => series.clone(),
+            Flavor::ReferenceC => sh::root().join("qemu-patches/reference-c").join(self.version.name),
+        };
         let mut all = patch_files(&dir)?;
-        all.extend(patch_files(&dir.join("repack"))?);
+        all.extend(patch_files(&series.join("repack"))?);
         if all.is_empty() {
             bail!("no patches in {}", dir.display());
         }
@@ -84,20 +103,23 @@ pub struct Built {
 }
 
 pub fn build(args: &BuildArgs) -> Result<Built> {
+    build_flavor(args, Flavor::Rust)
+}
+
+pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
     deps::ensure(deps::BUILD)?;
-    let layout = Layout::new(versions::get(&args.qemu)?);
+    let layout = Layout::new(versions::get(&args.qemu)?, flavor);
     fs::create_dir_all(&layout.dir)?;
     prepare_source(&layout, args)?;
     ensure_venv(&layout)?;
     configure(&layout)?;
-    sh::step("generating QEMU's headers (QAPI, trace, config)");
-    ninja(
-        &layout,
-        &["qapi/qapi-commands-misc.h", "config-poison.h", "qemu-version.h", "hmp-commands.h"],
-        "ninja-headers.log",
-    )?;
-    build_staticlib(&layout)?;
-    set_lib_option(&layout)?;
+    if flavor == Flavor::Rust {
+        sh::step("generating QEMU's headers (QAPI, trace, config)");
+        let headers = ["qapi/qapi-commands-misc.h", "config-poison.h", "qemu-version.h", "hmp-commands.h"];
+        ninja(&layout, &headers, "ninja-headers.log")?;
+        build_staticlib(&layout)?;
+        set_lib_option(&layout)?;
+    }
     install(&layout)?;
     let binary = layout.binary().canonicalize()?;
     Ok(Built { layout, binary })
@@ -123,7 +145,12 @@ fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
     if l.src.join("VERSION").is_file() && fs::read_to_string(&stamp_file).ok().as_deref() == Some(&stamp) {
         return Ok(());
     }
-    sh::step(format!("preparing patched QEMU {} source in {}", l.version.name, l.src.display()));
+    sh::step(format!(
+        "preparing patched QEMU {} ({:?}) source in {}",
+        l.version.name,
+        l.flavor,
+        l.src.display()
+    ));
     for d in [&l.src, &l.build] {
         if d.exists() {
             fs::remove_dir_all(d).with_context(|| format!("cannot remove {}", d.display()))?;
@@ -144,8 +171,8 @@ fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
         }
     }
     let version = fs::read_to_string(l.src.join("VERSION")).unwrap_or_default();
-    if version.trim() != l.version.name {
-        bail!("the source tree says it is QEMU {:?}, expected {}", version.trim(), l.version.name);
+    if version.trim() != l.version.release {
+        bail!("the source tree says it is QEMU {:?}, expected {}", version.trim(), l.version.release);
     }
     for p in &patches {
         sh::run(
@@ -184,12 +211,14 @@ fn ccache_env(cmd: &mut Command) -> &mut Command {
     cmd.env("CCACHE_BASEDIR", sh::root()).env("CCACHE_NOHASHDIR", "true")
 }
 
-/// The arguments QEMU's configure gets for `l`.
-fn configure_args(l: &Layout) -> Vec<String> {
+/// The arguments QEMU's configure gets for `l`. Options that only some releases have
+/// are added when the tree's own `configure` or `meson_options.txt` offers them.
+fn configure_args(l: &Layout) -> Result<Vec<String>> {
+    let configure = fs::read_to_string(l.src.join("configure"))?;
+    let options = fs::read_to_string(l.src.join("meson_options.txt"))?;
     let firmware = "/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu";
     let mut args = vec![
         "--cc=ccache cc".to_string(),
-        format!("--python={}", l.venv.join("bin/python3").display()),
         format!("--prefix={}", l.install().display()),
         format!("--firmwarepath={firmware}"),
     ];
@@ -200,20 +229,34 @@ fn configure_args(l: &Layout) -> Vec<String> {
             "--disable-tools",
             "--disable-guest-agent",
             "--disable-werror",
-            "--disable-download",
             "--disable-install-blobs",
-            // Absolute firmware and data paths: the installed binary finds Debian's
-            // SeaBIOS and iPXE ROMs wherever it is run from, libvirt included.
-            "--disable-relocatable",
         ]
         .map(String::from),
     );
-    args
+    // QEMU < 8 takes an external meson with --meson (and then refuses --python); later
+    // ones install meson from the given Python's packages into their own venv.
+    if configure.contains("--meson=") {
+        args.push(format!("--meson={}", l.venv.join("bin/meson").display()));
+    } else {
+        args.push(format!("--python={}", l.venv.join("bin/python3").display()));
+    }
+    // No subproject downloads (QEMU >= 8.1; older releases use git submodules, which
+    // configure ignores in a tarball).
+    if configure.contains("--disable-download") {
+        args.push("--disable-download".into());
+    }
+    // Absolute firmware and data paths (QEMU >= 8.0), so the installed binary finds
+    // Debian's SeaBIOS and iPXE ROMs wherever it runs from, libvirt included. Older
+    // releases resolve them relative to the installed binary, which works as well.
+    if options.contains("option('relocatable'") {
+        args.push("--disable-relocatable".into());
+    }
+    Ok(args)
 }
 
 /// Configures the build tree, again whenever the arguments change (`configure.stamp`).
 fn configure(l: &Layout) -> Result<()> {
-    let args = configure_args(l);
+    let args = configure_args(l)?;
     let stamp = args.join("\n") + "\n";
     let stamp_file = l.dir.join("configure.stamp");
     if l.build.join("build.ninja").is_file()
@@ -238,7 +281,7 @@ fn configure(l: &Layout) -> Result<()> {
 /// not QEMU's own test programs), then installs into `target/qemu/<version>/install`.
 /// Unchanged files keep their timestamps, so libvirt does not re-probe them.
 fn install(l: &Layout) -> Result<()> {
-    let meson = l.build.join("pyvenv/bin/meson");
+    let meson = l.venv.join("bin/meson");
     let listing = sh::output(Command::new(&meson).arg("introspect").arg("--installed").arg(&l.build))?;
     let installed: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&listing)?;
     let targets: Vec<String> = installed
@@ -298,7 +341,7 @@ fn set_lib_option(l: &Layout) -> Result<()> {
         return Ok(());
     }
     sh::step("pointing meson at the staticlib (-Dmonitor_rust_lib)");
-    let mut cmd = Command::new(l.build.join("pyvenv/bin/meson"));
+    let mut cmd = Command::new(l.venv.join("bin/meson"));
     cmd.arg("configure").arg(&l.build).arg(format!("-Dmonitor_rust_lib={}", lib.display()));
     sh::run_logged(&mut cmd, &l.dir.join("meson-configure.log"), 1)
 }

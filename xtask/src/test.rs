@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! `cargo xtask test`: builds if needed, then every check, failing on the first that fails.
 //!
-//! 1. rustfmt and clippy (`-D warnings`) over the workspace;
+//! 1. rustfmt, and clippy (`-D warnings`) over the workspace;
 //! 2. the patch series: QEMU's `scripts/checkpatch.pl`, and `git am` on pristine QEMU;
 //! 3. unit and integration tests, with the patched binary and its staticlib named in the
 //!    environment (`QEMU_HELLO_BINARY`, `QEMU_HELLO_STATICLIB`); libvirt's packages are
@@ -12,16 +12,40 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use crate::qemu::{self, Layout};
-use crate::{BuildArgs, deps, sh, source};
+use crate::{BuildArgs, deps, sh, source, versions};
 
-pub fn test(args: &BuildArgs) -> Result<()> {
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// Test every supported QEMU version in turn (ignores --qemu and its source options).
+    #[arg(long)]
+    all_versions: bool,
+}
+
+pub fn test(args: &TestArgs) -> Result<()> {
+    sh::step("cargo fmt --check");
+    sh::run(qemu::cargo().current_dir(sh::root()).args(["fmt", "--all", "--check"]))?;
+    if !args.all_versions {
+        return test_version(&args.build);
+    }
+    let mut passed = Vec::new();
+    for v in versions::ALL {
+        let build = BuildArgs { qemu: v.name.to_string(), qemu_src: None, qemu_tarball: None };
+        test_version(&build).with_context(|| format!("QEMU {}", v.name))?;
+        passed.push(v.name);
+    }
+    sh::step(format!("all checks passed for QEMU {}", passed.join(", ")));
+    Ok(())
+}
+
+/// Builds one version, then clippy (its cfg follows that version's ABI), the series
+/// checks, and the unit and integration tests against its binary.
+fn test_version(args: &BuildArgs) -> Result<()> {
     let built = qemu::build(args)?;
     let l = &built.layout;
 
-    sh::step("cargo fmt --check");
-    sh::run(qemu::cargo().current_dir(sh::root()).args(["fmt", "--all", "--check"]))?;
-
-    sh::step("cargo clippy --all-targets -- -D warnings");
+    sh::step(format!("cargo clippy --all-targets -- -D warnings (QEMU {})", l.version.name));
     let mut clippy = qemu::cargo();
     clippy.current_dir(sh::root()).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
     qemu::cargo_env(l, &mut clippy);
@@ -30,13 +54,13 @@ pub fn test(args: &BuildArgs) -> Result<()> {
     check_series(l, args)?;
 
     deps::ensure(deps::LIBVIRT)?;
-    sh::step("unit and integration tests");
+    sh::step(format!("unit and integration tests (QEMU {})", l.version.name));
     let mut test = qemu::cargo();
     test.current_dir(sh::root())
         .args(["test", "--workspace"])
         .env(harness::BINARY_ENV, &built.binary)
         .env("QEMU_HELLO_STATICLIB", l.staticlib())
-        .env("QEMU_HELLO_VERSION", l.version.name);
+        .env("QEMU_HELLO_VERSION", l.version.release);
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)?;
     sh::step(format!("all checks passed for QEMU {}", l.version.name));

@@ -12,6 +12,8 @@ pub const DEFAULT: &str = "10.2.2";
 pub struct Version {
     /// QEMU's version, also the name of its directory under `qemu-patches/`.
     pub name: &'static str,
+    /// The release as its `VERSION` file and QMP greeting give it.
+    pub release: &'static str,
     /// The Debian source package version that carries the orig tarball.
     pub debian: &'static str,
     /// The orig tarball's file name.
@@ -24,14 +26,36 @@ pub struct Version {
     pub meson: &'static str,
 }
 
-pub const ALL: &[Version] = &[Version {
-    name: "10.2.2",
-    debian: "1:10.2.2+ds-1",
-    tarball: "qemu_10.2.2+ds.orig.tar.xz",
-    sha256: "be05230fe47a6937cd29f28f562932c8125f9c93c2a82c625198f7a4aa601dfb",
-    size: 38_669_728,
-    meson: "meson>=1.5",
-}];
+pub const ALL: &[Version] = &[
+    Version {
+        name: "10.2.2",
+        release: "10.2.2",
+        debian: "1:10.2.2+ds-1",
+        tarball: "qemu_10.2.2+ds.orig.tar.xz",
+        sha256: "be05230fe47a6937cd29f28f562932c8125f9c93c2a82c625198f7a4aa601dfb",
+        size: 38_669_728,
+        meson: "meson>=1.5",
+    },
+    Version {
+        name: "10.0.13",
+        release: "10.0.13",
+        debian: "1:10.0.13+ds-0+deb13u1",
+        tarball: "qemu_10.0.13+ds.orig.tar.xz",
+        sha256: "6a0888e806c2ffc0c5f0733e974f9aea55491950d3c47c98669c8b236dde59ae",
+        size: 40_010_016,
+        meson: "meson>=1.5",
+    },
+    Version {
+        name: "7.2",
+        release: "7.2.0",
+        debian: "1:7.2+dfsg-7+deb12u18",
+        tarball: "qemu_7.2+dfsg.orig.tar.xz",
+        sha256: "91aca71520040edc40b8d437aa3004dae614f58e286cf653ee8996c07af2962f",
+        size: 23_523_172,
+        // What Debian 12 builds 7.2 with; 7.2's meson.build predates meson 1.5.
+        meson: "meson==1.0.1",
+    },
+];
 
 pub fn get(name: &str) -> Result<&'static Version> {
     match ALL.iter().find(|v| v.name == name) {

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `cargo xtask bench`: the Rust implementation against the C reference from QEMU's guide
+//! (`qemu-patches/reference-c/`), built beside it from the same QEMU release.
+//!
+//! Everything is measured in one run, alternating rounds between the two binaries so both
+//! see the same machine load: QMP and HMP calls/s with p50/p99 latency, startup to the QMP
+//! greeting, the bytes the Rust part adds, and build times. Prints a table and writes it
+//! with machine notes to BENCHMARKS.md.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use harness::commands::{HelloWorld, HumanMonitorCommand};
+use harness::{Options, Qemu};
+
+use crate::qemu::{self, Built, Flavor};
+use crate::{BuildArgs, sh};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// Alternating rounds per binary.
+    #[arg(long, default_value_t = 6)]
+    rounds: usize,
+    /// Timed calls per round and monitor.
+    #[arg(long, default_value_t = 3000)]
+    calls: usize,
+    /// QEMU starts per binary for the startup figure.
+    #[arg(long, default_value_t = 20)]
+    starts: usize,
+    /// Skip the build-time figures (they rebuild the staticlib from clean).
+    #[arg(long)]
+    no_build_times: bool,
+    /// Where to write the report.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    out: String,
+}
+
+/// Latencies of one kind of call, pooled over rounds, and each round's calls/s.
+#[derive(Default)]
+struct Series {
+    latencies: Vec<Duration>,
+    rates: Vec<f64>,
+}
+
+impl Series {
+    fn percentile(&mut self, p: f64) -> Duration {
+        self.latencies.sort();
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i]
+    }
+    fn median_rate(&mut self) -> f64 {
+        self.rates.sort_by(f64::total_cmp);
+        self.rates[self.rates.len() / 2]
+    }
+}
+
+#[derive(Default)]
+struct Impl {
+    qmp: Series,
+    hmp: Series,
+    startup: Vec<Duration>,
+}
+
+fn round(binary: &Path, calls: usize, imp: &mut Impl) -> Result<()> {
+    let vm = Qemu::start(binary, &Options::default())?;
+    let mut qmp = vm.qmp()?;
+    let hello = HelloWorld::with("We love qemu");
+    let hmp = HumanMonitorCommand { command_line: "hello-world We love qemu".into() };
+    for _ in 0..calls / 10 {
+        qmp.execute(&hello)?;
+        qmp.execute(&hmp)?;
+    }
+    let t = Instant::now();
+    for _ in 0..calls {
+        let c = Instant::now();
+        qmp.execute(&hello)?;
+        imp.qmp.latencies.push(c.elapsed());
+    }
+    imp.qmp.rates.push(calls as f64 / t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    for _ in 0..calls {
+        let c = Instant::now();
+        qmp.execute(&hmp)?;
+        imp.hmp.latencies.push(c.elapsed());
+    }
+    imp.hmp.rates.push(calls as f64 / t.elapsed().as_secs_f64());
+    let expected = 2 * (calls + calls / 10);
+    let printed = vm.stdout().lines().filter(|l| *l == "We love qemu").count();
+    anyhow::ensure!(
+        printed == expected,
+        "{}: printed {printed} lines, expected {expected}",
+        binary.display()
+    );
+    Ok(())
+}
+
+fn startup(binary: &Path) -> Result<Duration> {
+    let t = Instant::now();
+    let vm = Qemu::start(binary, &Options::default())?;
+    let _ = vm.qmp_with_greeting(0)?;
+    Ok(t.elapsed())
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// text + data + bss of a binary or object, as `size` reports it.
+fn size_of(path: &Path) -> Result<u64> {
+    let out = sh::output(Command::new("size").arg(path))?;
+    let total = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(3).and_then(|d| d.parse::<u64>().ok()).unwrap_or(0))
+        .sum();
+    Ok(total)
+}
+
+/// The archive members the linker takes from the staticlib: those defining a symbol
+/// that the emulator binary defines too (the crate's LTO object and the few
+/// compiler-builtins objects it needs).
+fn rust_part_size(built: &Built) -> Result<u64> {
+    let lib = built.layout.staticlib();
+    let in_binary: std::collections::HashSet<String> =
+        sh::output(Command::new("nm").arg("--defined-only").arg(&built.binary))?
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(2).map(String::from))
+            .collect();
+    let listing = sh::output(Command::new("nm").arg("--defined-only").arg(&lib))?;
+    let dir = tempfile::tempdir()?;
+    let mut total = 0;
+    for block in listing.split("\n\n") {
+        let mut lines = block.lines().filter(|l| !l.is_empty());
+        let Some(member) = lines.next().and_then(|h| h.strip_suffix(':')) else { continue };
+        let used = lines
+            .any(|l| l.split_whitespace().nth(2).is_some_and(|s| in_binary.contains(s) && l.contains(" T ")));
+        if used {
+            sh::output(Command::new("ar").current_dir(dir.path()).arg("x").arg(&lib).arg(member))?;
+            total += size_of(&dir.path().join(member))?;
+        }
+    }
+    Ok(total)
+}
+
+fn timed(f: impl FnOnce() -> Result<()>) -> Result<Duration> {
+    let t = Instant::now();
+    f()?;
+    Ok(t.elapsed())
+}
+
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    let rust = qemu::build(&args.build)?;
+    let c = qemu::build_flavor(&args.build, Flavor::ReferenceC)?;
+    let bins = [("Rust", &rust.binary), ("C", &c.binary)];
+    let mut imps = [Impl::default(), Impl::default()];
+
+    sh::step(format!(
+        "{} alternating rounds of {} QMP + {} HMP calls per binary",
+        args.rounds, args.calls, args.calls
+    ));
+    for r in 0..args.rounds {
+        let order: [usize; 2] = if r % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            round(bins[i].1, args.calls, &mut imps[i]).with_context(|| bins[i].0)?;
+        }
+    }
+    sh::step(format!("{} alternating starts per binary", args.starts));
+    for _ in 0..args.starts {
+        for i in 0..2 {
+            let d = startup(bins[i].1)?;
+            imps[i].startup.push(d);
+        }
+    }
+
+    let rust_size = size_of(&rust.binary)?;
+    let c_size = size_of(&c.binary)?;
+    let rust_part = rust_part_size(&rust)?;
+
+    let mut report = String::new();
+    let [ir, ic] = &mut imps;
+    let (rq, cq, rh, ch) =
+        (ir.qmp.median_rate(), ic.qmp.median_rate(), ir.hmp.median_rate(), ic.hmp.median_rate());
+    writeln!(report, "| figure | Rust | C reference | Rust / C |")?;
+    writeln!(report, "|---|---|---|---|")?;
+    writeln!(
+        report,
+        "| QMP hello-world calls/s (median of {} rounds) | {rq:.0} | {cq:.0} | {:.3} |",
+        args.rounds,
+        rq / cq
+    )?;
+    for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
+        let (a, b) = (ir.qmp.percentile(p), ic.qmp.percentile(p));
+        writeln!(report, "| QMP latency {name} (µs) | {:.1} | {:.1} | {:.3} |", us(a), us(b), us(a) / us(b))?;
+    }
+    writeln!(report, "| HMP (human-monitor-command) calls/s | {rh:.0} | {ch:.0} | {:.3} |", rh / ch)?;
+    for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
+        let (a, b) = (ir.hmp.percentile(p), ic.hmp.percentile(p));
+        writeln!(report, "| HMP latency {name} (µs) | {:.1} | {:.1} | {:.3} |", us(a), us(b), us(a) / us(b))?;
+    }
+    let (sr, sc) = (median(&mut ir.startup), median(&mut ic.startup));
+    writeln!(
+        report,
+        "| startup to QMP greeting, -M none (ms, median of {}) | {:.1} | {:.1} | {:.3} |",
+        args.starts,
+        sr.as_secs_f64() * 1e3,
+        sc.as_secs_f64() * 1e3,
+        sr.as_secs_f64() / sc.as_secs_f64()
+    )?;
+    writeln!(
+        report,
+        "| qemu-system-x86_64 text+data+bss (bytes) | {rust_size} | {c_size} | {:+} |",
+        rust_size as i64 - c_size as i64
+    )?;
+    writeln!(report, "| Rust archive members linked in, text+data+bss (bytes) | {rust_part} | | |")?;
+
+    if !args.no_build_times {
+        sh::step("build times: no-op, one .rs edit, clean Rust part");
+        let noop = timed(|| qemu::build(&args.build).map(drop))?;
+        let edited = sh::root().join("src/message.rs");
+        let touch = |p: &Path| sh::run(Command::new("touch").arg(p));
+        touch(&edited)?;
+        let edit = timed(|| qemu::build(&args.build).map(drop))?;
+        fs::remove_dir_all(&rust.layout.cargo_target).context("cleaning the staticlib's target dir")?;
+        let clean = timed(|| qemu::build(&args.build).map(drop))?;
+        writeln!(report, "| build: no-op `cargo xtask build` (s) | {:.1} | | |", noop.as_secs_f64())?;
+        writeln!(
+            report,
+            "| build: touch src/message.rs → relinked, installed QEMU (s) | {:.1} | | |",
+            edit.as_secs_f64()
+        )?;
+        writeln!(
+            report,
+            "| build: clean Rust part (bindgen, crate, relink) (s) | {:.1} | | |",
+            clean.as_secs_f64()
+        )?;
+    }
+    println!("{report}");
+
+    let notes = machine_notes(&rust)?;
+    let text = format!(
+        "# Benchmarks\n\nWritten by `cargo xtask bench` (rounds: {}, calls per round: {}, starts: {}). \
+         Rust and C reference alternate in one run on one machine; ratios are the figures to \
+         compare, as these machines are shared.\n\n{notes}\n{report}",
+        args.rounds, args.calls, args.starts
+    );
+    fs::write(sh::root().join(&args.out), text)?;
+    sh::step(format!("wrote {}", args.out));
+    Ok(())
+}
+
+fn machine_notes(built: &Built) -> Result<String> {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let kernel = sh::output(Command::new("uname").arg("-r"))?.trim().to_string();
+    let rustc = sh::output(Command::new("rustc").arg("--version"))?.trim().to_string();
+    let date = sh::output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string();
+    Ok(format!(
+        "- date: {date}\n- machine: {cores} cores, {cpu}, kernel {kernel}\n- QEMU {} (`-M none`, TCG), {rustc}, \
+         staticlib built with `--release` (LTO, panic=abort)\n- client: one QMP unix-socket client (the `qapi` crate), \
+         message \"We love qemu\", QEMU's stdout to a file\n",
+        built.layout.version.name
+    ))
+}
