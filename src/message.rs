@@ -178,3 +178,72 @@ mod tests {
         assert_eq!(line(Some(m.as_bytes())).map(str::len), Ok(m.len()));
     }
 }
+
+/// Property tests: `line` against an independent statement of the rules, over arbitrary
+/// text and arbitrary bytes (a fuzzer's view of the validation code).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The rules restated over `str`: the first control character, where it is.
+    fn first_control(s: &str) -> Option<MessageError> {
+        s.char_indices().enumerate().find(|(_, (_, c))| c.is_control()).map(|(i, (b, c))| {
+            MessageError::ControlCharacter { code_point: c as u32, char_index: i, byte_offset: b }
+        })
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        let c = prop_oneof![
+            4 => any::<char>(),
+            2 => prop::char::ranges(vec!['\0'..='\u{1f}', '\u{7f}'..='\u{9f}'].into()),
+            2 => prop::char::range(' ', '~'),
+        ];
+        prop::collection::vec(c, 0..64).prop_map(String::from_iter)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn text_is_printed_verbatim_or_refused_at_its_first_control(s in text()) {
+            match first_control(&s) {
+                None => prop_assert_eq!(line(Some(s.as_bytes())), Ok(s.as_str())),
+                Some(e) => prop_assert_eq!(line(Some(s.as_bytes())), Err(e)),
+            }
+        }
+
+        #[test]
+        fn any_bytes_get_an_answer_that_agrees_with_std(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let got = line(Some(&bytes));
+            match core::str::from_utf8(&bytes) {
+                Ok(s) => prop_assert_eq!(got, first_control(s).map_or(Ok(s), Err)),
+                Err(utf8) => {
+                    let valid = core::str::from_utf8(&bytes[..utf8.valid_up_to()]).unwrap();
+                    let nul = bytes[utf8.valid_up_to()..].starts_with(&[0xC0, 0x80]);
+                    let expected = first_control(valid).unwrap_or(if nul {
+                        MessageError::ControlCharacter {
+                            code_point: 0,
+                            char_index: valid.chars().count(),
+                            byte_offset: valid.len(),
+                        }
+                    } else {
+                        MessageError::InvalidUtf8 { byte_offset: utf8.valid_up_to() }
+                    });
+                    prop_assert_eq!(got, Err(expected));
+                }
+            }
+        }
+
+        #[test]
+        fn a_control_character_anywhere_is_found(prefix in "[^\\p{Cc}]{0,32}", cp in prop::sample::select((0u32..0x20).chain(0x7F..0xA0).collect::<Vec<_>>()), suffix in text()) {
+            let m = format!("{prefix}{}{suffix}", char::from_u32(cp).unwrap());
+            let expected = MessageError::ControlCharacter {
+                code_point: cp,
+                char_index: prefix.chars().count(),
+                byte_offset: prefix.len(),
+            };
+            prop_assert_eq!(line(Some(m.as_bytes())), Err(expected));
+        }
+    }
+}

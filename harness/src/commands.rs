@@ -47,6 +47,25 @@ impl qapi::Command for RawHelloWorld {
     const ALLOW_OOB: bool = false;
 }
 
+/// `hello-world` whose arguments object is given as raw JSON text, for input serde
+/// cannot produce from Rust strings (lone surrogate escapes, duplicate keys).
+#[derive(Debug, Clone)]
+pub struct RawArgumentsHelloWorld {
+    pub arguments: Box<serde_json::value::RawValue>,
+}
+
+impl Serialize for RawArgumentsHelloWorld {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.arguments.serialize(s)
+    }
+}
+
+impl qapi::Command for RawArgumentsHelloWorld {
+    type Ok = Value;
+    const NAME: &'static str = "hello-world";
+    const ALLOW_OOB: bool = false;
+}
+
 /// `query-qmp-schema`, returned as raw JSON (newer QEMUs have schema entries that older
 /// typed bindings cannot parse).
 #[derive(Serialize, Debug, Clone, Default)]
@@ -88,5 +107,15 @@ pub struct HumanMonitorCommand {
 impl qapi::Command for HumanMonitorCommand {
     type Ok = String;
     const NAME: &'static str = "human-monitor-command";
+    const ALLOW_OOB: bool = false;
+}
+
+/// `quit`: QEMU exits normally, running its exit handlers (valgrind reports leaks then).
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct Quit {}
+
+impl qapi::Command for Quit {
+    type Ok = Value;
+    const NAME: &'static str = "quit";
     const ALLOW_OOB: bool = false;
 }

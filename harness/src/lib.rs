@@ -27,8 +27,9 @@ pub type Qmp = qapi::Qmp<qapi::Stream<BufReader<UnixStream>, UnixStream>>;
 /// The environment variable naming the patched QEMU binary for integration tests.
 pub const BINARY_ENV: &str = "QEMU_HELLO_BINARY";
 
-/// How long QEMU may take to open its monitor sockets.
-const START_DEADLINE: Duration = Duration::from_secs(20);
+/// How long QEMU may take to open its monitor sockets (generous: under valgrind it
+/// takes tens of seconds; a QEMU that fails to start is noticed as soon as it exits).
+const START_DEADLINE: Duration = Duration::from_secs(120);
 
 /// The machine QEMU emulates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,11 +60,19 @@ pub struct Options {
     pub hmp_socket: bool,
     /// How many extra QMP monitor sockets to open besides the main one.
     pub extra_qmp: usize,
+    /// A command QEMU runs under, such as `["valgrind", "--leak-check=full"]`.
+    pub wrapper: Vec<std::ffi::OsString>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { machine: Machine::None, stdout: Stdout::File, hmp_socket: false, extra_qmp: 0 }
+        Options {
+            machine: Machine::None,
+            stdout: Stdout::File,
+            hmp_socket: false,
+            extra_qmp: 0,
+            wrapper: Vec::new(),
+        }
     }
 }
 
@@ -91,7 +100,14 @@ impl Qemu {
     /// Starts `binary` with `opts` and waits until its monitor sockets accept connections.
     pub fn start(binary: &Path, opts: &Options) -> io::Result<Qemu> {
         let dir = tempfile::Builder::new().prefix("qemu-hello-").tempdir()?;
-        let mut cmd = Command::new(binary);
+        let mut cmd = match opts.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
         cmd.args(["-nodefaults", "-display", "none", "-no-user-config"]);
         match opts.machine {
             Machine::None => cmd.args(["-M", "none"]),
@@ -162,7 +178,7 @@ impl Qemu {
     /// Like [`Qemu::qmp_at`], also returning the greeting QEMU sent.
     pub fn qmp_with_greeting(&self, index: usize) -> io::Result<(Qmp, qapi::qmp::QMP)> {
         let name = if index == 0 { "qmp.sock".to_string() } else { format!("qmp{}.sock", index - 1) };
-        let stream = UnixStream::connect(self.dir.path().join(name))?;
+        let stream = connect(&self.dir.path().join(name))?;
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
         let mut qmp = qapi::Qmp::new(qapi::Stream::new(BufReader::new(stream.try_clone()?), stream));
         let greeting = qmp.handshake().map_err(io::Error::other)?;
@@ -184,9 +200,43 @@ impl Qemu {
         fs::read_to_string(self.dir.path().join("stdout")).unwrap_or_default()
     }
 
+    /// What QEMU has written to stdout (with [`Stdout::File`]) since byte `*offset`;
+    /// advances `*offset` past it.
+    pub fn stdout_since(&self, offset: &mut u64) -> io::Result<Vec<u8>> {
+        use std::io::Seek;
+        let mut f = fs::File::open(self.dir.path().join("stdout"))?;
+        f.seek(io::SeekFrom::Start(*offset))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)?;
+        *offset += buf.len() as u64;
+        Ok(buf)
+    }
+
     /// Everything QEMU has written to stderr so far.
     pub fn stderr(&self) -> String {
         fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// Waits up to `timeout` for QEMU to exit (after a `quit`), returning its status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> io::Result<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("QEMU still running after {timeout:?}"),
+                ));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The temp dir holding QEMU's sockets and output files; it lives as long as `self`.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Whether the QEMU process is still running.
@@ -202,6 +252,23 @@ impl Qemu {
     /// The binary this QEMU runs.
     pub fn binary(&self) -> &Path {
         &self.binary
+    }
+}
+
+/// Connects to a monitor socket. QEMU creates the socket file a moment before it calls
+/// `listen()`, so a connection refused right after start is retried until the deadline.
+fn connect(path: &Path) -> io::Result<UnixStream> {
+    let deadline = Instant::now() + START_DEADLINE;
+    loop {
+        match UnixStream::connect(path) {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => {
+                return Err(io::Error::new(e.kind(), format!("cannot connect to {}: {e}", path.display())));
+            }
+            Ok(s) => return Ok(s),
+        }
     }
 }
 
@@ -233,7 +300,7 @@ const PROMPT: &[u8] = b"(qemu) ";
 
 impl Hmp {
     fn connect(path: &Path) -> io::Result<Hmp> {
-        let stream = UnixStream::connect(path)?;
+        let stream = connect(path)?;
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
         let mut hmp = Hmp { stream, pending: Vec::new() };
         hmp.read_to_prompt()?; // the banner

@@ -68,3 +68,6 @@ pub fn ensure(packages: &[&str]) -> Result<()> {
 /// libvirt 9.0, from the machine's apt sources as they are (no extra suite needed; it
 /// drives QEMU 10.2 when the domain enables ACPI, see examples/hello-domain.xml).
 pub const LIBVIRT: &[&str] = &["libvirt-daemon", "libvirt-daemon-driver-qemu", "libvirt-clients"];
+
+/// Tools the tests run QEMU under: memcheck for tests/valgrind.rs.
+pub const TEST_TOOLS: &[&str] = &["valgrind"];

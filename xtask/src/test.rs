@@ -21,18 +21,21 @@ pub struct TestArgs {
     /// Test every supported QEMU version in turn (ignores --qemu and its source options).
     #[arg(long)]
     all_versions: bool,
+    /// The long variants: 100,000 generated calls, ten times the concurrent load.
+    #[arg(long)]
+    long: bool,
 }
 
 pub fn test(args: &TestArgs) -> Result<()> {
     sh::step("cargo fmt --check");
     sh::run(qemu::cargo().current_dir(sh::root()).args(["fmt", "--all", "--check"]))?;
     if !args.all_versions {
-        return test_version(&args.build);
+        return test_version(&args.build, args.long);
     }
     let mut passed = Vec::new();
     for v in versions::ALL {
         let build = BuildArgs { qemu: v.name.to_string(), qemu_src: None, qemu_tarball: None };
-        test_version(&build).with_context(|| format!("QEMU {}", v.name))?;
+        test_version(&build, args.long).with_context(|| format!("QEMU {}", v.name))?;
         passed.push(v.name);
     }
     sh::step(format!("all checks passed for QEMU {}", passed.join(", ")));
@@ -41,7 +44,7 @@ pub fn test(args: &TestArgs) -> Result<()> {
 
 /// Builds one version, then clippy (its cfg follows that version's ABI), the series
 /// checks, and the unit and integration tests against its binary.
-fn test_version(args: &BuildArgs) -> Result<()> {
+fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
     let built = qemu::build(args)?;
     let l = &built.layout;
 
@@ -53,7 +56,7 @@ fn test_version(args: &BuildArgs) -> Result<()> {
 
     check_series(l, args)?;
 
-    deps::ensure(deps::LIBVIRT)?;
+    deps::ensure(&[deps::LIBVIRT, deps::TEST_TOOLS].concat())?;
     sh::step(format!("unit and integration tests (QEMU {})", l.version.name));
     let mut test = qemu::cargo();
     test.current_dir(sh::root())
@@ -61,6 +64,9 @@ fn test_version(args: &BuildArgs) -> Result<()> {
         .env(harness::BINARY_ENV, &built.binary)
         .env("QEMU_HELLO_STATICLIB", l.staticlib())
         .env("QEMU_HELLO_VERSION", l.version.release);
+    if long {
+        test.env("QEMU_HELLO_LONG", "1").env("QEMU_HELLO_CASES", "100000");
+    }
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)?;
     sh::step(format!("all checks passed for QEMU {}", l.version.name));
