@@ -282,10 +282,10 @@ fn generated_calls_match_the_model() {
     };
     let mut runner =
         TestRunner::new(Config { cases: cases(), failure_persistence: None, ..Config::default() });
-    let mut result = runner.run(&call(), &check);
+    let mut result = runner.run(&call(), check);
     if result.is_ok() {
         let config = Config { cases: BIG_CASES, failure_persistence: None, ..Config::default() };
-        result = TestRunner::new(config).run(&big_call(), &check);
+        result = TestRunner::new(config).run(&big_call(), check);
     }
     let (printed, refused) = (printed.get(), refused.get());
     if let Err(e) = result {
