@@ -74,11 +74,7 @@ fn json_string(pieces: &[Piece]) -> String {
 fn arguments(call: &Call) -> String {
     match call {
         Call::Message(p) => format!("{{\"message\": {}}}", json_string(p)),
-        Call::Big { repeat, tail } => {
-            let mut m = "ab€🦀".repeat(*repeat);
-            m.extend(tail);
-            json!({ "message": m }).to_string()
-        }
+        Call::Big { repeat, tail } => json!({ "message": big_message(*repeat, *tail) }).to_string(),
         Call::Absent => "{}".into(),
         Call::WrongType(v) => json!({ "message": v }).to_string(),
         Call::Extra(p, key) => format!("{{\"message\": {}, {}: 1}}", json_string(p), json!(key)),
@@ -86,6 +82,13 @@ fn arguments(call: &Call) -> String {
             format!("{{\"message\": {}, \"message\": {}}}", json_string(a), json_string(b))
         }
     }
+}
+
+/// The text of a [`Call::Big`].
+fn big_message(repeat: usize, tail: Option<char>) -> String {
+    let mut m = "ab€🦀".repeat(repeat);
+    m.extend(tail);
+    m
 }
 
 fn is_noncharacter(c: char) -> bool {
@@ -133,11 +136,7 @@ fn model(call: &Call) -> Expect {
     let parse_error = || Expect::Refuse("JSON parse error".into());
     match call {
         Call::Message(p) => decode(p).map_or_else(parse_error, rule),
-        Call::Big { repeat, tail } => {
-            let mut m = "ab€🦀".repeat(*repeat);
-            m.extend(tail);
-            rule(m)
-        }
+        Call::Big { repeat, tail } => rule(big_message(*repeat, *tail)),
         Call::Absent => Expect::Print("Hello, world".into()),
         Call::WrongType(_) => Expect::Refuse("Invalid parameter type for 'message', expected: string".into()),
         // QEMU rejects an unknown member before the command runs, whatever the message.
@@ -241,9 +240,7 @@ fn generated_calls_match_the_model() {
     let (printed, refused) = (Cell::new(0u32), Cell::new(0u32));
     let check = |call: Call| {
         let raw = arguments(&call);
-        let cmd = RawArgumentsHelloWorld {
-            arguments: serde_json::value::RawValue::from_string(raw.clone()).unwrap(),
-        };
+        let cmd = RawArgumentsHelloWorld::from_json(raw.as_str());
         let reply = qmp.borrow_mut().execute(&cmd);
         let shown = short(&raw);
         let mut at = offset.get();

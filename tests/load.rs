@@ -12,6 +12,9 @@ use harness::{Options, Qemu, binary_from_env};
 use serde_json::json;
 
 const QMP_MONITORS: usize = 3;
+/// The `big` of [`message`] for QMP and for the readline monitor.
+const QMP_BIG: usize = 10_000;
+const HMP_BIG: usize = 40;
 
 fn calls_per_monitor() -> usize {
     if std::env::var_os("QEMU_HELLO_LONG").is_some() { 20_000 } else { 2_000 }
@@ -36,14 +39,14 @@ fn qmp_and_hmp_monitors_at_once_never_lose_or_interleave_a_line() {
         for (m, mut qmp) in clients.into_iter().enumerate() {
             s.spawn(move || {
                 for i in 0..calls {
-                    let msg = message(&format!("qmp{m}"), i, 10_000);
+                    let msg = message(&format!("qmp{m}"), i, QMP_BIG);
                     assert_eq!(qmp.execute(&HelloWorld::with(msg)).unwrap(), json!({}), "qmp{m} call {i}");
                 }
             });
         }
         s.spawn(|| {
             for i in 0..calls {
-                let out = hmp.command(&format!("hello-world {}", message("hmp", i, 40))).unwrap();
+                let out = hmp.command(&format!("hello-world {}", message("hmp", i, HMP_BIG))).unwrap();
                 assert_eq!(out, "", "hmp call {i}");
             }
         });
@@ -54,8 +57,10 @@ fn qmp_and_hmp_monitors_at_once_never_lose_or_interleave_a_line() {
     for line in out.lines() {
         *seen.entry(line).or_default() += 1;
     }
-    let monitors: Vec<(String, usize)> =
-        (0..QMP_MONITORS).map(|m| (format!("qmp{m}"), 10_000)).chain([("hmp".to_string(), 40)]).collect();
+    let monitors: Vec<(String, usize)> = (0..QMP_MONITORS)
+        .map(|m| (format!("qmp{m}"), QMP_BIG))
+        .chain([("hmp".to_string(), HMP_BIG)])
+        .collect();
     for (name, big) in &monitors {
         for i in 0..calls {
             let line = message(name, i, *big);

@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use harness::commands::{HelloWorld, HumanMonitorCommand, Quit, RawArgumentsHelloWorld};
+use harness::commands::{HelloWorld, HumanMonitorCommand, RawArgumentsHelloWorld};
 use harness::qapi::ExecuteError;
 use harness::{Options, Qemu, binary_from_env};
 use serde_json::json;
@@ -41,7 +41,7 @@ fn records(log: &str) -> Vec<Record> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for line in log.lines() {
-        let body = line.split_once("== ").map_or("", |(_, b)| b);
+        let body = body(line);
         if body.trim().is_empty() {
             if !cur.is_empty() {
                 out.push(Record { text: std::mem::take(&mut cur) });
@@ -57,15 +57,16 @@ fn records(log: &str) -> Vec<Record> {
     out
 }
 
+/// A memcheck log line without its `==pid== ` prefix.
+fn body(line: &str) -> &str {
+    line.split_once("== ").map_or("", |(_, b)| b)
+}
+
 fn summary_line<'a>(log: &'a str, key: &str) -> &'a str {
     log.lines()
         .rev()
         .find(|l| l.contains(key))
         .unwrap_or_else(|| panic!("no {key:?} in memcheck's log:\n{log}"))
-}
-
-fn raw(arguments: &str) -> RawArgumentsHelloWorld {
-    RawArgumentsHelloWorld { arguments: serde_json::value::RawValue::from_string(arguments.into()).unwrap() }
 }
 
 #[test]
@@ -94,7 +95,9 @@ fn memcheck_finds_nothing_from_hello_world() {
     for i in 0..CALLS {
         assert_eq!(qmp.execute(&HelloWorld::with(format!("memcheck {i} €🦀"))).unwrap(), json!({}));
         assert_eq!(qmp.execute(&HelloWorld::default()).unwrap(), json!({}));
-        for refused in [raw(r#"{"message": "bell \u0007"}"#), raw(r#"{"message": "nul \u0000"}"#)] {
+        for refused in [r#"{"message": "bell \u0007"}"#, r#"{"message": "nul \u0000"}"#]
+            .map(RawArgumentsHelloWorld::from_json)
+        {
             assert!(matches!(qmp.execute(&refused), Err(ExecuteError::Qapi(_))), "refused");
         }
         for (line, error) in [
@@ -110,7 +113,7 @@ fn memcheck_finds_nothing_from_hello_world() {
     assert_eq!(printed, 4 * CALLS, "each accepted call printed its line");
 
     // `quit` replies, then QEMU exits through its normal path; memcheck then scans for leaks.
-    let _ = qmp.execute(&Quit {});
+    let _ = qmp.execute(&harness::qapi::qmp::quit {});
     let status = vm.wait_exit(Duration::from_secs(300)).expect("QEMU exits after quit");
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(status.success(), "QEMU exited with {status} under valgrind:\n{log}");
@@ -120,7 +123,7 @@ fn memcheck_finds_nothing_from_hello_world() {
     let errors = summary_line(&log, "ERROR SUMMARY:");
     eprintln!("memcheck after {} calls:", 7 * CALLS);
     for key in ["definitely lost:", "indirectly lost:", "possibly lost:", "ERROR SUMMARY:"] {
-        eprintln!("  {}", summary_line(&log, key).split_once("== ").map_or("", |(_, b)| b));
+        eprintln!("  {}", body(summary_line(&log, key)));
     }
     let leaks = all.iter().filter(|r| r.is_leak()).count();
     eprintln!("  {leaks} leak records in all, {} with hello-world in the stack", ours.len());

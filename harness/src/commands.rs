@@ -54,6 +54,14 @@ pub struct RawArgumentsHelloWorld {
     pub arguments: Box<serde_json::value::RawValue>,
 }
 
+impl RawArgumentsHelloWorld {
+    /// The call with `arguments` sent as given; panics unless it is well-formed JSON.
+    pub fn from_json(arguments: impl Into<String>) -> Self {
+        let arguments = serde_json::value::RawValue::from_string(arguments.into()).expect("JSON text");
+        RawArgumentsHelloWorld { arguments }
+    }
+}
+
 impl Serialize for RawArgumentsHelloWorld {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.arguments.serialize(s)
@@ -107,15 +115,5 @@ pub struct HumanMonitorCommand {
 impl qapi::Command for HumanMonitorCommand {
     type Ok = String;
     const NAME: &'static str = "human-monitor-command";
-    const ALLOW_OOB: bool = false;
-}
-
-/// `quit`: QEMU exits normally, running its exit handlers (valgrind reports leaks then).
-#[derive(Serialize, Debug, Clone, Default)]
-pub struct Quit {}
-
-impl qapi::Command for Quit {
-    type Ok = Value;
-    const NAME: &'static str = "quit";
     const ALLOW_OOB: bool = false;
 }

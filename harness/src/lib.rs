@@ -234,11 +234,6 @@ impl Qemu {
         }
     }
 
-    /// The temp dir holding QEMU's sockets and output files; it lives as long as `self`.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// Whether the QEMU process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
