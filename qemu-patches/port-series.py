@@ -1,30 +1,44 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Write the hello-world patch series for one QEMU release.
+"""Write the patch series for one QEMU release from the declarations in qapi/.
 
-Usage: port-series.py QEMU_GIT_TREE VERSION MESON
+Usage: port-series.py QEMU_GIT_TREE VERSION MESON [OUT_DIR]
+
+Run by `cargo xtask patches` (which prepares the trees) and, with OUT_DIR, by
+`cargo xtask patches --check` / `cargo xtask test`, which compare OUT_DIR with the
+committed series.
 
 QEMU_GIT_TREE is a git repository whose HEAD is the pristine release (unpacked orig
 tarball, `git init && git add -A && git commit`). MESON is a meson that can introspect
 that release (QEMU >= 10: meson >= 1.5; 7.2: meson 1.0.1), used to regenerate
 scripts/meson-buildoptions.sh exactly as QEMU's own `make update-buildoptions` does.
 
-The script makes the same four edits in every release, as commits with fixed messages,
-then writes them with `git format-patch` to qemu-patches/VERSION/ (feature patches)
-and qemu-patches/VERSION/repack/ (the fix only Debian's repacked tarball needs).
+The series: the meson option that links the library; then, for each declared command
+(qapi/<command>.json, in name order), a QAPI patch with its schema entry and, if it has
+qapi/<command>.hx or qapi/<command>.info.hx, an HMP patch with the entry and the
+handler's prototype. Commit messages come from the doc comments. The patches are
+written with `git format-patch` to qemu-patches/VERSION/ and the fix only Debian's
+repacked tarball needs to qemu-patches/VERSION/repack/; dates are fixed, so the same
+declarations always give the same bytes.
 It anchors each edit on text that has been stable across QEMU releases and stops with
 a clear message if an anchor is missing: then port that edit by hand and extend the
 anchors here. Review the result, run `cargo xtask test --qemu VERSION`, and commit.
 """
 
 import difflib
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-IDENTITY = ["-c", "user.name=qemu-hello-rs developers", "-c", "user.email=dev@qemu-hello-rs.invalid"]
+sys.path.insert(0, str(ROOT / "scripts"))
+from qapi_compat import schema_for  # noqa: E402
+IDENTITY = ["-c", "user.name=qemu-hello-rs developers", "-c", "user.email=dev@qemu-hello-rs.invalid",
+            "-c", "core.abbrev=12"]
+DATE = "2026-11-24T21:59:51+00:00"
+GIT_ENV = {**os.environ, "GIT_AUTHOR_DATE": DATE, "GIT_COMMITTER_DATE": DATE}
 
 
 def fail(msg):
@@ -33,7 +47,7 @@ def fail(msg):
 
 def git(tree, *args):
     return subprocess.run(["git", "-C", str(tree), *IDENTITY, *args], check=True,
-                          capture_output=True, text=True).stdout
+                          capture_output=True, text=True, env=GIT_ENV).stdout
 
 
 def edit(tree, path, fn):
@@ -77,27 +91,6 @@ generated QAPI headers of this build tree; the commands themselves
 are declared by the following patches.
 """
 
-QAPI_MSG = """qapi: add the hello-world command
-
-{ "execute": "hello-world", "arguments": { "message": "We love qemu" } }
-prints the message as one line on QEMU's standard output; without a
-message it prints "Hello, world".  A message that is not valid UTF-8
-or contains a control character is refused, so that a client cannot
-forge log lines or send escape sequences to a terminal.
-
-The command handler, qmp_hello_world(), is not in the tree: it comes
-from the library linked with --monitor-rust-lib.
-"""
-
-HMP_MSG = """monitor: add the hello-world HMP command
-
-"hello-world [message]" takes the rest of the line as the message
-(args_type "message:S?"), so several words need no quotes.  Like the
-QMP command, its handler hmp_hello_world() comes from the library
-linked with --monitor-rust-lib; it calls qmp_hello_world() and reports
-errors with hmp_handle_error().
-"""
-
 REPACK_MSG = """pc-bios: do not unpack edk2 blobs absent from the repacked tarball
 
 Debian's repacked QEMU orig tarball (+ds) drops the prebuilt edk2
@@ -125,36 +118,58 @@ MESON_LINK = """
       link_args += meson.current_source_dir() / get_option('monitor_rust_lib')
     endif"""
 
-HX_ENTRY = """
-    {
-        .name       = "hello-world",
-        .args_type  = "message:S?",
-        .params     = "[message]",
-        .help       = "print a message on QEMU's standard output",
-        .cmd        = hmp_hello_world,
-    },
-
-SRST
-``hello-world`` [*message*]
-  Print *message*, the rest of the command line, as one line on QEMU's
-  standard output; without a message, print ``Hello, world``.  This is
-  the human monitor's form of the QMP command ``hello-world`` and
-  follows its rules: a message with a control character is refused.
-ERST
-"""
-
-HMP_PROTO = "void hmp_hello_world(Monitor *mon, const QDict *qdict);\n"
+HANDLER_NOTE = """The handler, {handler}(), is not in the tree: it comes from the
+library linked with --monitor-rust-lib."""
 
 
-def schema_fragment(version):
-    specific = ROOT / "qapi" / version / "hello-world.json"
-    return (specific if specific.is_file() else ROOT / "qapi" / "hello-world.json").read_text()
+def paragraphs(lines):
+    """Unwrapped paragraphs of doc text."""
+    out, cur = [], []
+    for line in lines + [""]:
+        if line.strip():
+            cur.append(line.strip())
+        elif cur:
+            out.append(" ".join(cur))
+            cur = []
+    return out
+
+
+def wrap(text):
+    import textwrap
+    return "\n\n".join(textwrap.fill(p, 70) for p in paragraphs(text.splitlines()))
+
+
+def schema_doc(text):
+    """The description of a schema file's first definition: its doc comment's text
+    between the `# @name:` line and the first member, section or example."""
+    lines = [l[2:] if l.startswith("# ") else l.lstrip("#") for l in text.splitlines() if l.startswith("#")]
+    body = []
+    for l in lines[2:]:
+        if re.match(r"^(@[\w-]+:|Since:|\.\. |Returns:|Example)", l) or l.startswith("#"):
+            break
+        body.append(l)
+    return "\n".join(body)
+
+
+def hx_field(text, key):
+    m = re.search(r"^\s*\.%s\s*=\s*\"?([^\",]*)\"?," % key, text, re.M)
+    if not m:
+        fail(f"HMP entry lacks .{key}")
+    return m.group(1).strip()
+
+
+def hx_doc(text):
+    m = re.search(r"^SRST\n.*?\n(.*?)^ERST", text, re.M | re.S)
+    return m.group(1) if m else ""
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         fail(__doc__)
     tree, version, meson = Path(sys.argv[1]).resolve(), sys.argv[2], sys.argv[3]
+    if "/" in meson:
+        meson = str(Path(meson).resolve())
+    out = Path(sys.argv[4]).resolve() if len(sys.argv) == 5 else ROOT / "qemu-patches" / version
     if git(tree, "status", "--porcelain").strip():
         fail(f"{tree} has uncommitted changes")
     base = git(tree, "rev-parse", "HEAD").strip()
@@ -193,16 +208,38 @@ def main():
     edit(tree, "meson.build", meson_build)
     commit(tree, MESON_MSG)
 
-    # 2. QAPI schema entry, after the closefd command
-    edit(tree, "qapi/misc.json", lambda t: insert_after(
-        t, r"^\{ 'command': 'closefd'.*\n", "\n" + schema_fragment(version), "closefd in qapi/misc.json"))
-    commit(tree, QAPI_MSG)
+    # 2. per command: the QAPI schema entry (after the closefd command, in name order),
+    # then its HMP entry and the handler's prototype
+    anchor = "closefd in qapi/misc.json"
+    last_schema = r"^\{ 'command': 'closefd'.*\n"
+    for schema in sorted((ROOT / "qapi").glob("*.json")):
+        stem = schema.stem
+        text = schema_for(tree, schema.read_text())
+        names = re.findall(r"^\{ '(command|event|struct|enum)': '([\w-]+)'", text, re.M)
+        if not names:
+            fail(f"{schema}: declares nothing")
+        kind, name = next(((k, n) for k, n in names if k == "command"), names[0])
+        edit(tree, "qapi/misc.json", lambda t: insert_after(t, last_schema, "\n" + text, anchor))
+        last_schema = re.escape(text.rstrip("\n").splitlines()[-1]) + r"\n"
+        anchor = f"the previous entry ({schema.name}) in qapi/misc.json"
+        message = f"qapi: add the {name} {kind}\n\n{wrap(schema_doc(text))}\n"
+        if kind == "command":
+            message += "\n" + HANDLER_NOTE.format(handler="qmp_" + name.replace("-", "_")) + "\n"
+        commit(tree, message)
 
-    # 3. HMP entry and prototype
-    edit(tree, "hmp-commands.hx", lambda t: t.rstrip("\n") + "\n" + HX_ENTRY)
-    edit(tree, "include/monitor/hmp.h", lambda t: insert_after(
-        t, r"(?s)\A.*^void hmp_[^\n]*;\n", HMP_PROTO, "the last hmp_ prototype"))
-    commit(tree, HMP_MSG)
+        for suffix, hx in ((".hx", "hmp-commands.hx"), (".info.hx", "hmp-commands-info.hx")):
+            decl = ROOT / "qapi" / (stem + suffix)
+            if not decl.is_file():
+                continue
+            entry = decl.read_text()
+            hmp_name, handler = hx_field(entry, "name"), hx_field(entry, "cmd")
+            edit(tree, hx, lambda t: t.rstrip("\n") + "\n\n" + entry)
+            edit(tree, "include/monitor/hmp.h", lambda t: insert_after(
+                t, r"(?s)\A.*^void hmp_[^\n]*;\n", f"void {handler}(Monitor *mon, const QDict *qdict);\n",
+                "the last hmp_ prototype"))
+            what = "info " + hmp_name if suffix == ".info.hx" else hmp_name
+            commit(tree, f"monitor: add the {what} HMP command\n\n{wrap(hx_doc(entry))}\n\n"
+                         + HANDLER_NOTE.format(handler=handler) + "\n")
     feature_head = git(tree, "rev-parse", "HEAD").strip()
 
     # 4. Debian repack fix
@@ -210,13 +247,12 @@ def main():
         t, r"^if unpack_edk2_blobs$", " and false", "the edk2 unpack in pc-bios/meson.build"))
     commit(tree, REPACK_MSG)
 
-    out = ROOT / "qemu-patches" / version
     for d in (out, out / "repack"):
         d.mkdir(parents=True, exist_ok=True)
         for old in d.glob("*.patch"):
             old.unlink()
-    git(tree, "format-patch", "-q", "--zero-commit", "-o", str(out), f"{base}..{feature_head}")
-    git(tree, "format-patch", "-q", "--zero-commit", "-o", str(out / "repack"), f"{feature_head}..HEAD")
+    git(tree, "format-patch", "-q", "--zero-commit", "--no-signature", "-o", str(out), f"{base}..{feature_head}")
+    git(tree, "format-patch", "-q", "--zero-commit", "--no-signature", "-o", str(out / "repack"), f"{feature_head}..HEAD")
     print(f"wrote {out}")
 
 

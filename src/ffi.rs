@@ -1,191 +1,338 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! The C entry points QEMU calls, and every `unsafe` block of the crate.
+//! The command layer's C side: every `unsafe` block of the crate.
 //!
-//! - `qmp_hello_world`: QAPI's marshaller calls it with the optional `message` (NULL
-//!   when absent, borrowed until we return) and an `Error **` to fill on failure.
-//! - `hmp_hello_world`: the human monitor calls it; it runs the QMP handler and reports
-//!   an error through `hmp_handle_error`, as QEMU's guide asks of HMP twins.
+//! A command author writes a safe function in `src/commands/<command>.rs`; `build.rs`
+//! generates, from the schema in `qapi/`, the `extern "C"` handler QEMU calls for it
+//! (`OUT_DIR/glue.rs`, included at the end of this file) and a compile-time proof that
+//! the handler has exactly the type bindgen reads from QEMU's generated headers. The
+//! generated code only calls what is written here, once:
 //!
-//! Output goes through C's `stdout`, the same stdio stream (and lock) as QEMU's own
-//! `printf`s. A call writes its whole line under `flockfile`, so lines never interleave,
-//! and flushes it before replying. If the write fails (disk full, reader gone: QEMU
-//! ignores SIGPIPE), the unwritten bytes are discarded, the stream's error flag is
-//! cleared, and the command fails with a GenericError naming the cause; QEMU runs on.
+//! - [`Arg`]: a C argument as QAPI passes it → the Rust type the function takes
+//!   (`&str`, `Option<&str>`, integers, `bool`, and their optional forms with QAPI's
+//!   `has_*` flag); a string that is not UTF-8 is refused with a clear error.
+//! - [`Ret`]: what the function returns → what the marshaller expects (nothing, or a
+//!   QAPI struct allocated with glib, which QEMU's `qapi_free_*` frees).
+//! - [`reply`] / [`hmp_reply`]: a `CommandError` → QEMU's `Error`, with the Rust
+//!   caller's file and line; HMP prints it with `hmp_handle_error`.
+//! - [`GStr`]: a string owned by glib's allocator, for struct members and events.
+//! - [`Monitor`]: the calling human monitor, written to with `core::fmt`.
+//! - [`print_line`]: one whole line on C's `stdout`, flushed, or the error that stopped it.
 //!
-//! No panic can unwind into C: the library is built with `panic = "abort"` and its code
-//! is written not to panic (no indexing, no unwrap); the panic handler aborts as a last
-//! resort only.
+//! No panic can unwind into C: the library is built with `panic = "abort"` and written
+//! not to panic (no indexing, no unwrap); the panic handler aborts as a last resort.
 
 use core::ffi::{CStr, c_char, c_int};
 use core::fmt::{self, Write};
-use core::panic::Location;
-use core::ptr;
+use core::ptr::{self, NonNull};
 
 use crate::bindings;
+use crate::error::CommandError;
 use crate::error_text::ErrorText;
-use crate::message::{self, MessageError};
+use crate::text;
 
-// Compile-time proof that the exports below have exactly the types bindgen reads from
-// QEMU's headers: the array's elements must coerce to one function-pointer type, which
-// fails to compile if any parameter or the return type differs.
-const _: () = {
-    let _ = [qmp_hello_world, bindings::qmp_hello_world];
-    let _ = [hmp_hello_world, bindings::hmp_hello_world];
-};
-
-/// QMP `hello-world` (QEMU ≥ 8.0 ABI: an absent optional string is a NULL pointer).
-///
-/// # Safety
-/// `message` is NULL or a NUL-terminated string valid for the call; `errp` is NULL,
-/// `&error_abort`, `&error_fatal` or points to a NULL `Error *`, as QAPI guarantees.
-#[cfg(not(qemu_has_message))]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn qmp_hello_world(message: *const c_char, errp: *mut *mut bindings::Error) {
-    // SAFETY: forwarded from this function's own contract.
-    unsafe { hello_world(message, errp) }
+/// A C argument, as QAPI's marshaller or the HMP dispatcher passes it, turned into the
+/// Rust type a command function takes.
+pub trait Arg<'a>: Sized {
+    /// The C form: a pointer, a scalar, or `(has_flag, value)` for an optional scalar.
+    type C;
+    /// Converts `c`; refuses it with an error naming `member`.
+    ///
+    /// # Safety
+    /// `c` is as QAPI passes it: a string pointer is NULL (only when optional) or points
+    /// to a NUL-terminated string that stays valid for `'a`.
+    unsafe fn from_c(c: Self::C, member: &'static str) -> Result<Self, CommandError>;
 }
 
-/// QMP `hello-world` (QEMU < 8.0 ABI: `has_message` tells whether `message` is set).
-///
-/// # Safety
-/// When `has_message` is true, `message` is a NUL-terminated string valid for the call;
-/// `errp` is as QAPI guarantees (see the ≥ 8.0 variant).
-#[cfg(qemu_has_message)]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn qmp_hello_world(
-    has_message: bool,
-    message: *const c_char,
-    errp: *mut *mut bindings::Error,
-) {
-    let message = if has_message { message } else { ptr::null() };
-    // SAFETY: forwarded from this function's own contract.
-    unsafe { hello_world(message, errp) }
+impl<'a> Arg<'a> for Option<&'a str> {
+    type C = *const c_char;
+    unsafe fn from_c(c: *const c_char, member: &'static str) -> Result<Self, CommandError> {
+        if c.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: a non-NULL `c` is NUL-terminated and valid for 'a (our contract).
+        let bytes = unsafe { CStr::from_ptr::<'a>(c) }.to_bytes();
+        text::decode(bytes).map(Some).map_err(|e| CommandError::new(e.in_member(member)))
+    }
 }
 
-/// HMP `hello-world [message]`.
-///
-/// # Safety
-/// `mon` is the calling monitor and `qdict` holds the parsed arguments, as the HMP
-/// dispatcher guarantees; both are valid for the call.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn hmp_hello_world(mon: *mut bindings::Monitor, qdict: *const bindings::QDict) {
-    // SAFETY: `qdict` is valid (our contract); the key is a NUL-terminated literal. The
-    // result is NULL or a string owned by `qdict`, which outlives this call.
-    let message = unsafe { bindings::qdict_get_try_str(qdict, c"message".as_ptr()) };
-    let mut err: *mut bindings::Error = ptr::null_mut();
-    // SAFETY: `message` is NULL or valid for the call; `err` is a NULL `Error *`.
-    #[cfg(not(qemu_has_message))]
-    unsafe {
-        qmp_hello_world(message, &mut err)
-    };
-    // SAFETY: as above; `has_message` says whether `message` is set.
-    #[cfg(qemu_has_message)]
-    unsafe {
-        qmp_hello_world(!message.is_null(), message, &mut err)
-    };
-    // SAFETY: `mon` is valid (our contract); `err` is NULL or an `Error` we own, which
-    // hmp_handle_error prints into the monitor and frees.
-    unsafe { bindings::hmp_handle_error(mon, err) };
-}
-
-/// Why a call failed, as the client reads it.
-enum Failure {
-    Refused(MessageError),
-    Write(&'static str),
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Refused(e) => e.fmt(f),
-            Failure::Write(cause) => {
-                write!(f, "Cannot write the message to standard output: {cause}")
-            }
+impl<'a> Arg<'a> for &'a str {
+    type C = *const c_char;
+    unsafe fn from_c(c: *const c_char, member: &'static str) -> Result<Self, CommandError> {
+        // SAFETY: forwarded from our contract.
+        match unsafe { <Option<&'a str>>::from_c(c, member) }? {
+            Some(s) => Ok(s),
+            None => Err(CommandError::new(format_args!("Parameter '{member}' is missing"))),
         }
     }
 }
 
-/// The body of both ABIs' `qmp_hello_world`.
-///
-/// # Safety
-/// As `qmp_hello_world`, with an absent message as NULL.
-unsafe fn hello_world(message: *const c_char, errp: *mut *mut bindings::Error) {
-    let bytes = if message.is_null() {
-        None
-    } else {
-        // SAFETY: a non-NULL `message` is NUL-terminated and valid for the call.
-        Some(unsafe { CStr::from_ptr(message) }.to_bytes())
-    };
-    let result = message::line(bytes).map_err(Failure::Refused).and_then(print_line);
-    if let Err(failure) = result {
-        // SAFETY: `errp` is as QAPI guarantees (our contract).
-        unsafe { set_error(errp, &failure) };
+macro_rules! scalar_args {
+    ($($t:ty),*) => {$(
+        impl Arg<'_> for $t {
+            type C = $t;
+            unsafe fn from_c(c: $t, _: &'static str) -> Result<Self, CommandError> {
+                Ok(c)
+            }
+        }
+        impl Arg<'_> for Option<$t> {
+            type C = (bool, $t);
+            unsafe fn from_c((has, c): (bool, $t), _: &'static str) -> Result<Self, CommandError> {
+                Ok(has.then_some(c))
+            }
+        }
+    )*};
+}
+scalar_args!(i8, i16, i32, i64, u8, u16, u32, u64, f64, bool);
+
+/// What a command function returns, turned into what QAPI's marshaller expects.
+pub trait Ret {
+    /// The C return type.
+    type C;
+    /// The C value for a successful call.
+    fn into_c(self) -> Self::C;
+    /// The C value for a failed call (the error is in `errp`).
+    fn failed() -> Self::C;
+}
+
+impl Ret for () {
+    type C = ();
+    fn into_c(self) {}
+    fn failed() {}
+}
+
+/// A NUL-terminated string allocated by glib (`g_strndup`), as QAPI structs and events
+/// hold them; QEMU frees the ones it is given with `g_free`.
+pub struct GStr(NonNull<c_char>);
+
+// SAFETY: a GStr owns its allocation exclusively; glib's allocator is thread-safe.
+unsafe impl Send for GStr {}
+
+impl GStr {
+    /// A copy of `s`. A NUL inside `s` ends the C string there, as C reads it.
+    pub fn new(s: &str) -> GStr {
+        // SAFETY: `s` is valid for `s.len()` bytes; g_strndup copies at most that many,
+        // adds a NUL, and aborts rather than return NULL.
+        let p = unsafe { bindings::g_strndup(s.as_ptr().cast(), s.len() as _) };
+        match NonNull::new(p) {
+            Some(p) => GStr(p),
+            // SAFETY: abort() has no preconditions; g_strndup never returns NULL here.
+            None => unsafe { bindings::abort() },
+        }
+    }
+
+    /// The text (up to a NUL that `new` was given, if any).
+    pub fn as_str(&self) -> &str {
+        // SAFETY: `self.0` is a NUL-terminated string we own, alive while `self` is.
+        let bytes = unsafe { CStr::from_ptr(self.0.as_ptr()) }.to_bytes();
+        // It was copied from a &str up to a NUL, so it is UTF-8; the fallback is not taken.
+        core::str::from_utf8(bytes).unwrap_or("")
+    }
+
+    /// The pointer, still owned by `self`.
+    pub fn as_ptr(&self) -> *const c_char {
+        self.0.as_ptr()
+    }
+
+    /// Gives up ownership: QEMU frees the pointer with `g_free`.
+    pub fn into_raw(self) -> *mut c_char {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        p
     }
 }
 
-/// Writes `text` and a newline to C's stdout as one locked, flushed unit.
-fn print_line(text: &str) -> Result<(), Failure> {
+impl Drop for GStr {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from g_strndup and is freed once, here.
+        unsafe { bindings::g_free(self.0.as_ptr().cast()) }
+    }
+}
+
+impl fmt::Debug for GStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// A QAPI struct's C storage: zeroed memory from glib's allocator, which the
+/// marshaller's `qapi_free_*` visitor releases with `g_free`.
+#[allow(dead_code, reason = "called by the generated code of commands that return a struct")]
+fn g_new0<T>() -> NonNull<T> {
+    // SAFETY: g_malloc0 returns zeroed memory of the size asked for (aligned for any C
+    // type), or aborts.
+    let p = unsafe { bindings::g_malloc0(core::mem::size_of::<T>() as _) };
+    match NonNull::new(p.cast()) {
+        Some(p) => p,
+        // SAFETY: abort() has no preconditions.
+        None => unsafe { bindings::abort() },
+    }
+}
+
+/// Completes a QMP handler: the C return value, and on failure `*errp` set.
+///
+/// # Safety
+/// `errp` is NULL, `&error_abort`, `&error_fatal` or points to a NULL `Error *`.
+pub unsafe fn reply<R: Ret>(
+    result: Result<R, CommandError>,
+    errp: *mut *mut bindings::Error,
+    func: &'static CStr,
+) -> R::C {
+    match result {
+        Ok(v) => v.into_c(),
+        Err(e) => {
+            // SAFETY: forwarded from our contract.
+            unsafe { set_error(errp, &e, func) };
+            R::failed()
+        }
+    }
+}
+
+/// Completes an HMP handler: on failure the monitor prints `Error: <text>`.
+///
+/// # Safety
+/// `mon` is the calling monitor, valid for the call.
+pub unsafe fn hmp_reply(mon: *mut bindings::Monitor, result: Result<(), CommandError>, func: &'static CStr) {
+    if let Err(e) = result {
+        let mut err: *mut bindings::Error = ptr::null_mut();
+        // SAFETY: `err` is a NULL `Error *` of ours.
+        unsafe { set_error(&mut err, &e, func) };
+        // SAFETY: `mon` is valid (our contract); hmp_handle_error prints and frees `err`.
+        unsafe { bindings::hmp_handle_error(mon, err) };
+    }
+}
+
+/// Sets `*errp` to a GenericError with `e`'s text and source location, like `error_setg`.
+///
+/// # Safety
+/// `errp` is NULL, `&error_abort`, `&error_fatal` or points to a NULL `Error *`.
+unsafe fn set_error(errp: *mut *mut bindings::Error, e: &CommandError, func: &'static CStr) {
+    let mut file = ErrorText::<256>::new();
+    let _ = file.write_str(e.location().file());
+    // QEMU keeps the file pointer, so it must live for ever: intern it (once per file).
+    // SAFETY: `file` is NUL-terminated; g_intern_string copies it and never frees the copy.
+    let file = unsafe { bindings::g_intern_string(file.as_cstr().as_ptr()) };
+    let line = c_int::try_from(e.location().line()).unwrap_or(0);
+    // SAFETY: `errp` is as required (our contract); `file` and `func` live for ever, as
+    // QEMU stores the pointers; the format is the literal "%s" and its one argument a
+    // NUL-terminated string that QEMU copies before we return.
+    unsafe {
+        bindings::error_setg_internal(
+            errp,
+            file,
+            line,
+            func.as_ptr(),
+            c"%s".as_ptr(),
+            e.message_cstr().as_ptr(),
+        )
+    };
+}
+
+/// HMP arguments, read from the `QDict` the dispatcher parsed according to `args_type`.
+pub struct HmpArgs(*const bindings::QDict);
+
+impl HmpArgs {
+    /// # Safety
+    /// `qdict` is the dispatcher's argument dictionary, valid for the call.
+    pub unsafe fn new(qdict: *const bindings::QDict) -> HmpArgs {
+        HmpArgs(qdict)
+    }
+
+    /// A string argument (`s`, `S`, `F` in args_type): NULL when absent, else borrowed
+    /// from the dictionary for the call.
+    pub fn str(&self, key: &CStr) -> *const c_char {
+        // SAFETY: the dictionary is valid for the call (`new`'s contract); `key` is
+        // NUL-terminated.
+        unsafe { bindings::qdict_get_try_str(self.0, key.as_ptr()) }
+    }
+
+    /// An integer argument (`i`, `l`, `M`, `o`, `T`): whether given, and its value.
+    #[allow(dead_code, reason = "called by the generated code of HMP entries with such arguments")]
+    pub fn int(&self, key: &CStr) -> (bool, i64) {
+        // SAFETY: as in `str`.
+        let has = unsafe { bindings::qdict_haskey(self.0, key.as_ptr()) } != 0;
+        // SAFETY: as in `str`; a missing key yields the default.
+        (has, unsafe { bindings::qdict_get_try_int(self.0, key.as_ptr(), 0) })
+    }
+
+    /// A boolean argument (`b`, or a `-flag`): whether given, and its value.
+    #[allow(dead_code, reason = "called by the generated code of HMP entries with such arguments")]
+    pub fn bool(&self, key: &CStr) -> (bool, bool) {
+        // SAFETY: as in `str`.
+        let has = unsafe { bindings::qdict_haskey(self.0, key.as_ptr()) } != 0;
+        // SAFETY: as in `str`; a missing key yields the default.
+        (has, unsafe { bindings::qdict_get_try_bool(self.0, key.as_ptr(), false) })
+    }
+}
+
+/// The human monitor that called an HMP command; `write!` to it prints there.
+pub struct Monitor(*mut bindings::Monitor);
+
+impl Monitor {
+    /// # Safety
+    /// `mon` is the calling monitor, valid for the call.
+    pub unsafe fn new(mon: *mut bindings::Monitor) -> Monitor {
+        Monitor(mon)
+    }
+}
+
+impl Write for Monitor {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for chunk in s.as_bytes().chunks(c_int::MAX as usize) {
+            // SAFETY: the monitor is valid for the call (`new`'s contract); "%.*s" reads
+            // exactly `len` bytes of `chunk`, which need no NUL.
+            unsafe {
+                bindings::monitor_printf(self.0, c"%.*s".as_ptr(), chunk.len() as c_int, chunk.as_ptr())
+            };
+        }
+        Ok(())
+    }
+}
+
+/// Why a line could not be written: the C library's text for `errno`.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteError(&'static str);
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Writes `text` and a newline to C's stdout, the stream QEMU's own `printf`s use, as
+/// one locked, flushed unit: lines from concurrent monitors never interleave, and the
+/// line is written before the command replies. On failure (disk full, reader gone:
+/// QEMU ignores SIGPIPE) the unwritten bytes are discarded and the stream's error flag
+/// cleared, so later lines stay whole and writable.
+pub fn print_line(text: &str) -> Result<(), WriteError> {
     // SAFETY: glibc's `stdout` is initialised before main and never reassigned by QEMU.
     let out = unsafe { bindings::stdout };
     // SAFETY: `out` is a valid stream; the lock is released below on every path.
     unsafe { bindings::flockfile(out) };
-    // `size_t` is as wide as `usize` on every target QEMU supports; bindgen spells it
-    // as the C type it resolves to.
+    // `size_t` is as wide as `usize` on every target QEMU supports.
     let len = text.len() as _;
-    // SAFETY: `text` is valid for `len` bytes; `out` is valid and locked by us.
-    let written = unsafe { bindings::fwrite(text.as_ptr().cast(), 1, len, out) };
-    // SAFETY: as above; fputc and fflush take the recursive lock we hold.
-    let ok = written == len
-        && unsafe { bindings::fputc(c_int::from(b'\n'), out) } == c_int::from(b'\n')
-        && unsafe { bindings::fflush(out) } == 0;
+    // SAFETY: `text` is valid for `len` bytes; `out` is valid and locked by us, so the
+    // _unlocked variants are the right calls.
+    let ok = unsafe {
+        bindings::fwrite_unlocked(text.as_ptr().cast(), 1, len, out) == len
+            && bindings::fputc_unlocked(c_int::from(b'\n'), out) == c_int::from(b'\n')
+            && bindings::fflush_unlocked(out) == 0
+    };
     let result = if ok {
         Ok(())
     } else {
         // SAFETY: __errno_location returns this thread's errno; read right after the
         // failed call. g_strerror returns a static, NUL-terminated, UTF-8 string.
         let cause = unsafe { CStr::from_ptr(bindings::g_strerror(*bindings::__errno_location())) };
-        // SAFETY: `out` is valid and locked; discarding the unwritten rest of our line and
-        // clearing the error flag keeps later lines whole and writable.
+        // SAFETY: `out` is valid and locked by us.
         unsafe {
             bindings::__fpurge(out);
-            bindings::clearerr(out);
+            bindings::clearerr_unlocked(out);
         }
-        Err(Failure::Write(cause.to_str().unwrap_or("unknown error")))
+        Err(WriteError(cause.to_str().unwrap_or("unknown error")))
     };
     // SAFETY: we locked `out` above.
     unsafe { bindings::funlockfile(out) };
     result
-}
-
-/// The source file QEMU records with each error (it keeps the pointer, so it is static).
-const SRC_FILE: &CStr = match CStr::from_bytes_with_nul(concat!(file!(), "\0").as_bytes()) {
-    Ok(s) => s,
-    Err(_) => panic!("source path contains a NUL byte"),
-};
-
-/// Sets `*errp` to a GenericError with `err`'s text, like C's `error_setg`.
-///
-/// # Safety
-/// `errp` is NULL, `&error_abort`, `&error_fatal` or points to a NULL `Error *`.
-#[track_caller]
-unsafe fn set_error(errp: *mut *mut bindings::Error, err: &dyn fmt::Display) {
-    let mut text = ErrorText::<512>::new();
-    // ErrorText never fails; overlong text is cut with "...".
-    let _ = write!(text, "{err}");
-    let line = c_int::try_from(Location::caller().line()).unwrap_or(0);
-    // SAFETY: `errp` is as required (our contract); file and function names are static C
-    // strings, as QEMU stores the pointers; the format is the literal "%s" and its one
-    // argument a NUL-terminated string that QEMU copies before we return.
-    unsafe {
-        bindings::error_setg_internal(
-            errp,
-            SRC_FILE.as_ptr(),
-            line,
-            c"qmp_hello_world".as_ptr(),
-            c"%s".as_ptr(),
-            text.as_cstr().as_ptr(),
-        )
-    };
 }
 
 /// Last resort: the code above is written not to panic; if it ever did, abort rather than
@@ -199,3 +346,6 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 /// `core`'s precompiled objects refer to this symbol; with `panic = "abort"` nothing calls it.
 #[unsafe(no_mangle)]
 extern "C" fn rust_eh_personality() {}
+
+// The handlers, types and events generated from the schema (see build.rs).
+include!(concat!(env!("OUT_DIR"), "/glue.rs"));

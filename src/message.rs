@@ -1,96 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The rules of `hello-world`: which line a call prints, and which messages it refuses.
 //!
-//! A message is printed verbatim as one line. It is refused if it is not valid UTF-8 or
-//! contains a control character (Unicode category Cc: U+0000–U+001F, U+007F–U+009F), so
-//! that a client can neither forge extra log lines nor drive a terminal reading QEMU's
-//! output. Everything here is safe Rust over byte slices; `ffi` feeds it what QEMU passes.
+//! A message is printed verbatim as one line. It is refused if it contains a control
+//! character (Unicode category Cc: U+0000–U+001F, U+007F–U+009F), so that a client can
+//! neither forge extra log lines nor drive a terminal reading QEMU's output. (Bytes that
+//! are not UTF-8 never get here: the command layer refuses them, see [`crate::text`].)
 
-use core::fmt;
+use crate::text::{self, ParamError};
 
 /// What the command prints when the client gives no message.
 pub const DEFAULT_MESSAGE: &str = "Hello, world";
 
-/// Why a message was refused. Positions count from 0; `char_index` counts Unicode
-/// scalar values, `byte_offset` counts UTF-8 bytes as QEMU received them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageError {
-    /// The message contains a control character.
-    ControlCharacter {
-        /// The character's code point.
-        code_point: u32,
-        /// How many characters precede it.
-        char_index: usize,
-        /// How many bytes precede it.
-        byte_offset: usize,
-    },
-    /// The bytes from `byte_offset` on are not UTF-8.
-    InvalidUtf8 {
-        /// How many valid bytes precede the first invalid one.
-        byte_offset: usize,
-    },
-}
-
-impl fmt::Display for MessageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            MessageError::ControlCharacter { code_point, char_index, byte_offset } => write!(
-                f,
-                "Parameter 'message' contains the control character U+{code_point:04X} \
-                 at character {char_index} (byte {byte_offset}); control characters are not allowed"
-            ),
-            MessageError::InvalidUtf8 { byte_offset } => {
-                write!(f, "Parameter 'message' is not valid UTF-8 at byte {byte_offset}")
-            }
-        }
-    }
-}
-
-/// True for the characters a message must not contain.
-pub fn is_refused(c: char) -> bool {
-    // `char::is_control` is exactly Unicode's Cc: U+0000–U+001F and U+007F–U+009F.
-    c.is_control()
-}
-
 /// The text (without its newline) that one call prints for `message`, or why it is refused.
 ///
-/// `None` means the client sent no message. QEMU's JSON parser turns the escape `\u0000`
-/// into the overlong bytes `C0 80`; they are reported as the control character U+0000,
-/// which is what the client sent, rather than as invalid UTF-8.
-pub fn line(message: Option<&[u8]>) -> Result<&str, MessageError> {
-    let Some(bytes) = message else {
+/// `None` means the client sent no message.
+pub fn line(message: Option<&str>) -> Result<&str, ParamError> {
+    let Some(text) = message else {
         return Ok(DEFAULT_MESSAGE);
     };
-    let mut char_index = 0;
-    let mut byte_offset = 0;
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if is_refused(c) {
-                return Err(MessageError::ControlCharacter {
-                    code_point: u32::from(c),
-                    char_index,
-                    byte_offset,
-                });
-            }
-            char_index += 1;
-            byte_offset += c.len_utf8();
-        }
-        if !chunk.invalid().is_empty() {
-            let overlong_nul = bytes.get(byte_offset..byte_offset + 2) == Some(&[0xC0, 0x80][..]);
-            return Err(if overlong_nul {
-                MessageError::ControlCharacter { code_point: 0, char_index, byte_offset }
-            } else {
-                MessageError::InvalidUtf8 { byte_offset }
-            });
-        }
+    match text::first_control(text) {
+        None => Ok(text),
+        Some(e) => Err(e.in_member("message")),
     }
-    // Every chunk was valid UTF-8 without a refused character, so the whole is too.
-    core::str::from_utf8(bytes).map_err(|e| MessageError::InvalidUtf8 { byte_offset: e.valid_up_to() })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::TextError;
+
+    /// What a call answers for the bytes QEMU passes: the layer decodes, then the rules.
+    fn line_of(bytes: &[u8]) -> Result<&str, TextError> {
+        text::decode(bytes).and_then(|s| line(Some(s)).map_err(|e| e.error))
+    }
 
     #[test]
     fn no_message_prints_the_default() {
@@ -108,7 +50,7 @@ mod tests {
             "é 中文 🦀 \u{10FFFF}",
             "\u{A0}\u{2028}\u{FEFF}",
         ] {
-            assert_eq!(line(Some(m.as_bytes())), Ok(m), "{m:?}");
+            assert_eq!(line_of(m.as_bytes()), Ok(m), "{m:?}");
         }
     }
 
@@ -119,8 +61,8 @@ mod tests {
             let c = char::from_u32(cp).unwrap();
             let m = format!("é{c}x");
             assert_eq!(
-                line(Some(m.as_bytes())),
-                Err(MessageError::ControlCharacter { code_point: cp, char_index: 1, byte_offset: 2 }),
+                line_of(m.as_bytes()),
+                Err(TextError::ControlCharacter { code_point: cp, char_index: 1, byte_offset: 2 }),
                 "U+{cp:04X}"
             );
         }
@@ -130,44 +72,44 @@ mod tests {
     fn characters_next_to_the_control_ranges_are_accepted() {
         for c in ['\u{20}', '\u{7E}', '\u{A0}', '\u{AD}', '\u{200B}'] {
             let m = c.to_string();
-            assert_eq!(line(Some(m.as_bytes())), Ok(m.as_str()));
+            assert_eq!(line_of(m.as_bytes()), Ok(m.as_str()));
         }
     }
 
     #[test]
     fn qemus_overlong_nul_is_reported_as_u0000() {
         assert_eq!(
-            line(Some(b"ab\xC0\x80c")),
-            Err(MessageError::ControlCharacter { code_point: 0, char_index: 2, byte_offset: 2 })
+            line_of(b"ab\xC0\x80c"),
+            Err(TextError::ControlCharacter { code_point: 0, char_index: 2, byte_offset: 2 })
         );
     }
 
     #[test]
     fn invalid_utf8_is_refused_at_its_offset() {
-        assert_eq!(line(Some(b"\xE4\xB8\xADx\xFFy")), Err(MessageError::InvalidUtf8 { byte_offset: 4 }));
-        assert_eq!(line(Some(b"\xC0")), Err(MessageError::InvalidUtf8 { byte_offset: 0 }));
-        assert_eq!(line(Some(b"ok\xED\xA0\x80")), Err(MessageError::InvalidUtf8 { byte_offset: 2 }));
+        assert_eq!(line_of(b"\xE4\xB8\xADx\xFFy"), Err(TextError::InvalidUtf8 { byte_offset: 4 }));
+        assert_eq!(line_of(b"\xC0"), Err(TextError::InvalidUtf8 { byte_offset: 0 }));
+        assert_eq!(line_of(b"ok\xED\xA0\x80"), Err(TextError::InvalidUtf8 { byte_offset: 2 }));
     }
 
     #[test]
     fn the_first_problem_is_reported() {
         assert_eq!(
-            line(Some(b"a\tb\xFF")),
-            Err(MessageError::ControlCharacter { code_point: 9, char_index: 1, byte_offset: 1 })
+            line_of(b"a\tb\xFF"),
+            Err(TextError::ControlCharacter { code_point: 9, char_index: 1, byte_offset: 1 })
         );
-        assert_eq!(line(Some(b"a\xFFb\t")), Err(MessageError::InvalidUtf8 { byte_offset: 1 }));
+        assert_eq!(line_of(b"a\xFFb\t"), Err(TextError::InvalidUtf8 { byte_offset: 1 }));
     }
 
     #[test]
     fn errors_say_what_and_where() {
-        let e = line(Some("中\u{1b}[31m".as_bytes())).unwrap_err();
+        let e = line_of("中\u{1b}[31m".as_bytes()).unwrap_err();
         assert_eq!(
-            e.to_string(),
+            e.in_member("message").to_string(),
             "Parameter 'message' contains the control character U+001B at character 1 (byte 3); \
              control characters are not allowed"
         );
         assert_eq!(
-            line(Some(b"\xFF")).unwrap_err().to_string(),
+            line_of(b"\xFF").unwrap_err().in_member("message").to_string(),
             "Parameter 'message' is not valid UTF-8 at byte 0"
         );
     }
@@ -175,7 +117,7 @@ mod tests {
     #[test]
     fn multi_mib_messages_pass_whole() {
         let m = "ab€".repeat(1 << 20);
-        assert_eq!(line(Some(m.as_bytes())).map(str::len), Ok(m.len()));
+        assert_eq!(line_of(m.as_bytes()).map(str::len), Ok(m.len()));
     }
 }
 
@@ -184,12 +126,17 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
+    use crate::text::TextError;
+
+    fn line_of(bytes: &[u8]) -> Result<&str, TextError> {
+        text::decode(bytes).and_then(|s| line(Some(s)).map_err(|e| e.error))
+    }
     use proptest::prelude::*;
 
     /// The rules restated over `str`: the first control character, where it is.
-    fn first_control(s: &str) -> Option<MessageError> {
+    fn first_control(s: &str) -> Option<TextError> {
         s.char_indices().enumerate().find(|(_, (_, c))| c.is_control()).map(|(i, (b, c))| {
-            MessageError::ControlCharacter { code_point: c as u32, char_index: i, byte_offset: b }
+            TextError::ControlCharacter { code_point: c as u32, char_index: i, byte_offset: b }
         })
     }
 
@@ -208,27 +155,27 @@ mod properties {
         #[test]
         fn text_is_printed_verbatim_or_refused_at_its_first_control(s in text()) {
             match first_control(&s) {
-                None => prop_assert_eq!(line(Some(s.as_bytes())), Ok(s.as_str())),
-                Some(e) => prop_assert_eq!(line(Some(s.as_bytes())), Err(e)),
+                None => prop_assert_eq!(line_of(s.as_bytes()), Ok(s.as_str())),
+                Some(e) => prop_assert_eq!(line_of(s.as_bytes()), Err(e)),
             }
         }
 
         #[test]
         fn any_bytes_get_an_answer_that_agrees_with_std(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
-            let got = line(Some(&bytes));
+            let got = line_of(&bytes);
             match core::str::from_utf8(&bytes) {
                 Ok(s) => prop_assert_eq!(got, first_control(s).map_or(Ok(s), Err)),
                 Err(utf8) => {
                     let valid = core::str::from_utf8(&bytes[..utf8.valid_up_to()]).unwrap();
                     let nul = bytes[utf8.valid_up_to()..].starts_with(&[0xC0, 0x80]);
                     let expected = first_control(valid).unwrap_or(if nul {
-                        MessageError::ControlCharacter {
+                        TextError::ControlCharacter {
                             code_point: 0,
                             char_index: valid.chars().count(),
                             byte_offset: valid.len(),
                         }
                     } else {
-                        MessageError::InvalidUtf8 { byte_offset: utf8.valid_up_to() }
+                        TextError::InvalidUtf8 { byte_offset: utf8.valid_up_to() }
                     });
                     prop_assert_eq!(got, Err(expected));
                 }
@@ -238,12 +185,12 @@ mod properties {
         #[test]
         fn a_control_character_anywhere_is_found(prefix in "[^\\p{Cc}]{0,32}", cp in prop::sample::select((0u32..0x20).chain(0x7F..0xA0).collect::<Vec<_>>()), suffix in text()) {
             let m = format!("{prefix}{}{suffix}", char::from_u32(cp).unwrap());
-            let expected = MessageError::ControlCharacter {
+            let expected = TextError::ControlCharacter {
                 code_point: cp,
                 char_index: prefix.chars().count(),
                 byte_offset: prefix.len(),
             };
-            prop_assert_eq!(line(Some(m.as_bytes())), Err(expected));
+            prop_assert_eq!(line_of(m.as_bytes()), Err(expected));
         }
     }
 }

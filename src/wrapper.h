@@ -10,4 +10,5 @@
 #include "qapi/qmp/qdict.h"
 #endif
 #include "monitor/hmp.h"
+#include "monitor/monitor.h"
 #include <stdio_ext.h>

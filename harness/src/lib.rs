@@ -9,6 +9,7 @@
 
 pub mod commands;
 pub mod libvirt;
+pub mod repo;
 
 /// The QMP client crate, re-exported so tests match on its error types.
 pub use qapi;

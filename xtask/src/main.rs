@@ -7,8 +7,10 @@
 mod bench;
 mod deps;
 mod libvirt;
+mod patches;
 mod qemu;
 mod run;
+mod scaffold;
 mod sh;
 mod source;
 mod test;
@@ -36,6 +38,10 @@ enum Cmd {
     Test(test::TestArgs),
     /// Benchmark the Rust implementation against the C reference; write BENCHMARKS.md.
     Bench(bench::BenchArgs),
+    /// Write the stubs of a new command: qapi/NAME.json, src/commands/NAME.rs (--hmp: qapi/NAME.hx).
+    NewCommand(scaffold::NewCommandArgs),
+    /// Regenerate qemu-patches/<version>/ from the declarations in qapi/ (--check: compare only).
+    Patches(patches::PatchesArgs),
     /// Run the patched QEMU under libvirt and drive it with virsh qemu-monitor-command.
     Libvirt(libvirt::LibvirtArgs),
 }
@@ -65,6 +71,8 @@ fn main() -> Result<()> {
         Cmd::Test(args) => test::test(&args)?,
         Cmd::Libvirt(args) => libvirt::libvirt(&args)?,
         Cmd::Bench(args) => bench::bench(&args)?,
+        Cmd::Patches(args) => patches::patches(&args)?,
+        Cmd::NewCommand(args) => scaffold::new_command(&args)?,
     }
     Ok(())
 }

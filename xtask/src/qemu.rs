@@ -188,7 +188,7 @@ fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
     Ok(())
 }
 
-fn ensure_venv(l: &Layout) -> Result<()> {
+pub fn ensure_venv(l: &Layout) -> Result<()> {
     let python = l.venv.join("bin/python3");
     let ok = python.is_file()
         && Command::new(&python)

@@ -137,3 +137,43 @@ fn download(v: &Version, dest: &Path) -> Result<()> {
     fs::rename(&got, dest)?;
     Ok(())
 }
+
+/// A git repository (one commit, "pristine") holding the unpacked release `v`: from
+/// `src_dir` when given, else from the verified tarball (`given` or the cache).
+pub fn pristine_git_tree(
+    v: &Version,
+    src_dir: Option<&Path>,
+    given: Option<&Path>,
+) -> Result<tempfile::TempDir> {
+    let tmp = tempfile::Builder::new().prefix("qemu-pristine-").tempdir()?;
+    let tree = tmp.path();
+    match src_dir {
+        Some(dir) => sh::run(Command::new("cp").arg("-a").arg(dir.join(".")).arg(tree))?,
+        None => {
+            let tarball = tarball(v, given)?;
+            sh::run(
+                Command::new("tar")
+                    .arg("xf")
+                    .arg(&tarball)
+                    .args(["--no-same-owner", "--strip-components=1", "-C"])
+                    .arg(tree),
+            )?;
+        }
+    }
+    for args in [&["init", "-q"][..], &["add", "-A"], &["commit", "-q", "-m", "pristine"]] {
+        git(tree, args)?;
+    }
+    Ok(tmp)
+}
+
+/// Runs git in `tree` with a fixed identity, its output on stderr.
+pub fn git(tree: &Path, args: &[&str]) -> Result<()> {
+    sh::run(
+        Command::new("git")
+            .arg("-C")
+            .arg(tree)
+            .args(["-c", "user.name=qemu-hello-rs", "-c", "user.email=ci@qemu-hello-rs.invalid"])
+            .args(args)
+            .stdout(std::process::Stdio::null()),
+    )
+}

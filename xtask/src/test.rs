@@ -2,7 +2,8 @@
 //! `cargo xtask test`: builds if needed, then every check, failing on the first that fails.
 //!
 //! 1. rustfmt, and clippy (`-D warnings`) over the workspace;
-//! 2. the patch series: QEMU's `scripts/checkpatch.pl`, and `git am` on pristine QEMU;
+//! 2. the patch series: exactly what `qapi/` generates (`cargo xtask patches --check`),
+//!    QEMU's `scripts/checkpatch.pl`, and `git am` on pristine QEMU;
 //! 3. unit and integration tests, with the patched binary and its staticlib named in the
 //!    environment (`QEMU_HELLO_BINARY`, `QEMU_HELLO_STATICLIB`); libvirt's packages are
 //!    installed first for the end-to-end test (tests/libvirt.rs).
@@ -12,7 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use crate::qemu::{self, Layout};
-use crate::{BuildArgs, deps, sh, source, versions};
+use crate::{BuildArgs, deps, patches, sh, source, versions};
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
@@ -69,48 +70,40 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
     }
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)?;
+
+    // The README's path for a new command, followed in a copy of the repository: it
+    // builds QEMU there (a few minutes with ccache), so once, for the default release.
+    if l.version.name == versions::DEFAULT {
+        sh::step("adding a command as the README says, in a copy of the repository (tests/new_command.rs)");
+        let mut scaffold = qemu::cargo();
+        scaffold
+            .current_dir(sh::root())
+            .args(["test", "--test", "new_command", "--", "--ignored"])
+            .env("QEMU_HELLO_VERSION", l.version.release);
+        qemu::cargo_env(l, &mut scaffold);
+        sh::run(&mut scaffold)?;
+    }
     sh::step(format!("all checks passed for QEMU {}", l.version.name));
     Ok(())
 }
 
-/// The series passes checkpatch and applies with `git am` to pristine QEMU.
+/// The series is what the declarations in `qapi/` generate, passes checkpatch, and
+/// applies with `git am` to pristine QEMU.
 fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
+    let tmp = source::pristine_git_tree(l.version, args.qemu_src.as_deref(), args.qemu_tarball.as_deref())?;
+    let tree = tmp.path();
+    patches::check(l, tree)?;
+
     let patches = l.patches()?;
     sh::step("checkpatch.pl on the series");
     sh::run(Command::new("perl").arg(l.src.join("scripts/checkpatch.pl")).arg("--no-tree").args(&patches))?;
 
     sh::step("git am of the series onto pristine QEMU");
-    let tmp = tempfile::Builder::new().prefix("qemu-am-").tempdir()?;
-    let tree = tmp.path();
-    match &args.qemu_src {
-        Some(dir) => sh::run(Command::new("cp").arg("-a").arg(dir.join(".")).arg(tree))?,
-        None => {
-            let tarball = source::tarball(l.version, args.qemu_tarball.as_deref())?;
-            sh::run(
-                Command::new("tar")
-                    .arg("xf")
-                    .arg(&tarball)
-                    .args(["--no-same-owner", "--strip-components=1", "-C"])
-                    .arg(tree),
-            )?;
-        }
-    }
-    let git = |args: &[&str]| -> Result<()> {
-        sh::run(
-            Command::new("git")
-                .arg("-C")
-                .arg(tree)
-                .args(["-c", "user.name=qemu-hello-rs", "-c", "user.email=ci@qemu-hello-rs.invalid"])
-                .args(args)
-                .stdout(std::process::Stdio::null()),
-        )
-    };
-    git(&["init", "-q"])?;
-    git(&["add", "-A"])?;
-    git(&["commit", "-q", "-m", "pristine"])?;
+    source::git(tree, &["checkout", "-q", "--detach", "HEAD"])?;
+    source::git(tree, &["reset", "-q", "--hard", ":/^pristine"])?;
     let mut am = vec!["am".to_string(), "-q".into()];
     am.extend(patches.iter().map(|p| p.display().to_string()));
-    git(&am.iter().map(String::as_str).collect::<Vec<_>>()).context("git am failed")?;
+    source::git(tree, &am.iter().map(String::as_str).collect::<Vec<_>>()).context("git am failed")?;
     let log = sh::output(
         Command::new("git")
             .arg("-C")

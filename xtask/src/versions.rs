@@ -66,3 +66,8 @@ pub fn get(name: &str) -> Result<&'static Version> {
         }
     }
 }
+
+/// `get` for clap's `value_parser`.
+pub fn parse(name: &str) -> Result<&'static Version> {
+    get(name)
+}

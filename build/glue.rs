@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The code build.rs generates from the declarations in `qapi/`: for each command, the
+//! `extern "C"` handler QEMU calls, which converts the arguments, calls the author's safe
+//! function and reports its result; for HMP entries, the handler the dispatcher calls;
+//! Rust forms of the schema's structs and a sender per event. Each handler is followed
+//! by the compile-time proof that it has exactly bindgen's type for the C prototype.
+//!
+//! The generated text is kept plain so that a compile error in it reads well: each
+//! argument sits on its own line with the command and member it comes from.
+
+use std::fmt::Write;
+
+use serde::Deserialize;
+
+/// What `scripts/qapi-describe.py` reports (QEMU's own QAPI front end).
+#[derive(Deserialize, Debug)]
+pub struct Schema {
+    pub commands: Vec<Command>,
+    pub events: Vec<Event>,
+    pub structs: Vec<Struct>,
+    pub enums: Vec<Enum>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct Command {
+    pub name: String,
+    pub c_name: String,
+    pub file: String,
+    pub args: Vec<Member>,
+    pub ret: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct Event {
+    pub name: String,
+    pub c_name: String,
+    pub file: String,
+    pub args: Vec<Member>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct Struct {
+    pub name: String,
+    pub c_name: String,
+    pub file: String,
+    pub members: Vec<Member>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct Enum {
+    pub name: String,
+    pub file: String,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+pub struct Member {
+    pub name: String,
+    pub c_name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub optional: bool,
+    /// Whether this release's C passes a `bool has_<member>` flag.
+    pub has: bool,
+}
+
+/// One HMP entry, read from a `qapi/<command>.hx` or `qapi/<command>.info.hx` file.
+#[derive(Debug)]
+pub struct HmpEntry {
+    pub file: String,
+    /// The Rust module the file belongs to: its stem with `-` as `_`.
+    pub module: String,
+    pub name: String,
+    pub cmd: String,
+    pub args: Vec<HmpArg>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HmpArg {
+    pub name: String,
+    pub kind: Kind,
+    pub optional: bool,
+}
+
+/// How a value crosses the boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Scalar(&'static str),
+}
+
+/// The Rust (and bindgen) type of a QAPI built-in scalar.
+fn scalar(ty: &str) -> Option<&'static str> {
+    Some(match ty {
+        "int" | "int64" => "i64",
+        "int8" => "i8",
+        "int16" => "i16",
+        "int32" => "i32",
+        "uint8" => "u8",
+        "uint16" => "u16",
+        "uint32" => "u32",
+        "uint64" | "size" => "u64",
+        "number" => "f64",
+        "bool" => "bool",
+        _ => return None,
+    })
+}
+
+fn kind(ty: &str) -> Option<Kind> {
+    if ty == "str" { Some(Kind::Str) } else { scalar(ty).map(Kind::Scalar) }
+}
+
+/// The Rust type a command function takes for a member of kind `k`.
+fn rust_arg_type(k: Kind, optional: bool) -> String {
+    let base = match k {
+        Kind::Str => "&str",
+        Kind::Scalar(t) => t,
+    };
+    if optional { format!("Option<{base}>") } else { base.to_string() }
+}
+
+/// Reads the HMP entries of one `.hx` declaration file.
+pub fn parse_hx(file: &str, text: &str) -> Result<Vec<HmpEntry>, String> {
+    let stem = std::path::Path::new(file)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('.').next())
+        .unwrap_or_default();
+    let module = stem.replace('-', "_");
+    let field = |block: &str, key: &str| -> Option<String> {
+        block.lines().find_map(|l| {
+            let rest = l.trim().strip_prefix('.')?.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+            let v = rest.trim().trim_end_matches(',').trim();
+            Some(v.trim_matches('"').to_string())
+        })
+    };
+    let mut entries = Vec::new();
+    for block in text.split("\n    {").skip(usize::from(!text.starts_with("    {"))) {
+        let block = block.split("SRST").next().unwrap_or_default();
+        let name = field(block, "name").ok_or_else(|| format!("{file}: an HMP entry without .name"))?;
+        let cmd = field(block, "cmd").ok_or_else(|| format!("{file}: HMP entry {name:?} has no .cmd"))?;
+        let args_type = field(block, "args_type").unwrap_or_default();
+        let mut args = Vec::new();
+        for spec in args_type.split(',').filter(|s| !s.is_empty()) {
+            let (arg, ty) = spec
+                .split_once(':')
+                .ok_or_else(|| format!("{file}: HMP entry {name:?}: args_type item {spec:?} has no ':'"))?;
+            let optional = ty.ends_with('?') || ty.starts_with('-');
+            let kind = match ty.trim_end_matches('?') {
+                "s" | "S" | "F" | "B" => Kind::Str,
+                "i" | "l" | "M" | "o" | "T" => Kind::Scalar("i64"),
+                "b" => Kind::Scalar("bool"),
+                t if t.starts_with('-') => Kind::Scalar("bool"),
+                t => {
+                    return Err(format!(
+                        "{file}: HMP entry {name:?}: args_type {t:?} of {arg:?} is not supported"
+                    ));
+                }
+            };
+            args.push(HmpArg { name: arg.to_string(), kind, optional });
+        }
+        entries.push(HmpEntry { file: file.to_string(), module: module.clone(), name, cmd, args });
+    }
+    if entries.is_empty() {
+        return Err(format!("{file}: no HMP entry (`    {{ .name = ..., .cmd = hmp_..., }},`)"));
+    }
+    Ok(entries)
+}
+
+/// What the generated code needs bindgen to declare.
+#[derive(Default)]
+pub struct Allowlist {
+    pub functions: Vec<String>,
+    pub types: Vec<String>,
+}
+
+pub struct Generated {
+    /// `OUT_DIR/glue.rs`, included at the end of `src/ffi.rs`.
+    pub glue: String,
+    /// `OUT_DIR/commands.rs`: the command modules, included by `src/lib.rs`.
+    pub modules: String,
+    pub allow: Allowlist,
+}
+
+pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Result<Generated, String> {
+    let mut g = String::from("// @generated by build.rs from the declarations in qapi/; do not edit.\n\n");
+    let mut modules =
+        String::from("// @generated by build.rs: one module per command, src/commands/<command>.rs.\n");
+    let mut allow = Allowlist::default();
+    let mut module_names = Vec::new();
+    let mut add_module = |m: &str, modules: &mut String| {
+        if !module_names.iter().any(|n| n == m) {
+            module_names.push(m.to_string());
+            let path = root.join("src/commands").join(format!("{m}.rs"));
+            let _ = writeln!(modules, "#[path = {:?}]\npub mod {m};", path.display().to_string());
+        }
+    };
+
+    // Types: QAPI structs as Rust structs that the layer turns into glib-allocated C.
+    let _ = writeln!(
+        g,
+        "/// Rust forms of the schema's types and a sender per event.\npub mod qapi {{\n    #[allow(unused_imports)]\n    use super::*;\n"
+    );
+    if let Some(e) = schema.enums.first() {
+        return Err(format!(
+            "{}: enum {:?}: enums are not supported by the command layer yet",
+            e.file, e.name
+        ));
+    }
+    for s in &schema.structs {
+        gen_struct(&mut g, s)?;
+        allow.types.push(s.c_name.clone());
+    }
+    for e in &schema.events {
+        gen_event(&mut g, e)?;
+        allow.functions.push(format!("qapi_event_send_{}", e.c_name));
+    }
+    g.push_str("}\n\n");
+
+    for c in &schema.commands {
+        add_module(&c.c_name, &mut modules);
+        gen_qmp(&mut g, c, schema)?;
+        allow.functions.push(format!("qmp_{}", c.c_name));
+    }
+    for h in hmp {
+        let twin = schema.commands.iter().find(|c| format!("hmp_{}", c.c_name) == h.cmd);
+        match twin {
+            Some(c) => gen_hmp_twin(&mut g, h, c)?,
+            None => {
+                add_module(&h.module, &mut modules);
+                gen_hmp(&mut g, h)?;
+            }
+        }
+        allow.functions.push(h.cmd.clone());
+    }
+    Ok(Generated { glue: g, modules, allow })
+}
+
+fn member_kind(owner: &str, file: &str, m: &Member) -> Result<Kind, String> {
+    kind(&m.ty).ok_or_else(|| {
+        format!(
+            "{file}: {owner}, member '{}': type {:?} is not supported by the command layer yet \
+             (supported: str, bool, int and its sized forms, number)",
+            m.name, m.ty
+        )
+    })
+}
+
+fn gen_struct(g: &mut String, s: &Struct) -> Result<(), String> {
+    let owner = format!("struct '{}'", s.name);
+    let _ = writeln!(g, "    /// QAPI struct `{}` ({}), returned to QEMU in glib memory.", s.name, s.file);
+    let _ = writeln!(g, "    #[derive(Debug)]\n    pub struct {} {{", s.c_name);
+    let mut fill = String::new();
+    for m in &s.members {
+        let k = member_kind(&owner, &s.file, m)?;
+        let field = &m.c_name;
+        let ty = match (k, m.optional) {
+            (Kind::Str, false) => "GStr".to_string(),
+            (Kind::Str, true) => "Option<GStr>".to_string(),
+            (Kind::Scalar(t), false) => t.to_string(),
+            (Kind::Scalar(t), true) => format!("Option<{t}>"),
+        };
+        let _ = writeln!(g, "        /// `{}`{}", m.name, if m.optional { " (optional)" } else { "" });
+        let _ = writeln!(g, "        pub {field}: {ty},");
+        let value = match (k, m.optional) {
+            (Kind::Str, false) => format!("self.{field}.into_raw()"),
+            (Kind::Str, true) => format!("self.{field}.map_or(ptr::null_mut(), GStr::into_raw)"),
+            (Kind::Scalar(_), false) => format!("self.{field}"),
+            (Kind::Scalar(_), true) => format!("self.{field}.unwrap_or_default()"),
+        };
+        if m.has {
+            let _ = writeln!(fill, "                (*c).has_{field} = self.{field}.is_some();");
+        }
+        let _ = writeln!(fill, "                (*c).{field} = {value};");
+    }
+    let _ = writeln!(
+        g,
+        "    }}\n\n    impl Ret for {name} {{\n        type C = *mut bindings::{name};\n        \
+         fn into_c(self) -> *mut bindings::{name} {{\n            let c = g_new0::<bindings::{name}>().as_ptr();\n            \
+         // SAFETY: `c` is zeroed, exclusively ours and sized for the struct; each string\n            \
+         // member takes a glib allocation, which QEMU's qapi_free_{name} releases.\n            \
+         unsafe {{\n{fill}            }}\n            c\n        }}\n        \
+         fn failed() -> *mut bindings::{name} {{\n            ptr::null_mut()\n        }}\n    }}\n",
+        name = s.c_name
+    );
+    Ok(())
+}
+
+fn gen_event(g: &mut String, e: &Event) -> Result<(), String> {
+    let owner = format!("event '{}'", e.name);
+    let mut params = Vec::new();
+    let mut prep = String::new();
+    let mut args = Vec::new();
+    for m in &e.args {
+        let k = member_kind(&owner, &e.file, m)?;
+        let name = &m.c_name;
+        params.push(format!("{name}: {}", rust_arg_type(k, m.optional)));
+        match (k, m.optional) {
+            (Kind::Str, false) => {
+                let _ = writeln!(prep, "        let {name} = GStr::new({name});");
+                args.push(format!("{name}.as_ptr()"));
+            }
+            (Kind::Str, true) => {
+                let _ = writeln!(prep, "        let {name} = {name}.map(GStr::new);");
+                if m.has {
+                    args.push(format!("{name}.is_some()"));
+                }
+                args.push(format!("{name}.as_ref().map_or(ptr::null(), GStr::as_ptr)"));
+            }
+            (Kind::Scalar(_), false) => args.push(name.clone()),
+            (Kind::Scalar(_), true) => {
+                args.push(format!("{name}.is_some()"));
+                args.push(format!("{name}.unwrap_or_default()"));
+            }
+        }
+    }
+    let f = format!("qapi_event_send_{}", e.c_name);
+    let _ = writeln!(
+        g,
+        "    /// Sends the QMP event `{name}` ({file}) to every QMP monitor.\n    \
+         pub fn send_{c}({params}) {{\n{prep}        \
+         // SAFETY: the strings are NUL-terminated and live until the call returns; the\n        \
+         // generated sender copies what it keeps.\n        \
+         unsafe {{ bindings::{f}({args}) }}\n    }}\n\n    \
+         const _: () = {{\n        let _: unsafe extern \"C\" fn({c_params}) = bindings::{f};\n    }};\n",
+        name = e.name,
+        file = e.file,
+        c = e.c_name,
+        params = params.join(", "),
+        args = args.join(", "),
+        c_params = e
+            .args
+            .iter()
+            .flat_map(|m| c_params_of(m, member_kind("", "", m).unwrap_or(Kind::Str), true))
+            .map(|(_, t)| t)
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    Ok(())
+}
+
+/// The C parameters (name, type) a member is passed as.
+fn c_params_of(m: &Member, k: Kind, event: bool) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    if m.has {
+        v.push((format!("has_{}", m.c_name), "bool".to_string()));
+    }
+    let ty = match k {
+        Kind::Str if event => "*const ::core::ffi::c_char".to_string(),
+        Kind::Str => "*const ::core::ffi::c_char".to_string(),
+        Kind::Scalar(t) => t.to_string(),
+    };
+    v.push((m.c_name.clone(), ty));
+    v
+}
+
+fn gen_qmp(g: &mut String, c: &Command, schema: &Schema) -> Result<(), String> {
+    let owner = format!("command '{}'", c.name);
+    let mut params = Vec::new();
+    let mut convert = String::new();
+    let mut call_args = String::new();
+    for m in &c.args {
+        let k = member_kind(&owner, &c.file, m)?;
+        for (n, t) in c_params_of(m, k, false) {
+            params.push(format!("{n}: {t}"));
+        }
+        let name = &m.c_name;
+        let c_value = match (k, m.has) {
+            (Kind::Str, true) => format!("if has_{name} {{ {name} }} else {{ ptr::null() }}"),
+            (Kind::Scalar(_), true) => format!("(has_{name}, {name})"),
+            (_, false) => name.clone(),
+        };
+        let _ = writeln!(
+            convert,
+            "        // SAFETY: `{name}` is as QAPI passes it (this function's contract).\n        \
+             let {name} = unsafe {{ <{ty} as Arg>::from_c({c_value}, {member:?}) }}?;",
+            ty = rust_arg_type(k, m.optional),
+            member = m.name,
+        );
+        let _ = writeln!(call_args, "            {name}, // command '{}', member '{}'", c.name, m.name);
+    }
+    let (ret, c_ret) = match &c.ret {
+        None => ("()".to_string(), String::new()),
+        Some(t) => match schema.structs.iter().find(|s| &s.name == t) {
+            Some(s) => (format!("qapi::{}", s.c_name), format!(" -> *mut bindings::{}", s.c_name)),
+            None => {
+                return Err(format!(
+                    "{}: {owner}: returning {t:?} is not supported by the command layer yet (return a struct)",
+                    c.file
+                ));
+            }
+        },
+    };
+    params.push("errp: *mut *mut bindings::Error".to_string());
+    let f = format!("qmp_{}", c.c_name);
+    let _ = writeln!(
+        g,
+        "/// QMP `{name}`, declared in {file}; implemented by\n\
+         /// `crate::commands::{m}::{m}`.\n///\n/// # Safety\n\
+         /// QAPI's marshaller calls it with the arguments the schema declares (strings\n\
+         /// NUL-terminated and valid for the call) and an `errp` QEMU's error rules allow.\n\
+         #[unsafe(no_mangle)]\n\
+         pub unsafe extern \"C\" fn {f}({params}){c_ret} {{\n    \
+         let call = || -> Result<{ret}, CommandError> {{\n{convert}        \
+         crate::commands::{m}::{m}(\n{call_args}        )\n    }};\n    \
+         // SAFETY: `errp` is as QAPI passes it (this function's contract).\n    \
+         unsafe {{ reply(call(), errp, c{f:?}) }}\n}}\n\n\
+         // Proof: `{f}` has exactly the type of QEMU's prototype, as bindgen reads it.\n\
+         const _: () = {{\n    let _ = [{f}, bindings::{f}];\n}};\n",
+        name = c.name,
+        file = c.file,
+        m = c.c_name,
+        params = params.join(", "),
+    );
+    Ok(())
+}
+
+/// The conversion of one HMP argument from the dispatcher's QDict.
+fn hmp_convert(h: &HmpEntry, a: &HmpArg) -> String {
+    let name = a.name.replace('-', "_");
+    let key = format!("c{:?}", a.name);
+    let c_value = match (a.kind, a.optional) {
+        (Kind::Str, _) => format!("args.str({key})"),
+        (Kind::Scalar("bool"), true) => format!("args.bool({key})"),
+        (Kind::Scalar("bool"), false) => format!("args.bool({key}).1"),
+        (Kind::Scalar(_), true) => format!("args.int({key})"),
+        (Kind::Scalar(_), false) => format!("args.int({key}).1"),
+    };
+    format!(
+        "        // SAFETY: the dictionary's strings are NUL-terminated and live for the call.\n        \
+         let {name} = unsafe {{ <{ty} as Arg>::from_c({c_value}, {member:?}) }}?; // HMP '{cmd}'\n",
+        ty = rust_arg_type(a.kind, a.optional),
+        member = a.name,
+        cmd = h.name,
+    )
+}
+
+fn hmp_export(g: &mut String, h: &HmpEntry, doc: &str, body: &str) {
+    let f = &h.cmd;
+    let _ = writeln!(
+        g,
+        "/// HMP `{name}`, declared in {file}; {doc}.\n///\n/// # Safety\n\
+         /// The HMP dispatcher calls it with the calling monitor and the arguments it parsed\n\
+         /// according to `args_type`, both valid for the call.\n\
+         #[unsafe(no_mangle)]\n\
+         pub unsafe extern \"C\" fn {f}(mon: *mut bindings::Monitor, qdict: *const bindings::QDict) {{\n    \
+         // SAFETY: `qdict` is the dispatcher's argument dictionary (this function's contract).\n    \
+         let args = unsafe {{ HmpArgs::new(qdict) }};\n    \
+         let _ = &args;\n{body}    \
+         // SAFETY: `mon` is the calling monitor (this function's contract).\n    \
+         unsafe {{ hmp_reply(mon, call(), c{f:?}) }}\n}}\n\n\
+         // Proof: `{f}` has exactly the type of QEMU's prototype, as bindgen reads it.\n\
+         const _: () = {{\n    let _ = [{f}, bindings::{f}];\n}};\n",
+        name = h.name,
+        file = h.file,
+    );
+}
+
+fn gen_hmp_twin(g: &mut String, h: &HmpEntry, c: &Command) -> Result<(), String> {
+    if c.ret.is_some() {
+        return Err(format!(
+            "{}: HMP entry '{}' calls {} directly, but QMP '{}' returns a value the monitor cannot \
+             print by itself: name the handler differently (e.g. hmp_info_...) and write it in \
+             src/commands/{}.rs",
+            h.file, h.name, h.cmd, c.name, h.module
+        ));
+    }
+    let mut body = String::from("    let call = || -> Result<(), CommandError> {\n");
+    let mut call_args = String::new();
+    for m in &c.args {
+        let a = h.args.iter().find(|a| a.name == m.name).ok_or_else(|| {
+            format!(
+                "{}: HMP entry '{}' lacks QMP '{}' member '{}' in its args_type",
+                h.file, h.name, c.name, m.name
+            )
+        })?;
+        let k = member_kind(&format!("command '{}'", c.name), &c.file, m)?;
+        if a.kind != k || a.optional != m.optional {
+            return Err(format!(
+                "{}: HMP entry '{}': argument '{}' must have the QMP member's type ({}{})",
+                h.file,
+                h.name,
+                a.name,
+                m.ty,
+                if m.optional { ", optional" } else { "" }
+            ));
+        }
+        body.push_str(&hmp_convert(h, a));
+        let _ = writeln!(call_args, "            {}, // command '{}', member '{}'", m.c_name, c.name, m.name);
+    }
+    if let Some(extra) = h.args.iter().find(|a| !c.args.iter().any(|m| m.name == a.name)) {
+        return Err(format!(
+            "{}: HMP entry '{}': argument '{}' is not a member of QMP '{}'",
+            h.file, h.name, extra.name, c.name
+        ));
+    }
+    let _ = write!(body, "        crate::commands::{m}::{m}(\n{call_args}        )\n    }};\n", m = c.c_name);
+    hmp_export(
+        g,
+        h,
+        &format!("the twin of QMP `{}`, `crate::commands::{m}::{m}`", c.name, m = c.c_name),
+        &body,
+    );
+    Ok(())
+}
+
+fn gen_hmp(g: &mut String, h: &HmpEntry) -> Result<(), String> {
+    let mut body = String::from("    let call = || -> Result<(), CommandError> {\n");
+    let mut call_args = String::new();
+    for a in &h.args {
+        body.push_str(&hmp_convert(h, a));
+        let _ = writeln!(
+            call_args,
+            "            {}, // HMP '{}', argument '{}'",
+            a.name.replace('-', "_"),
+            h.name,
+            a.name
+        );
+    }
+    let _ = write!(
+        body,
+        "        // SAFETY: `mon` is the calling monitor, valid for the call.\n        \
+         let mut out = unsafe {{ Monitor::new(mon) }};\n        \
+         crate::commands::{m}::{f}(\n            &mut out,\n{call_args}        )\n    }};\n",
+        m = h.module,
+        f = h.cmd,
+    );
+    hmp_export(g, h, &format!("implemented by `crate::commands::{}::{}`", h.module, h.cmd), &body);
+    Ok(())
+}

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `cargo xtask patches [--check] [--qemu VERSION]`: regenerates `qemu-patches/<version>/`
+//! for every supported release from the declarations in `qapi/`, by running
+//! `qemu-patches/port-series.py` on a git tree of the pristine release. With `--check`,
+//! writes into a temporary directory instead and fails with the diff when the committed
+//! series differs (`cargo xtask test` runs that check).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::qemu::{self, Flavor, Layout};
+use crate::{sh, source, versions};
+
+#[derive(clap::Args, Debug)]
+pub struct PatchesArgs {
+    /// Only check that the committed series match the declarations; change nothing.
+    #[arg(long)]
+    check: bool,
+    /// Only this QEMU version (default: every supported one).
+    #[arg(long, value_name = "VERSION", value_parser = versions::parse)]
+    qemu: Option<&'static versions::Version>,
+}
+
+pub fn patches(args: &PatchesArgs) -> Result<()> {
+    let chosen: Vec<&'static versions::Version> = match args.qemu {
+        Some(v) => vec![v],
+        None => versions::ALL.iter().collect(),
+    };
+    for v in chosen {
+        let l = Layout::new(v, Flavor::Rust);
+        let tree = source::pristine_git_tree(v, None, None)?;
+        if args.check {
+            check(&l, tree.path())?;
+        } else {
+            let out = sh::root().join("qemu-patches").join(v.name);
+            generate(&l, tree.path(), &out)?;
+            sh::step(format!("wrote {}", out.display()));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the series generator on `tree` (a git tree of the pristine release, whose HEAD
+/// it moves), writing the series to `out`.
+pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
+    qemu::ensure_venv(l)?;
+    sh::step(format!("generating the QEMU {} series from qapi/", l.version.name));
+    sh::run(
+        Command::new("python3")
+            .arg(sh::root().join("qemu-patches/port-series.py"))
+            .arg(tree)
+            .arg(l.version.name)
+            .arg(l.venv.join("bin/meson"))
+            .arg(out),
+    )
+}
+
+/// Fails, showing the difference, unless the committed series is what the declarations
+/// generate for `tree`.
+pub fn check(l: &Layout, tree: &Path) -> Result<()> {
+    let out = tempfile::Builder::new().prefix("qemu-series-").tempdir()?;
+    generate(l, tree, out.path())?;
+    let committed = sh::root().join("qemu-patches").join(l.version.name);
+    let diff = Command::new("diff")
+        .arg("-ru")
+        .arg(&committed)
+        .arg(out.path())
+        .output()
+        .context("cannot run diff")?;
+    if !diff.status.success() {
+        bail!(
+            "qemu-patches/{v}/ differs from what the declarations in qapi/ generate; \
+             run `cargo xtask patches --qemu {v}` and commit the result:\n{}",
+            String::from_utf8_lossy(&diff.stdout),
+            v = l.version.name
+        );
+    }
+    sh::step(format!("qemu-patches/{}/ matches the declarations in qapi/", l.version.name));
+    Ok(())
+}

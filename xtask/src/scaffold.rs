@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `cargo xtask new-command NAME [--hmp]`: writes the stubs of a new monitor command —
+//! its schema `qapi/NAME.json`, with `--hmp` its HMP entry `qapi/NAME.hx`, and its
+//! function `src/commands/<name with underscores>.rs` — and says what to do next.
+//!
+//! The stub function compiles and answers with an error saying it is not implemented
+//! yet, so a scaffolded command builds, boots and can be called before it is written.
+
+use std::fs;
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+
+use crate::{sh, versions};
+
+#[derive(clap::Args, Debug)]
+pub struct NewCommandArgs {
+    /// The QMP command's name: lower-case letters, digits and '-', starting with a letter.
+    #[arg(value_parser = parse_name)]
+    name: String,
+    /// Also write an HMP entry (a twin of the QMP command, same arguments).
+    #[arg(long)]
+    hmp: bool,
+}
+
+fn parse_name(name: &str) -> Result<String> {
+    let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+        && !name.contains("--");
+    if !ok {
+        bail!(
+            "{name:?} is not a QMP command name: use lower-case letters, digits and single '-', starting with a letter"
+        );
+    }
+    Ok(name.to_string())
+}
+
+pub fn new_command(args: &NewCommandArgs) -> Result<()> {
+    let name = &args.name;
+    let c_name = name.replace('-', "_");
+    let root = sh::root();
+    // `Since:` is the release the series targets first.
+    let since = versions::DEFAULT.rsplit_once('.').map_or(versions::DEFAULT, |(major_minor, _)| major_minor);
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (
+            root.join("qapi").join(format!("{name}.json")),
+            format!(
+                "##\n# @{name}:\n#\n# Describe what @{name} does.\n#\n# Since: {since}\n#\n\
+                 # .. qmp-example::\n#\n#     -> {{ \"execute\": \"{name}\" }}\n#     <- {{ \"return\": {{}} }}\n\
+                 ##\n{{ 'command': '{name}' }}\n"
+            ),
+        ),
+        (
+            root.join("src/commands").join(format!("{c_name}.rs")),
+            format!(
+                "// SPDX-License-Identifier: GPL-2.0-or-later\n\
+                 //! QMP `{name}` (qapi/{name}.json).\n\n\
+                 use crate::prelude::*;\n\n\
+                 /// Implements `{name}`: one argument per schema member, in order.\n\
+                 pub fn {c_name}() -> Result<(), CommandError> {{\n    \
+                 Err(CommandError::new(\"{name} is not implemented yet\"))\n}}\n"
+            ),
+        ),
+    ];
+    if args.hmp {
+        files.push((
+            root.join("qapi").join(format!("{name}.hx")),
+            format!(
+                "    {{\n        .name       = \"{name}\",\n        .args_type  = \"\",\n        \
+                 .params     = \"\",\n        .help       = \"describe {name} in one line\",\n        \
+                 .cmd        = hmp_{c_name},\n    }},\n\nSRST\n``{name}``\n  Describe what ``{name}`` does.\nERST\n"
+            ),
+        ));
+    }
+    if let Some((existing, _)) = files.iter().find(|(p, _)| p.exists()) {
+        bail!("{} exists already: the command {name:?} is declared", existing.display());
+    }
+    for (path, text) in &files {
+        fs::write(path, text)?;
+        println!("wrote {}", path.strip_prefix(root).unwrap_or(path).display());
+    }
+    sh::step(format!(
+        "next: declare the arguments and document {name} in qapi/{name}.json{hx}, write the body of \
+         {c_name}() in src/commands/{c_name}.rs, then `cargo xtask patches` and `cargo xtask test`",
+        hx = if args.hmp { format!(" (and qapi/{name}.hx)") } else { String::new() }
+    ));
+    Ok(())
+}
