@@ -71,6 +71,12 @@ impl fmt::Display for ParamError {
 /// patterns. The character index is counted only once a control is found.
 pub fn first_control(s: &str) -> Option<TextError> {
     let bytes = s.as_bytes();
+    // Fast path: one branch-free pass (the compiler vectorises it) tells whether any
+    // byte could start a control; almost every message has none.
+    let suspect = bytes.iter().fold(false, |any, &b| any | (b < 0x20) | (b == 0x7F) | (b == 0xC2));
+    if !suspect {
+        return None;
+    }
     let at = bytes.iter().enumerate().position(|(i, &b)| {
         b < 0x20 || b == 0x7F || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..0xA0).contains(n)))
     })?;
