@@ -364,17 +364,18 @@ fn gen_qmp(g: &mut String, c: &Command, schema: &Schema) -> Result<(), String> {
             params.push(format!("{n}: {t}"));
         }
         let name = &m.c_name;
-        let c_value = match (k, m.has) {
-            (Kind::Str, true) => format!("if has_{name} {{ {name} }} else {{ ptr::null() }}"),
-            (Kind::Scalar(_), true) => format!("(has_{name}, {name})"),
-            (_, false) => name.clone(),
+        let c_value = match (k, m.optional, m.has) {
+            (Kind::Str, true, true) => format!("Optional(if has_{name} {{ {name} }} else {{ ptr::null() }})"),
+            (Kind::Str, true, false) => format!("Optional({name})"),
+            (Kind::Scalar(_), true, _) => format!("Optional((has_{name}, {name}))"),
+            (_, false, _) => format!("Required({name})"),
         };
         let _ = writeln!(
             convert,
             "        // SAFETY: `{name}` is as QAPI passes it (this function's contract).\n        \
-             let {name} = unsafe {{ <{ty} as Arg>::from_c({c_value}, {member:?}) }}?;",
-            ty = rust_arg_type(k, m.optional),
+             let {name} = unsafe {{ Arg::from_c({c_value}, {member:?}) }}?; // command '{cmd}', member '{member}'",
             member = m.name,
+            cmd = c.name,
         );
         let _ = writeln!(call_args, "            {name}, // command '{}', member '{}'", c.name, m.name);
     }
@@ -419,16 +420,16 @@ fn hmp_convert(h: &HmpEntry, a: &HmpArg) -> String {
     let name = a.name.replace('-', "_");
     let key = format!("c{:?}", a.name);
     let c_value = match (a.kind, a.optional) {
-        (Kind::Str, _) => format!("args.str({key})"),
-        (Kind::Scalar("bool"), true) => format!("args.bool({key})"),
-        (Kind::Scalar("bool"), false) => format!("args.bool({key}).1"),
-        (Kind::Scalar(_), true) => format!("args.int({key})"),
-        (Kind::Scalar(_), false) => format!("args.int({key}).1"),
+        (Kind::Str, true) => format!("Optional(args.str({key}))"),
+        (Kind::Str, false) => format!("Required(args.str({key}))"),
+        (Kind::Scalar("bool"), true) => format!("Optional(args.bool({key}))"),
+        (Kind::Scalar("bool"), false) => format!("Required(args.bool({key}).1)"),
+        (Kind::Scalar(_), true) => format!("Optional(args.int({key}))"),
+        (Kind::Scalar(_), false) => format!("Required(args.int({key}).1)"),
     };
     format!(
         "        // SAFETY: the dictionary's strings are NUL-terminated and live for the call.\n        \
-         let {name} = unsafe {{ <{ty} as Arg>::from_c({c_value}, {member:?}) }}?; // HMP '{cmd}'\n",
-        ty = rust_arg_type(a.kind, a.optional),
+         let {name} = unsafe {{ Arg::from_c({c_value}, {member:?}) }}?; // HMP '{cmd}', argument '{member}'\n",
         member = a.name,
         cmd = h.name,
     )

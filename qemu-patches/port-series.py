@@ -139,12 +139,13 @@ def wrap(text):
     return "\n\n".join(textwrap.fill(p, 70) for p in paragraphs(text.splitlines()))
 
 
-def schema_doc(text):
-    """The description of a schema file's first definition: its doc comment's text
+def schema_doc(text, name):
+    """The description of definition `name` in a schema file: its doc comment's text
     between the `# @name:` line and the first member, section or example."""
     lines = [l[2:] if l.startswith("# ") else l.lstrip("#") for l in text.splitlines() if l.startswith("#")]
+    start = lines.index(f"@{name}:") + 1
     body = []
-    for l in lines[2:]:
+    for l in lines[start:]:
         if re.match(r"^(@[\w-]+:|Since:|\.\. |Returns:|Example)", l) or l.startswith("#"):
             break
         body.append(l)
@@ -222,9 +223,12 @@ def main():
         edit(tree, "qapi/misc.json", lambda t: insert_after(t, last_schema, "\n" + text, anchor))
         last_schema = re.escape(text.rstrip("\n").splitlines()[-1]) + r"\n"
         anchor = f"the previous entry ({schema.name}) in qapi/misc.json"
-        message = f"qapi: add the {name} {kind}\n\n{wrap(schema_doc(text))}\n"
+        subject = f"qapi: add the {name} {kind}"
+        for event in (n for k, n in names if k == "event"):
+            subject += f" and the {event} event"
+        message = f"{subject}\n\n{wrap(schema_doc(text, name))}\n"
         if kind == "command":
-            message += "\n" + HANDLER_NOTE.format(handler="qmp_" + name.replace("-", "_")) + "\n"
+            message += "\n" + wrap(HANDLER_NOTE.format(handler="qmp_" + name.replace("-", "_"))) + "\n"
         commit(tree, message)
 
         for suffix, hx in ((".hx", "hmp-commands.hx"), (".info.hx", "hmp-commands-info.hx")):
@@ -239,7 +243,7 @@ def main():
                 "the last hmp_ prototype"))
             what = "info " + hmp_name if suffix == ".info.hx" else hmp_name
             commit(tree, f"monitor: add the {what} HMP command\n\n{wrap(hx_doc(entry))}\n\n"
-                         + HANDLER_NOTE.format(handler=handler) + "\n")
+                         + wrap(HANDLER_NOTE.format(handler=handler)) + "\n")
     feature_head = git(tree, "rev-parse", "HEAD").strip()
 
     # 4. Debian repack fix

@@ -28,56 +28,81 @@ use core::ptr::{self, NonNull};
 use crate::bindings;
 use crate::error::CommandError;
 use crate::error_text::ErrorText;
-use crate::text;
+use crate::text::{self, ParamError};
 
-/// A C argument, as QAPI's marshaller or the HMP dispatcher passes it, turned into the
-/// Rust type a command function takes.
-pub trait Arg<'a>: Sized {
-    /// The C form: a pointer, a scalar, or `(has_flag, value)` for an optional scalar.
-    type C;
+/// A required argument's C value.
+pub struct Required<C>(pub C);
+
+/// An optional argument's C value: a pointer that is NULL when absent, or
+/// `(has_flag, value)` for a scalar.
+pub struct Optional<C>(pub C);
+
+/// A C argument, as QAPI's marshaller or the HMP dispatcher passes it (`C`: a
+/// [`Required`] or [`Optional`] C value), turned into the Rust type a command function
+/// takes. The generated handler infers that type from the function's parameter, so a
+/// parameter that does not fit the schema member is a compile error, naming both.
+#[diagnostic::on_unimplemented(
+    message = "a command function's parameter of type `{Self}` does not fit its schema member",
+    label = "the schema member arrives as `{C}`",
+    note = "take: str as `&str` (optional: `Option<&str>`; to see refused text yourself, \
+            `Result<&str, ParamError>` / `Option<Result<&str, ParamError>>`), int as `i64` \
+            (and the sized ints), bool as `bool`; an optional scalar as `Option<..>`"
+)]
+pub trait Arg<'a, C>: Sized {
     /// Converts `c`; refuses it with an error naming `member`.
     ///
     /// # Safety
     /// `c` is as QAPI passes it: a string pointer is NULL (only when optional) or points
     /// to a NUL-terminated string that stays valid for `'a`.
-    unsafe fn from_c(c: Self::C, member: &'static str) -> Result<Self, CommandError>;
+    unsafe fn from_c(c: C, member: &'static str) -> Result<Self, CommandError>;
 }
 
-impl<'a> Arg<'a> for Option<&'a str> {
-    type C = *const c_char;
-    unsafe fn from_c(c: *const c_char, member: &'static str) -> Result<Self, CommandError> {
-        if c.is_null() {
+impl<'a> Arg<'a, Optional<*const c_char>> for Option<Result<&'a str, ParamError>> {
+    unsafe fn from_c(c: Optional<*const c_char>, member: &'static str) -> Result<Self, CommandError> {
+        if c.0.is_null() {
             return Ok(None);
         }
-        // SAFETY: a non-NULL `c` is NUL-terminated and valid for 'a (our contract).
-        let bytes = unsafe { CStr::from_ptr::<'a>(c) }.to_bytes();
-        text::decode(bytes).map(Some).map_err(|e| CommandError::new(e.in_member(member)))
+        // SAFETY: a non-NULL pointer is NUL-terminated and valid for 'a (our contract).
+        let bytes = unsafe { CStr::from_ptr::<'a>(c.0) }.to_bytes();
+        Ok(Some(text::decode(bytes).map_err(|e| e.in_member(member))))
     }
 }
 
-impl<'a> Arg<'a> for &'a str {
-    type C = *const c_char;
-    unsafe fn from_c(c: *const c_char, member: &'static str) -> Result<Self, CommandError> {
+impl<'a> Arg<'a, Optional<*const c_char>> for Option<&'a str> {
+    unsafe fn from_c(c: Optional<*const c_char>, member: &'static str) -> Result<Self, CommandError> {
         // SAFETY: forwarded from our contract.
-        match unsafe { <Option<&'a str>>::from_c(c, member) }? {
-            Some(s) => Ok(s),
-            None => Err(CommandError::new(format_args!("Parameter '{member}' is missing"))),
-        }
+        let text: Option<Result<&'a str, ParamError>> = unsafe { Arg::from_c(c, member) }?;
+        text.transpose().map_err(CommandError::new)
+    }
+}
+
+impl<'a> Arg<'a, Required<*const c_char>> for Result<&'a str, ParamError> {
+    unsafe fn from_c(c: Required<*const c_char>, member: &'static str) -> Result<Self, CommandError> {
+        // SAFETY: forwarded from our contract.
+        let text: Option<Result<&'a str, ParamError>> = unsafe { Arg::from_c(Optional(c.0), member) }?;
+        text.ok_or_else(|| CommandError::new(format_args!("Parameter '{member}' is missing")))
+    }
+}
+
+impl<'a> Arg<'a, Required<*const c_char>> for &'a str {
+    unsafe fn from_c(c: Required<*const c_char>, member: &'static str) -> Result<Self, CommandError> {
+        // SAFETY: forwarded from our contract.
+        let text: Result<&'a str, ParamError> = unsafe { Arg::from_c(c, member) }?;
+        text.map_err(CommandError::new)
     }
 }
 
 macro_rules! scalar_args {
     ($($t:ty),*) => {$(
-        impl Arg<'_> for $t {
-            type C = $t;
-            unsafe fn from_c(c: $t, _: &'static str) -> Result<Self, CommandError> {
-                Ok(c)
+        impl Arg<'_, Required<$t>> for $t {
+            unsafe fn from_c(c: Required<$t>, _: &'static str) -> Result<Self, CommandError> {
+                Ok(c.0)
             }
         }
-        impl Arg<'_> for Option<$t> {
-            type C = (bool, $t);
-            unsafe fn from_c((has, c): (bool, $t), _: &'static str) -> Result<Self, CommandError> {
-                Ok(has.then_some(c))
+        impl Arg<'_, Optional<(bool, $t)>> for Option<$t> {
+            unsafe fn from_c(c: Optional<(bool, $t)>, _: &'static str) -> Result<Self, CommandError> {
+                let (has, value) = c.0;
+                Ok(has.then_some(value))
             }
         }
     )*};

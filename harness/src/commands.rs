@@ -117,3 +117,25 @@ impl qapi::Command for HumanMonitorCommand {
     const NAME: &'static str = "human-monitor-command";
     const ALLOW_OOB: bool = false;
 }
+
+/// `query-hello-world`: what hello-world has done since QEMU started.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct QueryHelloWorld {}
+
+impl qapi::Command for QueryHelloWorld {
+    type Ok = HelloWorldInfo;
+    const NAME: &'static str = "query-hello-world";
+    const ALLOW_OOB: bool = false;
+}
+
+/// The reply of `query-hello-world`; unknown members are an error.
+#[derive(serde::Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HelloWorldInfo {
+    pub calls: i64,
+    pub printed: i64,
+    pub refused: i64,
+    pub failed_writes: i64,
+    #[serde(default)]
+    pub last_message: Option<String>,
+}

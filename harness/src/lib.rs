@@ -8,6 +8,7 @@
 //! has the `hello-world` command types, well-formed and deliberately malformed.
 
 pub mod commands;
+pub mod events;
 pub mod libvirt;
 pub mod repo;
 
@@ -23,7 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// A connected, negotiated QMP client.
-pub type Qmp = qapi::Qmp<qapi::Stream<BufReader<UnixStream>, UnixStream>>;
+pub type Qmp = qapi::Qmp<qapi::Stream<events::EventFilter<BufReader<UnixStream>>, UnixStream>>;
 
 /// The environment variable naming the patched QEMU binary for integration tests.
 pub const BINARY_ENV: &str = "QEMU_HELLO_BINARY";
@@ -181,7 +182,8 @@ impl Qemu {
         let name = if index == 0 { "qmp.sock".to_string() } else { format!("qmp{}.sock", index - 1) };
         let stream = connect(&self.dir.path().join(name))?;
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-        let mut qmp = qapi::Qmp::new(qapi::Stream::new(BufReader::new(stream.try_clone()?), stream));
+        let reader = events::EventFilter::new(BufReader::new(stream.try_clone()?));
+        let mut qmp = qapi::Qmp::new(qapi::Stream::new(reader, stream));
         let greeting = qmp.handshake().map_err(io::Error::other)?;
         Ok((qmp, greeting))
     }
@@ -371,4 +373,10 @@ pub fn wait_for_lines(path: &Path, timeout: Duration, pred: impl Fn(&[String]) -
         }
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The events the `qapi` crate does not know (ours, such as `HELLO_WORLD`) that `qmp` has
+/// received so far, oldest first; read them after a call to see the events it caused.
+pub fn custom_events(qmp: &mut Qmp) -> Vec<serde_json::Value> {
+    qmp.inner_mut().get_mut_read().take_events()
 }

@@ -1,12 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! QMP `hello-world` and its HMP twin (qapi/hello-world.json, qapi/hello-world.hx).
+//! QMP `hello-world`, its HMP twin and the `HELLO_WORLD` event (qapi/hello-world.json,
+//! qapi/hello-world.hx).
 
 use crate::message;
 use crate::prelude::*;
+use crate::stats::Stats;
 
-/// Prints `message` (or "Hello, world") as one line on QEMU's standard output.
-pub fn hello_world(message: Option<&str>) -> Result<(), CommandError> {
-    let line = message::line(message).map_err(CommandError::new)?;
-    print_line(line)
-        .map_err(|e| CommandError::new(format_args!("Cannot write the message to standard output: {e}")))
+/// What hello-world has done since QEMU started (`query-hello-world` reads it).
+pub static STATS: Stats<GStr> = Stats::new();
+
+/// Prints `message` (or "Hello, world") as one line on QEMU's standard output, then
+/// sends `HELLO_WORLD` with the printed text.
+///
+/// The message arrives undecoded (`Result`) so that a refusal by the command layer
+/// (text that is not UTF-8, or QEMU's encoding of `\u0000`) is counted like any other.
+pub fn hello_world(message: Option<Result<&str, ParamError>>) -> Result<(), CommandError> {
+    let line = match message.transpose().and_then(message::line) {
+        Ok(line) => line,
+        Err(refused) => {
+            STATS.refused();
+            return Err(CommandError::new(refused));
+        }
+    };
+    if let Err(e) = print_line(line) {
+        STATS.failed_write();
+        return Err(CommandError::new(format_args!("Cannot write the message to standard output: {e}")));
+    }
+    STATS.printed(GStr::new(line));
+    qapi::send_hello_world(line);
+    Ok(())
 }
