@@ -2,8 +2,8 @@
 //! A command function that does not match its declaration does not compile, and the
 //! compiler's message names the command and the member: checked on a copy of the
 //! repository, built against the configured QEMU tree of `QEMU_BUILD_DIR` (set by
-//! `cargo xtask test`), for three mistakes — a wrong argument type, a missing function,
-//! and a function that ignores a schema member. The unchanged copy builds.
+//! `cargo xtask test`), for four mistakes — a wrong argument type, a required parameter
+//! for an optional member, a missing function, and a function that ignores a member. The unchanged copy builds.
 
 use std::path::Path;
 use std::process::Output;
@@ -11,7 +11,10 @@ use std::process::Output;
 use harness::repo::RepoCopy;
 
 const FILE: &str = "src/commands/hello_world.rs";
-const SIGNATURE: &str = "pub fn hello_world(message: Option<&str>) -> Result<(), CommandError> {";
+const SIGNATURE: &str =
+    "pub fn hello_world(message: Option<Result<&str, ParamError>>) -> Result<(), CommandError> {";
+/// What the body needs of `message` when a mistaken signature drops it.
+const KEEP_BODY: &str = "let message: Option<Result<&str, ParamError>> =";
 
 fn build(copy: &RepoCopy, target: &Path) -> Output {
     let build_dir = std::env::var_os("QEMU_BUILD_DIR").expect("cargo xtask test sets QEMU_BUILD_DIR");
@@ -58,18 +61,39 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     let wrong_type = errors_with(
         &copy,
         target.path(),
-        "pub fn hello_world(message: Option<i64>) -> Result<(), CommandError> { let message = message.map(|_| \"\");",
+        &format!(
+            "pub fn hello_world(message: Option<i64>) -> Result<(), CommandError> {{ {KEEP_BODY} message.map(|_| Ok(\"\"));"
+        ),
     );
     assert_mentions(
         &wrong_type,
-        &["mismatched types", "command 'hello-world', member 'message'", "Option<i64>"],
+        &[
+            "a command function's parameter of type `Option<i64>` does not fit its schema member",
+            "command 'hello-world', member 'message'",
+        ],
+    );
+
+    // The member is optional; the function takes a required string.
+    let required = errors_with(
+        &copy,
+        target.path(),
+        &format!(
+            "pub fn hello_world(message: &str) -> Result<(), CommandError> {{ {KEEP_BODY} Some(Ok(message));"
+        ),
+    );
+    assert_mentions(
+        &required,
+        &[
+            "parameter of type `&str` does not fit its schema member",
+            "command 'hello-world', member 'message'",
+        ],
     );
 
     // The function is missing (misnamed).
     let missing = errors_with(
         &copy,
         target.path(),
-        "pub fn hello_wrld(message: Option<&str>) -> Result<(), CommandError> {",
+        "pub fn hello_wrld(message: Option<Result<&str, ParamError>>) -> Result<(), CommandError> {",
     );
     assert_mentions(
         &missing,
@@ -80,7 +104,7 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     let ignored = errors_with(
         &copy,
         target.path(),
-        "pub fn hello_world() -> Result<(), CommandError> { let message: Option<&str> = None;",
+        &format!("pub fn hello_world() -> Result<(), CommandError> {{ {KEEP_BODY} None;"),
     );
     assert_mentions(
         &ignored,

@@ -8,15 +8,19 @@
 //! - QEMU's parser combines `\uD8xx\uDCxx` pairs, refuses any other surrogate escape
 //!   and any noncharacter (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF), and refuses duplicate keys;
 //! - the command refuses control characters (Cc), reporting the first one's position.
+//!
+//! Each printed line must come with one `HELLO_WORLD` event carrying it, a refused call with
+//! none; at the end `query-hello-world` must give the counts and the last line the model
+//! predicts (refusals by QEMU before the command runs are not the command's to count).
 
 use std::cell::{Cell, RefCell};
 
-use harness::commands::RawArgumentsHelloWorld;
+use harness::commands::{HelloWorldInfo, QueryHelloWorld, RawArgumentsHelloWorld};
 use harness::qapi::{ErrorClass, ExecuteError};
-use harness::{Options, Qemu, binary_from_env};
+use harness::{Options, Qemu, binary_from_env, custom_events};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// One piece of a message as the client writes it in JSON.
 #[derive(Debug, Clone)]
@@ -238,6 +242,10 @@ fn generated_calls_match_the_model() {
     let qmp = RefCell::new(vm.borrow().qmp().unwrap());
     let offset = Cell::new(0u64);
     let (printed, refused) = (Cell::new(0u32), Cell::new(0u32));
+    // What query-hello-world must say at the end: refusals by the command itself (not by
+    // QEMU's parser or marshaller), and the last printed line.
+    let by_command = Cell::new(0i64);
+    let last = RefCell::new(None::<String>);
     let check = |call: Call| {
         let raw = arguments(&call);
         let cmd = RawArgumentsHelloWorld::from_json(raw.as_str());
@@ -246,9 +254,18 @@ fn generated_calls_match_the_model() {
         let mut at = offset.get();
         let out = vm.borrow().stdout_since(&mut at).unwrap();
         offset.set(at);
+        let events: Vec<Value> = custom_events(&mut qmp.borrow_mut());
         match model(&call) {
             Expect::Print(line) => {
                 prop_assert!(matches!(&reply, Ok(v) if *v == json!({})), "{shown}: {reply:?}");
+                prop_assert!(
+                    events.len() == 1
+                        && events[0]["event"] == "HELLO_WORLD"
+                        && events[0]["data"]["message"] == line,
+                    "{shown}: expected one HELLO_WORLD event with the line, got {} events",
+                    events.len()
+                );
+                *last.borrow_mut() = Some(line.clone());
                 prop_assert!(
                     out == format!("{line}\n").as_bytes(),
                     "{shown}: printed {:?}",
@@ -271,6 +288,10 @@ fn generated_calls_match_the_model() {
                     "{shown}: a refused call printed {:?}",
                     short(&String::from_utf8_lossy(&out))
                 );
+                prop_assert!(events.is_empty(), "{shown}: a refused call sent {} events", events.len());
+                if needle.contains("control character") {
+                    by_command.set(by_command.get() + 1);
+                }
                 refused.set(refused.get() + 1);
             }
         }
@@ -289,6 +310,33 @@ fn generated_calls_match_the_model() {
         panic!("{e}");
     }
     eprintln!("{} generated calls: {printed} printed, {refused} refused", printed + refused);
+    let info = qmp.borrow_mut().execute(&QueryHelloWorld {}).unwrap();
+    let expected = HelloWorldInfo {
+        calls: i64::from(printed) + by_command.get(),
+        printed: i64::from(printed),
+        refused: by_command.get(),
+        failed_writes: 0,
+        last_message: last.borrow().clone(),
+    };
+    assert!(
+        info == expected,
+        "query-hello-world disagrees with the model: {:?} vs {:?}",
+        short_info(&info),
+        short_info(&expected)
+    );
+    eprintln!("query-hello-world agrees: {} calls, {} refused by the command", info.calls, info.refused);
     assert!(printed + refused >= cases() + BIG_CASES, "every case reached QEMU");
     assert!(printed > cases() / 10 && refused > cases() / 10, "both outcomes well covered");
+}
+
+/// `info` with a multi-MiB last message shortened, for failure messages.
+fn short_info(info: &HelloWorldInfo) -> String {
+    format!(
+        "calls {} printed {} refused {} failed-writes {} last {:?}",
+        info.calls,
+        info.printed,
+        info.refused,
+        info.failed_writes,
+        info.last_message.as_deref().map(short)
+    )
 }

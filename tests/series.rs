@@ -79,8 +79,12 @@ fn each_series_adds_every_declared_schema_entry() {
         let declared: Vec<String> =
             schemas.iter().map(|p| expressions(&fs::read_to_string(p).unwrap())).collect();
         if dir.parent().unwrap().ends_with("reference-c") {
-            // The C reference carries hello-world only.
-            assert!(declared.contains(&added), "{}: {added:?} is not a declaration in qapi/", dir.display());
+            // The C reference carries the hello-world command only.
+            assert!(
+                declared.iter().any(|d| d.contains(&added)),
+                "{}: {added:?} is not a declaration in qapi/",
+                dir.display()
+            );
         } else {
             assert_eq!(
                 added,

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The patched QEMU under valgrind memcheck through 1,000 calls of each path: QMP with and
 //! without a message, refused messages (a control character, and `\u0000`, which reaches
-//! the command as invalid UTF-8), and HMP with, without and refused. Then a clean `quit`,
+//! the command as invalid UTF-8), and HMP with, without and refused (4,000 `HELLO_WORLD`
+//! events in all), plus 1,000 `query-hello-world` (a returned struct) and 1,000
+//! `info hello-world`. Then a clean `quit`,
 //! so memcheck reports leaks. No memcheck error and no leaked block may have
 //! `hello-world` code (the Rust handlers, the crate, or QEMU's generated marshaller for
 //! the command) in its stack.
@@ -9,7 +11,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use harness::commands::{HelloWorld, HumanMonitorCommand, RawArgumentsHelloWorld};
+use harness::commands::{HelloWorld, HumanMonitorCommand, QueryHelloWorld, RawArgumentsHelloWorld};
 use harness::qapi::ExecuteError;
 use harness::{Options, Qemu, binary_from_env};
 use serde_json::json;
@@ -108,9 +110,16 @@ fn memcheck_finds_nothing_from_hello_world() {
             let out = qmp.execute(&HumanMonitorCommand { command_line: line }).unwrap();
             assert_eq!(out.starts_with("Error: "), error, "{out:?}");
         }
+        // The returned struct (glib memory QEMU frees) and HMP `info`.
+        let info = qmp.execute(&QueryHelloWorld {}).unwrap();
+        assert_eq!(info.calls, 7 * (i as i64 + 1));
+        let out = qmp.execute(&HumanMonitorCommand { command_line: "info hello-world".into() }).unwrap();
+        assert!(out.starts_with(&format!("calls: {}\r\n", 7 * (i + 1))), "{out:?}");
     }
     let printed = vm.stdout().lines().count();
     assert_eq!(printed, 4 * CALLS, "each accepted call printed its line");
+    // The event path: one HELLO_WORLD per printed line.
+    assert_eq!(harness::custom_events(&mut qmp).len(), 4 * CALLS, "one event per printed line");
 
     // `quit` replies, then QEMU exits through its normal path; memcheck then scans for leaks.
     let _ = qmp.execute(&harness::qapi::qmp::quit {});
@@ -121,7 +130,7 @@ fn memcheck_finds_nothing_from_hello_world() {
     let all = records(&log);
     let ours: Vec<&Record> = all.iter().filter(|r| r.is_ours()).collect();
     let errors = summary_line(&log, "ERROR SUMMARY:");
-    eprintln!("memcheck after {} calls:", 7 * CALLS);
+    eprintln!("memcheck after {} calls:", 9 * CALLS);
     for key in ["definitely lost:", "indirectly lost:", "possibly lost:", "ERROR SUMMARY:"] {
         eprintln!("  {}", body(summary_line(&log, key)));
     }
