@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The real thing: a private libvirtd starts the patched QEMU named in the domain XML's
-//! `<emulator>`, and `virsh qemu-monitor-command` drives hello-world in all four forms.
+//! `<emulator>`, and `virsh qemu-monitor-command` drives hello-world in all four forms,
+//! reads `query-hello-world` (`--pretty`) and `info hello-world` (`--hmp`), and
+//! `virsh qemu-monitor-event` catches a `HELLO_WORLD` event.
 //! Needs root and libvirt's packages (`cargo xtask test` installs them).
 
 use std::time::Duration;
@@ -101,6 +103,58 @@ fn virsh_qemu_monitor_command_drives_hello_world() {
     assert!(at.windows(2).all(|w| w[0] < w[1]), "lines out of call order: {at:?}\n{log}");
     assert!(!log.contains("REFUSED"), "a refused message reached the log");
     assert!(lines.iter().any(|l| l.contains("tainted: custom-monitor")), "libvirt marks the domain tainted");
+
+    // What hello-world has done, through --pretty and --hmp: three lines printed, three
+    // messages refused (the wrong type never reached the command).
+    let out = dom.monitor(&["--pretty"], r#"{"execute":"query-hello-world"}"#).unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("\n    \"calls\": 6"), "--pretty output: {:?}", stdout(&out));
+    assert_eq!(
+        json_of(&out)["return"],
+        json!({"calls": 6, "printed": 3, "refused": 3, "failed-writes": 0,
+               "last-message": "third, several words through --hmp"})
+    );
+    let out = dom.monitor(&["--hmp"], "info hello-world").unwrap();
+    assert_eq!(
+        stdout(&out).trim_end(),
+        "calls: 6\r\nprinted: 3\r\nrefused: 3\r\nfailed writes: 0\r\nlast message: third, several words through --hmp"
+    );
+
+    // virsh qemu-monitor-event catches HELLO_WORLD from a call made meanwhile. The
+    // listener subscribes some time after it starts, so call until it has caught one.
+    let mut listener = lv
+        .virsh_command(&[
+            "qemu-monitor-event",
+            "--domain",
+            &dom.name,
+            "--event",
+            "HELLO_WORLD",
+            "--timeout",
+            "60",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("virsh qemu-monitor-event starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut calls = 0;
+    let status = loop {
+        if let Some(status) = listener.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "qemu-monitor-event caught nothing in 60 s");
+        calls += 1;
+        let call = format!(r#"{{"execute":"hello-world","arguments":{{"message":"event probe {calls}"}}}}"#);
+        assert!(dom.monitor(&[], &call).unwrap().status.success());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut caught = String::new();
+    std::io::Read::read_to_string(&mut listener.stdout.take().unwrap(), &mut caught).unwrap();
+    assert!(status.success(), "qemu-monitor-event: {status}, {caught:?}");
+    assert!(
+        caught.contains("event HELLO_WORLD") && caught.contains(r#"{"message":"event probe "#),
+        "qemu-monitor-event printed {caught:?}"
+    );
+    eprintln!("qemu-monitor-event caught {:?} after {calls} calls", caught.trim());
 
     assert_eq!(dom.state(), "running");
 }

@@ -152,7 +152,14 @@ impl Libvirt {
 
     /// Runs `virsh -c URI args…`.
     pub fn virsh(&self, args: &[&str]) -> std::io::Result<Output> {
-        run(Command::new("virsh").arg("-c").arg(&self.uri).args(args))
+        run(&mut self.virsh_command(args))
+    }
+
+    /// `virsh -c URI args…`, not started (for a listener that runs beside other calls).
+    pub fn virsh_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("virsh");
+        cmd.arg("-c").arg(&self.uri).args(args);
+        cmd
     }
 
     /// The emulator path libvirt (as `nobody`) can execute: `binary` itself if `nobody`
