@@ -297,7 +297,7 @@ fn install(l: &Layout) -> Result<()> {
     sh::run_logged(&mut cmd, &l.dir.join("install.log"), 1)
 }
 
-fn ninja(l: &Layout, targets: &[&str], log: &str) -> Result<()> {
+pub fn ninja(l: &Layout, targets: &[&str], log: &str) -> Result<()> {
     let mut cmd = Command::new("ninja");
     cmd.arg("-C").arg(&l.build).args(targets);
     ccache_env(&mut cmd);

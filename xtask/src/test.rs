@@ -71,6 +71,8 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)?;
 
+    qemu_own_tests(l, &built.binary)?;
+
     // The README's path for a new command, followed in a copy of the repository: it
     // builds QEMU there (a few minutes with ccache), so once, for the default release.
     if l.version.name == versions::DEFAULT {
@@ -113,4 +115,25 @@ fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
     )?;
     eprintln!("{log}");
     Ok(())
+}
+
+/// QEMU's own tests that touch the monitor, built in the project's QEMU build tree and run
+/// against the patched binary: `qmp-test` (the protocol), `qmp-cmd-test` (calls every
+/// `query-*` command the schema has, `query-hello-world` included), `test-hmp` (HMP
+/// commands and every `info` subcommand, `info hello-world` included), and QEMU's QAPI
+/// schema regression tests (the generator our declarations go through).
+fn qemu_own_tests(l: &Layout, binary: &std::path::Path) -> Result<()> {
+    const QTESTS: [&str; 3] = ["qmp-test", "qmp-cmd-test", "test-hmp"];
+    sh::step(format!("QEMU's own monitor tests against the patched binary: {}", QTESTS.join(", ")));
+    let targets: Vec<String> = QTESTS.iter().map(|t| format!("tests/qtest/{t}")).collect();
+    qemu::ninja(l, &targets.iter().map(String::as_str).collect::<Vec<_>>(), "ninja-qtests.log")?;
+    for t in QTESTS {
+        let mut cmd = Command::new(l.build.join("tests/qtest").join(t));
+        cmd.current_dir(&l.build).env("QTEST_QEMU_BINARY", binary);
+        sh::run_logged(&mut cmd, &l.dir.join(format!("{t}.log")), 1).with_context(|| format!("QEMU's {t}"))?;
+    }
+    sh::step("QEMU's QAPI schema tests (meson test --suite qapi-schema)");
+    let mut cmd = Command::new(l.venv.join("bin/meson"));
+    cmd.args(["test", "--no-rebuild", "--print-errorlogs", "--suite", "qapi-schema", "-C"]).arg(&l.build);
+    sh::run_logged(&mut cmd, &l.dir.join("qapi-schema-tests.log"), 1)
 }
