@@ -354,7 +354,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             clean.as_secs_f64()
         )?;
     }
-    println!("{report}");
+    out!("{report}");
 
     let notes = machine_notes(&rust)?;
     let text = format!(

@@ -65,8 +65,8 @@ pub fn libvirt(args: &LibvirtArgs) -> Result<()> {
     ] {
         let out = dom.monitor(flags, cmd)?;
         let flags_shown: String = flags.iter().map(|f| format!("{f} ")).collect();
-        println!("$ virsh qemu-monitor-command {DOMAIN} {flags_shown}'{cmd}'");
-        print!("{}", String::from_utf8_lossy(&out.stdout));
+        out!("$ virsh qemu-monitor-command {DOMAIN} {flags_shown}'{cmd}'");
+        out!("{}", String::from_utf8_lossy(&out.stdout).trim_end_matches('\n'));
         if !out.status.success() {
             bail!("virsh failed: {}", String::from_utf8_lossy(&out.stderr));
         }
@@ -76,28 +76,28 @@ pub fn libvirt(args: &LibvirtArgs) -> Result<()> {
     let lines = harness::wait_for_lines(&log, Duration::from_secs(10), |l| {
         sent.iter().all(|s| l.iter().any(|x| x == s))
     });
-    println!("\n{} (last lines):", log.display());
+    out!("\n{} (last lines):", log.display());
     for l in lines.iter().rev().take(6).rev() {
-        println!("    {l}");
+        out!("    {l}");
     }
 
     let (hello, name) = latency(&dom, args.calls)?;
-    println!("\n| step | time |\n|---|---|");
+    out!("\n| step | time |\n|---|---|");
     if lv.is_private() {
-        println!("| private libvirtd up | {:.2} s |", lv.startup.as_secs_f64());
+        out!("| private libvirtd up | {:.2} s |", lv.startup.as_secs_f64());
     }
-    println!("| first capability probe of the binary | {:.2} s |", probe.as_secs_f64());
-    println!("| virsh define | {:.3} s |", define.as_secs_f64());
-    println!("| virsh start | {:.2} s |", start.as_secs_f64());
-    println!("| qemu-monitor-command hello-world (median of {}) | {:.1} ms |", args.calls, ms(hello));
-    println!("| qemu-monitor-command query-name (median of {}) | {:.1} ms |", args.calls, ms(name));
-    println!("| ratio hello-world / query-name | {:.2} |", hello.as_secs_f64() / name.as_secs_f64());
+    out!("| first capability probe of the binary | {:.2} s |", probe.as_secs_f64());
+    out!("| virsh define | {:.3} s |", define.as_secs_f64());
+    out!("| virsh start | {:.2} s |", start.as_secs_f64());
+    out!("| qemu-monitor-command hello-world (median of {}) | {:.1} ms |", args.calls, ms(hello));
+    out!("| qemu-monitor-command query-name (median of {}) | {:.1} ms |", args.calls, ms(name));
+    out!("| ratio hello-world / query-name | {:.2} |", hello.as_secs_f64() / name.as_secs_f64());
 
     if args.keep {
         dom.keep();
-        println!("\nKept: domain {DOMAIN} is running; connect with: virsh -c '{}'", lv.uri());
+        out!("\nKept: domain {DOMAIN} is running; connect with: virsh -c '{}'", lv.uri());
         if let Some(dir) = lv.keep() {
-            println!(
+            out!(
                 "Stop the private daemon with: virsh -c '...' destroy {DOMAIN}; \
                  kill $(cat {0}/run/libvirt/libvirtd.pid) $(cat {0}/run/libvirt/virtlogd.pid)",
                 dir.display()

@@ -4,6 +4,8 @@
 //! stdout carries results only (for `build`, the binary's absolute path as its last
 //! line); progress and the output of the tools it runs go to stderr.
 
+#[macro_use]
+mod sh;
 mod bench;
 mod deps;
 mod libvirt;
@@ -11,7 +13,6 @@ mod patches;
 mod qemu;
 mod run;
 mod scaffold;
-mod sh;
 mod source;
 mod test;
 mod versions;
@@ -50,22 +51,30 @@ enum Cmd {
 #[derive(Args, Clone, Debug)]
 pub struct BuildArgs {
     /// QEMU version (one with a series under qemu-patches/).
-    #[arg(long, default_value = versions::DEFAULT)]
-    qemu: String,
+    #[arg(long, default_value = versions::DEFAULT, value_parser = versions::parse)]
+    qemu: &'static versions::Version,
     /// Use this unpacked, pristine QEMU source tree instead of a tarball.
-    #[arg(long, value_name = "DIR", conflicts_with = "qemu_tarball")]
+    #[arg(long, value_name = "DIR", conflicts_with = "qemu_tarball", value_parser = source::parse_source_dir)]
     qemu_src: Option<PathBuf>,
-    /// Use this orig tarball (its sha256 must match the pinned one).
-    #[arg(long, value_name = "FILE")]
+    /// Use this orig tarball (its sha256 must match the pinned one; checked every time).
+    #[arg(long, value_name = "FILE", value_parser = source::parse_file)]
     qemu_tarball: Option<PathBuf>,
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+/// Errors end the program with one line on stderr: what failed and why, the causes
+/// chained (`error: a: b`).
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Build(args) => {
             let built = qemu::build(&args)?;
-            println!("{}", built.binary.display());
+            out!("{}", built.binary.display());
         }
         Cmd::Run(args) => run::run(&args)?,
         Cmd::Test(args) => test::test(&args)?,

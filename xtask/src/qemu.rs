@@ -14,7 +14,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::versions::{self, Version};
+use crate::versions::Version;
 use crate::{BuildArgs, deps, sh, source};
 
 /// Which implementation of the commands a build carries.
@@ -107,8 +107,11 @@ pub fn build(args: &BuildArgs) -> Result<Built> {
 }
 
 pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
+    if let Some(given) = &args.qemu_tarball {
+        source::check_given_tarball(given, args.qemu)?;
+    }
     deps::ensure(deps::BUILD)?;
-    let layout = Layout::new(versions::get(&args.qemu)?, flavor);
+    let layout = Layout::new(args.qemu, flavor);
     fs::create_dir_all(&layout.dir)?;
     prepare_source(&layout, args)?;
     ensure_venv(&layout)?;

@@ -24,19 +24,19 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     ];
     for (shown, cmd) in &calls {
         let reply = qmp.execute(cmd).context("hello-world")?;
-        println!("QMP -> {shown}\n    <- {{\"return\": {reply}}}");
+        out!("QMP -> {shown}\n    <- {{\"return\": {reply}}}");
     }
     let hmp = HumanMonitorCommand { command_line: "hello-world Hello from HMP, in Rust".into() };
     let out = qmp.execute(&hmp).context("human-monitor-command")?;
-    println!("HMP -> hello-world Hello from HMP, in Rust\n    <- {out:?}");
+    out!("HMP -> hello-world Hello from HMP, in Rust\n    <- {out:?}");
     let help = HumanMonitorCommand { command_line: "help hello-world".into() };
-    println!("HMP -> help hello-world\n    <- {:?}", qmp.execute(&help)?);
+    out!("HMP -> help hello-world\n    <- {:?}", qmp.execute(&help)?);
 
-    println!("\nQEMU's stdout:");
+    out!("\nQEMU's stdout:");
     for line in vm.stdout().lines() {
-        println!("    {line}");
+        out!("    {line}");
     }
-    println!("\nTo run it under libvirt, put this in the domain XML's <devices>:");
-    println!("    <emulator>{}</emulator>", built.binary.display());
+    out!("\nTo run it under libvirt, put this in the domain XML's <devices>:");
+    out!("    <emulator>{}</emulator>", built.binary.display());
     Ok(())
 }

@@ -78,7 +78,7 @@ pub fn new_command(args: &NewCommandArgs) -> Result<()> {
     }
     for (path, text) in &files {
         fs::write(path, text)?;
-        println!("wrote {}", path.strip_prefix(root).unwrap_or(path).display());
+        out!("wrote {}", path.strip_prefix(root).unwrap_or(path).display());
     }
     sh::step(format!(
         "next: declare the arguments and document {name} in qapi/{name}.json{hx}, write the body of \

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Running tools: echo the command to stderr, keep stdout clean, fail with context.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -88,4 +88,24 @@ pub fn run_logged(cmd: &mut Command, log: &Path, every: usize) -> Result<()> {
 /// Whether we run as root (and may install packages).
 pub fn is_root() -> bool {
     output(Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false)
+}
+
+/// Writes one line of results to stdout. A reader that has gone (`cargo xtask build |
+/// head -n 1`) ends the program quietly, as a closed pipe ends `cat`; any other write
+/// error ends it with a one-line message.
+pub fn out_line(line: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_fmt(line).and_then(|()| stdout.write_all(b"\n")).and_then(|()| stdout.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` for results, through [`out_line`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::sh::out_line(format_args!($($arg)*)) };
 }

@@ -36,6 +36,43 @@ pub fn sha256(path: &Path) -> Result<String> {
     Ok(format!("{:x}", h.finalize()))
 }
 
+/// `--qemu-src`: an existing directory holding a QEMU source tree.
+pub fn parse_source_dir(s: &str) -> Result<PathBuf> {
+    let p = PathBuf::from(s);
+    if !fs::metadata(&p)?.is_dir() {
+        bail!("not a directory");
+    }
+    if !p.join("VERSION").is_file() {
+        bail!("not a QEMU source tree (no VERSION file in it)");
+    }
+    Ok(p)
+}
+
+/// `--qemu-tarball`: an existing, readable file (its checksum is checked against the
+/// chosen version when the build starts, every time).
+pub fn parse_file(s: &str) -> Result<PathBuf> {
+    let p = PathBuf::from(s);
+    if !fs::metadata(&p)?.is_file() {
+        bail!("not a file");
+    }
+    fs::File::open(&p)?;
+    Ok(p)
+}
+
+/// Refuses a `--qemu-tarball` that is not `v`'s pinned tarball, naming the option.
+pub fn check_given_tarball(given: &Path, v: &Version) -> Result<()> {
+    let got = sha256(given)?;
+    if got != v.sha256 {
+        bail!(
+            "--qemu-tarball {}: its sha256 is {got}, not the {} pinned for QEMU {}; refusing it",
+            given.display(),
+            v.sha256,
+            v.name
+        );
+    }
+    Ok(())
+}
+
 fn verify(path: &Path, v: &Version) -> Result<()> {
     let got = sha256(path)?;
     if got != v.sha256 {

@@ -35,7 +35,7 @@ pub fn test(args: &TestArgs) -> Result<()> {
     }
     let mut passed = Vec::new();
     for v in versions::ALL {
-        let build = BuildArgs { qemu: v.name.to_string(), qemu_src: None, qemu_tarball: None };
+        let build = BuildArgs { qemu: v, qemu_src: None, qemu_tarball: None };
         test_version(&build, args.long).with_context(|| format!("QEMU {}", v.name))?;
         passed.push(v.name);
     }
@@ -64,7 +64,8 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
         .args(["test", "--workspace"])
         .env(harness::BINARY_ENV, &built.binary)
         .env("QEMU_HELLO_STATICLIB", l.staticlib())
-        .env("QEMU_HELLO_VERSION", l.version.release);
+        .env("QEMU_HELLO_VERSION", l.version.release)
+        .env("QEMU_HELLO_SERIES", l.version.name);
     if long {
         test.env("QEMU_HELLO_LONG", "1").env("QEMU_HELLO_CASES", "100000");
     }
@@ -130,7 +131,8 @@ fn qemu_own_tests(l: &Layout, binary: &std::path::Path) -> Result<()> {
     for t in QTESTS {
         let mut cmd = Command::new(l.build.join("tests/qtest").join(t));
         cmd.current_dir(&l.build).env("QTEST_QEMU_BINARY", binary);
-        sh::run_logged(&mut cmd, &l.dir.join(format!("{t}.log")), 1).with_context(|| format!("QEMU's {t}"))?;
+        sh::run_logged(&mut cmd, &l.dir.join(format!("{t}.log")), 1)
+            .with_context(|| format!("QEMU's {t}"))?;
     }
     sh::step("QEMU's QAPI schema tests (meson test --suite qapi-schema)");
     let mut cmd = Command::new(l.venv.join("bin/meson"));
