@@ -275,7 +275,7 @@ fn gen_struct(g: &mut String, s: &Struct) -> Result<(), String> {
     let _ = writeln!(
         g,
         "    }}\n\n    impl Ret for {name} {{\n        type C = *mut bindings::{name};\n        \
-         fn into_c(self) -> *mut bindings::{name} {{\n            let c = g_new0::<bindings::{name}>().as_ptr();\n            \
+         fn into_c(self) -> *mut bindings::{name} {{\n            let c = g_new0::<bindings::{name}>();\n            \
          // SAFETY: `c` is zeroed, exclusively ours and sized for the struct; each string\n            \
          // member takes a glib allocation, which QEMU's qapi_free_{name} releases.\n            \
          unsafe {{\n{fill}            }}\n            c\n        }}\n        \

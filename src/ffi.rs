@@ -23,7 +23,7 @@
 
 use core::ffi::{CStr, c_char, c_int};
 use core::fmt::{self, Write};
-use core::ptr::{self, NonNull};
+use core::ptr;
 
 use crate::bindings;
 use crate::error::CommandError;
@@ -127,7 +127,7 @@ impl Ret for () {
 
 /// A NUL-terminated string allocated by glib (`g_strndup`), as QAPI structs and events
 /// hold them; QEMU frees the ones it is given with `g_free`.
-pub struct GStr(NonNull<c_char>);
+pub struct GStr(*mut c_char);
 
 // SAFETY: a GStr owns its allocation exclusively; glib's allocator is thread-safe.
 unsafe impl Send for GStr {}
@@ -135,32 +135,30 @@ unsafe impl Send for GStr {}
 impl GStr {
     /// A copy of `s`. A NUL inside `s` ends the C string there, as C reads it.
     pub fn new(s: &str) -> GStr {
-        // SAFETY: `s` is valid for `s.len()` bytes; g_strndup copies at most that many,
-        // adds a NUL, and aborts rather than return NULL.
-        let p = unsafe { bindings::g_strndup(s.as_ptr().cast(), s.len() as _) };
-        match NonNull::new(p) {
-            Some(p) => GStr(p),
-            // SAFETY: abort() has no preconditions; g_strndup never returns NULL here.
-            None => unsafe { bindings::abort() },
-        }
+        // SAFETY: `s` is valid for `s.len()` bytes; g_strndup copies at most that many and
+        // adds a NUL. It never returns NULL (glib aborts when memory runs out).
+        GStr(unsafe { bindings::g_strndup(s.as_ptr().cast(), s.len() as _) })
     }
 
     /// The text (up to a NUL that `new` was given, if any).
     pub fn as_str(&self) -> &str {
+        if self.0.is_null() {
+            return "";
+        }
         // SAFETY: `self.0` is a NUL-terminated string we own, alive while `self` is.
-        let bytes = unsafe { CStr::from_ptr(self.0.as_ptr()) }.to_bytes();
+        let bytes = unsafe { CStr::from_ptr(self.0) }.to_bytes();
         // It was copied from a &str up to a NUL, so it is UTF-8; the fallback is not taken.
         core::str::from_utf8(bytes).unwrap_or("")
     }
 
     /// The pointer, still owned by `self`.
     pub fn as_ptr(&self) -> *const c_char {
-        self.0.as_ptr()
+        self.0
     }
 
     /// Gives up ownership: QEMU frees the pointer with `g_free`.
     pub fn into_raw(self) -> *mut c_char {
-        let p = self.0.as_ptr();
+        let p = self.0;
         core::mem::forget(self);
         p
     }
@@ -169,7 +167,7 @@ impl GStr {
 impl Drop for GStr {
     fn drop(&mut self) {
         // SAFETY: the pointer came from g_strndup and is freed once, here.
-        unsafe { bindings::g_free(self.0.as_ptr().cast()) }
+        unsafe { bindings::g_free(self.0.cast()) }
     }
 }
 
@@ -180,17 +178,13 @@ impl fmt::Debug for GStr {
 }
 
 /// A QAPI struct's C storage: zeroed memory from glib's allocator, which the
-/// marshaller's `qapi_free_*` visitor releases with `g_free`.
+/// marshaller's `qapi_free_*` visitor releases with `g_free`. Never NULL: g_malloc0
+/// aborts when memory runs out (the library itself has no path to `abort`).
 #[allow(dead_code, reason = "called by the generated code of commands that return a struct")]
-fn g_new0<T>() -> NonNull<T> {
-    // SAFETY: g_malloc0 returns zeroed memory of the size asked for (aligned for any C
-    // type), or aborts.
-    let p = unsafe { bindings::g_malloc0(core::mem::size_of::<T>() as _) };
-    match NonNull::new(p.cast()) {
-        Some(p) => p,
-        // SAFETY: abort() has no preconditions.
-        None => unsafe { bindings::abort() },
-    }
+fn g_new0<T>() -> *mut T {
+    // SAFETY: g_malloc0 returns zeroed memory of the size asked for, aligned for any C
+    // type.
+    unsafe { bindings::g_malloc0(core::mem::size_of::<T>() as _) }.cast()
 }
 
 /// Completes a QMP handler: the C return value, and on failure `*errp` set.
