@@ -365,7 +365,14 @@ fn gen_qmp(g: &mut String, c: &Command, schema: &Schema) -> Result<(), String> {
         }
         let name = &m.c_name;
         let c_value = match (k, m.optional, m.has) {
-            (Kind::Str, true, true) => format!("Optional(if has_{name} {{ {name} }} else {{ ptr::null() }})"),
+            (Kind::Str, true, true) => {
+                // QEMU < 8.0 flags an optional string; the layer takes NULL as absent.
+                let _ = writeln!(
+                    convert,
+                    "        let {name} = if has_{name} {{ {name} }} else {{ ptr::null() }};"
+                );
+                format!("Optional({name})")
+            }
             (Kind::Str, true, false) => format!("Optional({name})"),
             (Kind::Scalar(_), true, _) => format!("Optional((has_{name}, {name}))"),
             (_, false, _) => format!("Required({name})"),
