@@ -43,6 +43,8 @@ fn main() {
         ));
     }
 
+    require_condition(&build_dir);
+
     let (schema_files, hx_files) = declarations(&root);
     let schema = describe(&src_dir, &schema_files);
     let mut hmp = Vec::new();
@@ -155,6 +157,25 @@ fn qemu_build_dir() -> PathBuf {
         ));
     }
     dir
+}
+
+/// The series declares every command under `CONFIG_MONITOR_RUST_LIB`, which
+/// `--monitor-rust-lib` sets in config-host.h: without it the headers declare none of
+/// them, and bindgen's view would lack every prototype the handlers are proven against.
+fn require_condition(build_dir: &Path) {
+    let h = build_dir.join("config-host.h");
+    println!("cargo::rerun-if-changed={}", h.display());
+    let text = fs::read_to_string(&h).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", h.display())));
+    if !text.lines().any(|l| l.trim_end() == "#define CONFIG_MONITOR_RUST_LIB") {
+        fail(&format!(
+            "{} does not define CONFIG_MONITOR_RUST_LIB.\n\
+             The tree was configured without --monitor-rust-lib, so QEMU's headers declare none\n\
+             of the commands in qapi/ (the series puts them under that condition).\n\
+             To fix: configure with --monitor-rust-lib=PATH (the staticlib cargo writes; an empty\n\
+             archive until then), as `cargo xtask build` does.",
+            h.display()
+        ));
+    }
 }
 
 fn qemu_src_dir(build_dir: &Path) -> PathBuf {

@@ -83,12 +83,15 @@ MESON_MSG = """meson: link an external library of monitor commands into system e
 Add the string option monitor_rust_lib (configure --monitor-rust-lib=PATH).
 When set, the static library at PATH is linked into every system
 emulator and listed in link_depends, so that rebuilding the library
-relinks the emulators.
+relinks the emulators, and config-host.h defines
+CONFIG_MONITOR_RUST_LIB.
 
 The library is meant to hold monitor command handlers written outside
 the tree, for instance a Rust staticlib built with cargo against the
-generated QAPI headers of this build tree; the commands themselves
-are declared by the following patches.
+generated QAPI headers of this build tree.  The commands themselves
+are declared by the following patches, each under
+CONFIG_MONITOR_RUST_LIB, so that a build without the option has
+none of them and still links.
 """
 
 REPACK_MSG = """pc-bios: do not unpack edk2 blobs absent from the repacked tarball
@@ -113,13 +116,59 @@ endif
 
 """
 
+MESON_CONFIG = """config_host_data.set('CONFIG_MONITOR_RUST_LIB', get_option('monitor_rust_lib') != '')
+"""
+
 MESON_LINK = """
     if get_option('monitor_rust_lib') != ''
       link_args += meson.current_source_dir() / get_option('monitor_rust_lib')
     endif"""
 
+CONDITION = "CONFIG_MONITOR_RUST_LIB"
+
 HANDLER_NOTE = """The handler, {handler}(), is not in the tree: it comes from the
-library linked with --monitor-rust-lib."""
+library linked with --monitor-rust-lib.  Without that option the
+{what} is not built (CONFIG_MONITOR_RUST_LIB)."""
+
+
+def expressions(text):
+    """(start, end) of each top-level expression of a schema file: from a '{' at the
+    start of a line to its matching '}', skipping strings and comments."""
+    spans, i, depth, start = [], 0, 0, None
+    while i < len(text):
+        c = text[i]
+        if c == "#":
+            i = text.find("\n", i)
+            if i < 0:
+                break
+        elif c == "'":
+            i = text.index("'", i + 1)
+        elif c == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                spans.append((start, i + 1))
+        i += 1
+    return spans
+
+
+def conditional(text):
+    """The schema text with every definition under CONDITION (QAPI's 'if')."""
+    for start, end in reversed(expressions(text)):
+        expr = text[start:end]
+        if "'if'" in expr:
+            fail(f"a declaration has its own 'if'; the series puts each under {CONDITION}:\n{expr}")
+        text = text[:start] + expr[:-1].rstrip() + f",\n  'if': '{CONDITION}' }}" + text[end:]
+    return text
+
+
+def hx_conditional(entry):
+    """The HMP entry with its table part (before SRST) under #if CONDITION."""
+    table, sep, doc = entry.partition("SRST\n")
+    return f"#if defined({CONDITION})\n{table.rstrip()}\n#endif\n\n{sep}{doc}"
 
 
 def paragraphs(lines):
@@ -201,6 +250,8 @@ def main():
     def meson_build(t):
         anchor = r"^traceable = \[\]\nemulators = \{\}\n" if "\ntraceable = []\nemulators = {}\n" in t \
             else r"^emulators = \{\}\n"
+        t = insert_before(t, r"^.*= configure_file\(output: 'config-host\.h'", MESON_CONFIG,
+                          "the config-host.h configure_file")
         t = insert_before(t, anchor, MESON_LIB, "the emulator loop")
         t = insert_after(t, r"^    link_args \+= \['@block\.syms', '@qemu\.syms'\]", MESON_LINK,
                          "system emulator link_args")
@@ -215,7 +266,7 @@ def main():
     last_schema = r"^\{ 'command': 'closefd'.*\n"
     for schema in sorted((ROOT / "qapi").glob("*.json")):
         stem = schema.stem
-        text = schema_for(tree, schema.read_text())
+        text = conditional(schema_for(tree, schema.read_text()))
         names = re.findall(r"^\{ '(command|event|struct|enum)': '([\w-]+)'", text, re.M)
         if not names:
             fail(f"{schema}: declares nothing")
@@ -228,14 +279,14 @@ def main():
             subject += f" and the {event} event"
         message = f"{subject}\n\n{wrap(schema_doc(text, name))}\n"
         if kind == "command":
-            message += "\n" + wrap(HANDLER_NOTE.format(handler="qmp_" + name.replace("-", "_"))) + "\n"
+            message += "\n" + wrap(HANDLER_NOTE.format(handler="qmp_" + name.replace("-", "_"), what=kind)) + "\n"
         commit(tree, message)
 
         for suffix, hx in ((".hx", "hmp-commands.hx"), (".info.hx", "hmp-commands-info.hx")):
             decl = ROOT / "qapi" / (stem + suffix)
             if not decl.is_file():
                 continue
-            entry = decl.read_text()
+            entry = hx_conditional(decl.read_text())
             hmp_name, handler = hx_field(entry, "name"), hx_field(entry, "cmd")
             edit(tree, hx, lambda t: t.rstrip("\n") + "\n\n" + entry)
             edit(tree, "include/monitor/hmp.h", lambda t: insert_after(
@@ -243,7 +294,7 @@ def main():
                 "the last hmp_ prototype"))
             what = "info " + hmp_name if suffix == ".info.hx" else hmp_name
             commit(tree, f"monitor: add the {what} HMP command\n\n{wrap(hx_doc(entry))}\n\n"
-                         + wrap(HANDLER_NOTE.format(handler=handler)) + "\n")
+                         + wrap(HANDLER_NOTE.format(handler=handler, what="command")) + "\n")
     feature_head = git(tree, "rev-parse", "HEAD").strip()
 
     # 4. Debian repack fix

@@ -8,6 +8,7 @@
 //! has the `hello-world` command types, well-formed and deliberately malformed.
 
 pub mod commands;
+pub mod declared;
 pub mod events;
 pub mod libvirt;
 pub mod repo;

@@ -9,10 +9,12 @@ mod sh;
 mod bench;
 mod deps;
 mod libvirt;
+mod package;
 mod patches;
 mod qemu;
 mod run;
 mod scaffold;
+mod series;
 mod source;
 mod test;
 mod versions;
@@ -43,6 +45,8 @@ enum Cmd {
     NewCommand(scaffold::NewCommandArgs),
     /// Regenerate qemu-patches/<version>/ from the declarations in qapi/ (--check: compare only).
     Patches(patches::PatchesArgs),
+    /// Build a Debian package of the patched QEMU (prefix /usr/lib/qemu-hello-rs/VERSION); print its path.
+    Package(BuildArgs),
     /// Run the patched QEMU under libvirt and drive it with virsh qemu-monitor-command.
     Libvirt(libvirt::LibvirtArgs),
 }
@@ -81,6 +85,10 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Libvirt(args) => libvirt::libvirt(&args)?,
         Cmd::Bench(args) => bench::bench(&args)?,
         Cmd::Patches(args) => patches::patches(&args)?,
+        Cmd::Package(args) => {
+            let deb = package::package(&args)?;
+            out!("{}", deb.display());
+        }
         Cmd::NewCommand(args) => scaffold::new_command(&args)?,
     }
     Ok(())

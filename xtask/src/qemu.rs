@@ -17,6 +17,13 @@ use anyhow::{Context, Result, bail};
 use crate::versions::Version;
 use crate::{BuildArgs, deps, sh, source};
 
+/// Where packages install: one versioned prefix below it per QEMU release.
+pub const PACKAGE_PREFIX: &str = "/usr/lib/qemu-hello-rs";
+
+/// The generated headers the staticlib is compiled against.
+pub const HEADERS: [&str; 4] =
+    ["qapi/qapi-commands-misc.h", "config-poison.h", "qemu-version.h", "hmp-commands.h"];
+
 /// Which implementation of the commands a build carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
@@ -24,6 +31,12 @@ pub enum Flavor {
     Rust,
     /// The C reference from QEMU's guide (`qemu-patches/reference-c/`), for benchmarks.
     ReferenceC,
+    /// The series in a git tree, configured without `--monitor-rust-lib` (as any QEMU
+    /// build that does not use this project): the bisectability check and the manual.
+    Plain,
+    /// The product configured for the hosts: prefix `/usr/lib/qemu-hello-rs/<version>`,
+    /// linking the `Rust` build's staticlib, installed into a staging dir for the `.deb`.
+    Package,
 }
 
 /// Where one version's build lives.
@@ -42,6 +55,8 @@ impl Layout {
         let name = match flavor {
             Flavor::Rust => version.name.to_string(),
             Flavor::ReferenceC => format!("{}-c", version.name),
+            Flavor::Plain => format!("{}-series", version.name),
+            Flavor::Package => format!("{}-pkg", version.name),
         };
         let dir = sh::root().join("target/qemu").join(name);
         Layout {
@@ -55,9 +70,26 @@ impl Layout {
         }
     }
 
-    /// The install prefix.
+    /// The install prefix QEMU is configured with.
+    pub fn prefix(&self) -> PathBuf {
+        match self.flavor {
+            Flavor::Package => PathBuf::from(PACKAGE_PREFIX).join(self.version.name),
+            _ => self.dir.join("install"),
+        }
+    }
+
+    /// Where `meson install` puts the files: the prefix, or for a package the prefix
+    /// inside the staging dir.
     pub fn install(&self) -> PathBuf {
-        self.dir.join("install")
+        match self.flavor {
+            Flavor::Package => self.stage().join(self.prefix().strip_prefix("/").unwrap_or(&self.prefix())),
+            _ => self.prefix(),
+        }
+    }
+
+    /// A package's root file system (`meson install --destdir`).
+    pub fn stage(&self) -> PathBuf {
+        self.dir.join("stage")
     }
 
     /// The installed, patched emulator.
@@ -65,16 +97,19 @@ impl Layout {
         self.install().join("bin/qemu-system-x86_64")
     }
 
-    /// The staticlib linked into it.
+    /// The staticlib linked into it (a package links the `Rust` build's).
     pub fn staticlib(&self) -> PathBuf {
-        self.cargo_target.join("release/libqemu_hello_rs.a")
+        match self.flavor {
+            Flavor::Package => Layout::new(self.version, Flavor::Rust).staticlib(),
+            _ => self.cargo_target.join("release/libqemu_hello_rs.a"),
+        }
     }
 
     /// This build's patch series, feature patches first, then repack fixes.
     pub fn patches(&self) -> Result<Vec<PathBuf>> {
         let series = sh::root().join("qemu-patches").join(self.version.name);
         let dir = match self.flavor {
-            Flavor::Rust => series.clone(),
+            Flavor::Rust | Flavor::Plain | Flavor::Package => series.clone(),
             Flavor::ReferenceC => sh::root().join("qemu-patches/reference-c").join(self.version.name),
         };
         let mut all = patch_files(&dir)?;
@@ -118,10 +153,8 @@ pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
     configure(&layout)?;
     if flavor == Flavor::Rust {
         sh::step("generating QEMU's headers (QAPI, trace, config)");
-        let headers = ["qapi/qapi-commands-misc.h", "config-poison.h", "qemu-version.h", "hmp-commands.h"];
-        ninja(&layout, &headers, "ninja-headers.log")?;
+        ninja(&layout, &HEADERS, "ninja-headers.log")?;
         build_staticlib(&layout)?;
-        set_lib_option(&layout)?;
     }
     install(&layout)?;
     let binary = layout.binary().canonicalize()?;
@@ -192,12 +225,19 @@ fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
 }
 
 pub fn ensure_venv(l: &Layout) -> Result<()> {
+    // The plain tree also renders QEMU's manual with Debian's Sphinx (deps::DOCS): its
+    // venv comes from Debian's Python and sees that Python's packages.
+    let (base, venv_args, modules): (&str, &[&str], &str) = match l.flavor {
+        Flavor::Plain => (
+            "/usr/bin/python3",
+            &["--system-site-packages"],
+            "import mesonbuild, pycotap, sphinx, sphinx_rtd_theme",
+        ),
+        _ => ("python3", &[], "import mesonbuild, pycotap"),
+    };
     let python = l.venv.join("bin/python3");
-    let ok = python.is_file()
-        && Command::new(&python)
-            .args(["-c", "import mesonbuild, pycotap"])
-            .status()
-            .is_ok_and(|s| s.success());
+    let ok =
+        python.is_file() && Command::new(&python).args(["-c", modules]).status().is_ok_and(|s| s.success());
     if ok {
         return Ok(());
     }
@@ -205,7 +245,10 @@ pub fn ensure_venv(l: &Layout) -> Result<()> {
         "creating a Python venv with {} (the tarball lacks QEMU's bundled wheels)",
         l.version.meson
     ));
-    sh::run(Command::new("python3").arg("-m").arg("venv").arg(&l.venv))?;
+    if l.venv.exists() {
+        fs::remove_dir_all(&l.venv)?;
+    }
+    sh::run(Command::new(base).args(["-m", "venv"]).args(venv_args).arg(&l.venv))?;
     sh::run(Command::new(l.venv.join("bin/pip")).args(["install", "-q", l.version.meson, "pycotap"]))
 }
 
@@ -222,13 +265,20 @@ fn configure_args(l: &Layout) -> Result<Vec<String>> {
     let firmware = "/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu";
     let mut args = vec![
         "--cc=ccache cc".to_string(),
-        format!("--prefix={}", l.install().display()),
+        format!("--prefix={}", l.prefix().display()),
         format!("--firmwarepath={firmware}"),
     ];
+    // The series declares the commands under CONFIG_MONITOR_RUST_LIB, which the option
+    // sets: configure with it from the start, so that the headers the staticlib is built
+    // against declare them (see `placeholder_staticlib`).
+    if matches!(l.flavor, Flavor::Rust | Flavor::Package) {
+        args.push(format!("--monitor-rust-lib={}", l.staticlib().display()));
+    }
+    // The plain tree renders the manual; the others leave it out.
+    args.push(if l.flavor == Flavor::Plain { "--enable-docs" } else { "--disable-docs" }.to_string());
     args.extend(
         [
             "--target-list=x86_64-softmmu",
-            "--disable-docs",
             "--disable-tools",
             "--disable-guest-agent",
             "--disable-werror",
@@ -258,7 +308,7 @@ fn configure_args(l: &Layout) -> Result<Vec<String>> {
 }
 
 /// Configures the build tree, again whenever the arguments change (`configure.stamp`).
-fn configure(l: &Layout) -> Result<()> {
+pub fn configure(l: &Layout) -> Result<()> {
     let args = configure_args(l)?;
     let stamp = args.join("\n") + "\n";
     let stamp_file = l.dir.join("configure.stamp");
@@ -268,6 +318,9 @@ fn configure(l: &Layout) -> Result<()> {
         return Ok(());
     }
     sh::step(format!("configuring QEMU {} (x86_64-softmmu)", l.version.name));
+    if l.flavor == Flavor::Rust {
+        placeholder_staticlib(l)?;
+    }
     if l.build.exists() {
         fs::remove_dir_all(&l.build)?;
     }
@@ -297,7 +350,35 @@ fn install(l: &Layout) -> Result<()> {
     ninja(l, &targets, "ninja.log")?;
     let mut cmd = Command::new(&meson);
     cmd.args(["install", "--no-rebuild", "--only-changed", "--quiet", "-C"]).arg(&l.build);
+    if l.flavor == Flavor::Package {
+        if l.stage().exists() {
+            fs::remove_dir_all(l.stage())?;
+        }
+        cmd.arg("--destdir").arg(l.stage());
+    }
     sh::run_logged(&mut cmd, &l.dir.join("install.log"), 1)
+}
+
+/// What a plain `ninja` builds (QEMU's `make`), less the manual under `docs/`: its
+/// outputs, relative to the build tree.
+pub fn default_targets_but_docs(l: &Layout) -> Result<Vec<String>> {
+    let listing =
+        sh::output(Command::new(l.venv.join("bin/meson")).arg("introspect").arg("--targets").arg(&l.build))?;
+    let targets: Vec<serde_json::Value> = serde_json::from_str(&listing)?;
+    let docs = l.build.join("docs");
+    let mut out = Vec::new();
+    for t in targets.iter().filter(|t| t["build_by_default"] == true) {
+        for f in t["filename"].as_array().into_iter().flatten().filter_map(|f| f.as_str()) {
+            let path = Path::new(f);
+            if !path.starts_with(&docs) {
+                out.push(path.strip_prefix(&l.build).unwrap_or(path).display().to_string());
+            }
+        }
+    }
+    if out.is_empty() {
+        bail!("meson lists no default targets in {}", l.build.display());
+    }
+    Ok(out)
 }
 
 pub fn ninja(l: &Layout, targets: &[&str], log: &str) -> Result<()> {
@@ -326,25 +407,18 @@ fn build_staticlib(l: &Layout) -> Result<()> {
     sh::run(&mut cmd)
 }
 
-/// Points meson's `monitor_rust_lib` at the staticlib (once: meson needs the file to
-/// exist, so this waits until the first staticlib build).
-fn set_lib_option(l: &Layout) -> Result<()> {
-    let lib = l.staticlib();
-    let intro = l.build.join("meson-info/intro-buildoptions.json");
-    let text = fs::read_to_string(&intro).with_context(|| format!("cannot read {}", intro.display()))?;
-    let options: serde_json::Value = serde_json::from_str(&text)?;
-    let current = options
-        .as_array()
-        .and_then(|a| a.iter().find(|o| o["name"] == "monitor_rust_lib"))
-        .map(|o| o["value"].as_str().unwrap_or_default().to_string())
-        .with_context(|| {
-            format!("{} has no monitor_rust_lib option: is the meson patch applied?", l.build.display())
-        })?;
-    if Path::new(&current) == lib {
+/// Meson wants the `--monitor-rust-lib` file to exist at configure time, before the
+/// staticlib can be built (it needs the headers configure generates): until cargo
+/// writes the real one, an empty archive stands in. Nothing links it before then.
+fn placeholder_staticlib(l: &Layout) -> Result<()> {
+    empty_archive(&l.staticlib())
+}
+
+/// An empty `ar` archive at `path`, unless a file is there already.
+pub fn empty_archive(path: &Path) -> Result<()> {
+    if path.is_file() {
         return Ok(());
     }
-    sh::step("pointing meson at the staticlib (-Dmonitor_rust_lib)");
-    let mut cmd = Command::new(l.venv.join("bin/meson"));
-    cmd.arg("configure").arg(&l.build).arg(format!("-Dmonitor_rust_lib={}", lib.display()));
-    sh::run_logged(&mut cmd, &l.dir.join("meson-configure.log"), 1)
+    fs::create_dir_all(path.parent().context("archive path has no parent")?)?;
+    sh::run(Command::new("ar").arg("rc").arg(path))
 }

@@ -21,11 +21,18 @@ pub fn step(msg: impl AsRef<str>) {
     eprintln!("==> {}", msg.as_ref());
 }
 
+/// The command line, for messages; a long one (ninja with every default target) is cut
+/// after 30 arguments.
 fn describe(cmd: &Command) -> String {
+    const SHOWN: usize = 30;
     let mut s = cmd.get_program().to_string_lossy().into_owned();
-    for a in cmd.get_args() {
+    for a in cmd.get_args().take(SHOWN) {
         s.push(' ');
         s.push_str(&a.to_string_lossy());
+    }
+    let more = cmd.get_args().len().saturating_sub(SHOWN);
+    if more > 0 {
+        s.push_str(&format!(" ... ({more} more)"));
     }
     s
 }

@@ -174,7 +174,17 @@ pub fn pristine_git_tree(
     given: Option<&Path>,
 ) -> Result<tempfile::TempDir> {
     let tmp = tempfile::Builder::new().prefix("qemu-pristine-").tempdir()?;
-    let tree = tmp.path();
+    pristine_git_tree_in(tmp.path(), v, src_dir, given)?;
+    Ok(tmp)
+}
+
+/// [`pristine_git_tree`] in the existing, empty directory `tree`.
+pub fn pristine_git_tree_in(
+    tree: &Path,
+    v: &Version,
+    src_dir: Option<&Path>,
+    given: Option<&Path>,
+) -> Result<()> {
     match src_dir {
         Some(dir) => sh::run(Command::new("cp").arg("-a").arg(dir.join(".")).arg(tree))?,
         None => {
@@ -191,7 +201,7 @@ pub fn pristine_git_tree(
     for args in [&["init", "-q"][..], &["add", "-A"], &["commit", "-q", "-m", "pristine"]] {
         git(tree, args)?;
     }
-    Ok(tmp)
+    Ok(())
 }
 
 /// Runs git in `tree` with a fixed identity, its output on stderr.

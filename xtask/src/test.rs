@@ -13,7 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use crate::qemu::{self, Layout};
-use crate::{BuildArgs, deps, patches, sh, source, versions};
+use crate::{BuildArgs, deps, package, patches, series, sh, source, versions};
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
@@ -25,11 +25,20 @@ pub struct TestArgs {
     /// The long variants: 100,000 generated calls, ten times the concurrent load.
     #[arg(long)]
     long: bool,
+    /// Only the series checks: every prefix builds without and with the library, the
+    /// tree without it lacks the commands, QEMU's manual documents them (`cargo xtask
+    /// test` runs these for the default release).
+    #[arg(long, conflicts_with_all = ["all_versions", "long"])]
+    series: bool,
 }
 
 pub fn test(args: &TestArgs) -> Result<()> {
     sh::step("cargo fmt --check");
     sh::run(qemu::cargo().current_dir(sh::root()).args(["fmt", "--all", "--check"]))?;
+    if args.series {
+        let built = qemu::build(&args.build)?;
+        return test_series(&built, &args.build);
+    }
     if !args.all_versions {
         return test_version(&args.build, args.long);
     }
@@ -75,8 +84,11 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
     qemu_own_tests(l, &built.binary)?;
 
     // The README's path for a new command, followed in a copy of the repository: it
-    // builds QEMU there (a few minutes with ccache), so once, for the default release.
+    // builds QEMU there (a few minutes with ccache), so once, for the default release;
+    // the series walk and the manual likewise.
     if l.version.name == versions::DEFAULT {
+        test_series(&built, args)?;
+        test_package(l, args)?;
         sh::step("adding a command as the README says, in a copy of the repository (tests/new_command.rs)");
         let mut scaffold = qemu::cargo();
         scaffold
@@ -88,6 +100,40 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
     }
     sh::step(format!("all checks passed for QEMU {}", l.version.name));
     Ok(())
+}
+
+/// The series' prefixes build without and with the library (`series::check`); the
+/// emulator without it lacks every command and the one with it has them all
+/// (tests/conditional.rs); QEMU's rendered manual documents each (tests/manual.rs).
+fn test_series(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
+    let l = &built.layout;
+    let plain = series::check(l.version, args)?;
+    sh::step("the tree without the library lacks the commands; the manual documents them");
+    let mut test = qemu::cargo();
+    test.current_dir(sh::root())
+        .args(["test", "--test", "conditional", "--test", "manual", "--", "--ignored"])
+        .env(harness::BINARY_ENV, &built.binary)
+        .env("QEMU_HELLO_PLAIN_BINARY", &plain.binary)
+        .env("QEMU_HELLO_QMP_MANUAL", &plain.qmp_manual);
+    qemu::cargo_env(l, &mut test);
+    sh::run(&mut test)
+}
+
+/// `cargo xtask package`, then tests/package.rs installs the `.deb` with apt and runs it
+/// under the system libvirt.
+fn test_package(l: &Layout, args: &BuildArgs) -> Result<()> {
+    let deb = package::package(args)?;
+    deps::ensure(&[deps::SYSTEM_LIBVIRT, deps::LIBVIRT].concat())?;
+    sh::step(format!(
+        "installing {} and running it under the system libvirt (tests/package.rs)",
+        deb.display()
+    ));
+    let mut test = qemu::cargo();
+    test.current_dir(sh::root())
+        .args(["test", "--test", "package", "--", "--ignored"])
+        .env("QEMU_HELLO_DEB", &deb);
+    qemu::cargo_env(l, &mut test);
+    sh::run(&mut test)
 }
 
 /// The series is what the declarations in `qapi/` generate, passes checkpatch, and

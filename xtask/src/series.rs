@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `cargo xtask test --series` (and `cargo xtask test` for the default release): the
+//! series as a QEMU maintainer checks it.
+//!
+//! In `target/qemu/<version>-series/`, a git tree of the pristine release (plus the
+//! repack fix Debian's tarball needs) gets the series with `git am`; then, commit by
+//! commit, the tree is built configured **without** `--monitor-rust-lib` (as every QEMU
+//! build that does not use this project is), and again **with** it, linking the
+//! project's staticlib. Each step is an incremental ninja run in one build tree, with
+//! ccache, so the whole walk costs minutes, not a rebuild per commit. At the end the
+//! tree holds the full series configured without the library: its emulator is what
+//! tests/conditional.rs checks lacks every command, and the same tree renders QEMU's
+//! QMP reference manual (`--enable-docs`, Debian's Sphinx) for tests/manual.rs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::qemu::{self, Flavor, Layout};
+use crate::{BuildArgs, deps, sh, source};
+
+/// Debian's Sphinx and its theme for QEMU's manual; man-db for reading it.
+pub const DOCS: &[&str] = &["python3-sphinx", "python3-sphinx-rtd-theme", "python3-venv", "man-db"];
+
+/// What the walk leaves for the tests.
+pub struct Plain {
+    /// The emulator of the full series, configured without the library.
+    pub binary: PathBuf,
+    /// QEMU's QMP reference manual as rendered by that tree (a man page).
+    pub qmp_manual: PathBuf,
+}
+
+/// Builds every prefix of the series without and with the library, then the manual.
+/// Skipped when the same series already passed (`series.stamp`).
+pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<Plain> {
+    deps::ensure(&[deps::BUILD, DOCS].concat())?;
+    let l = Layout::new(v, Flavor::Plain);
+    let plain =
+        Plain { binary: l.build.join("qemu-system-x86_64"), qmp_manual: l.build.join("docs/qemu-qmp-ref.7") };
+    let patches = l.patches()?;
+    let mut stamp = format!("{}\n", v.sha256);
+    for p in &patches {
+        stamp.push_str(&format!("{} {}\n", source::sha256(p)?, p.display()));
+    }
+    let stamp_file = l.dir.join("series.stamp");
+    if fs::read_to_string(&stamp_file).ok().as_deref() == Some(&stamp)
+        && plain.binary.is_file()
+        && plain.qmp_manual.is_file()
+    {
+        sh::step(format!("the QEMU {} series already passed its bisection walk and manual build", v.name));
+        return Ok(plain);
+    }
+    let _ = fs::remove_file(&stamp_file);
+    qemu::ensure_venv(&l)?;
+    let commits = git_tree(&l, args, &patches)?;
+
+    let started = std::time::Instant::now();
+    for (i, (commit, subject)) in commits.iter().enumerate() {
+        checkout(&l, commit)?;
+        if i == 0 {
+            qemu::configure(&l)?;
+        }
+        sh::step(format!("[{}/{}] builds without --monitor-rust-lib: {subject}", i + 1, commits.len()));
+        build_all(&l)?;
+    }
+    sh::step(format!("every prefix builds without the library ({} s)", started.elapsed().as_secs()));
+    let plain_walk = started.elapsed();
+
+    // With the library: at each commit, one built from exactly the declarations the
+    // tree has by then (a library for the whole series cannot link into a tree that
+    // declares less: it calls an event, or defines a handler, the tree lacks). It
+    // stands at one path, so meson is configured once and each build relinks.
+    let lib = l.dir.join("lib/libqemu_hello_rs.a");
+    qemu::empty_archive(&lib)?;
+    set_lib(&l, Some(&lib))?;
+    for (i, (commit, subject)) in commits.iter().enumerate() {
+        checkout(&l, commit)?;
+        let declared = applied_declarations(&l)?;
+        sh::step(format!(
+            "[{}/{}] builds with --monitor-rust-lib ({}): {subject}",
+            i + 1,
+            commits.len(),
+            if declared.is_empty() { "an empty library".to_string() } else { declared.join(", ") }
+        ));
+        qemu::ninja(&l, &qemu::HEADERS, "ninja-series-headers.log")?;
+        subset_staticlib(&l, &declared, &lib)?;
+        build_all(&l)?;
+    }
+    sh::step(format!(
+        "every prefix builds with the library ({} s)",
+        (started.elapsed() - plain_walk).as_secs()
+    ));
+
+    // Back to the full series without the library, and QEMU's QMP reference manual.
+    let (last, _) = commits.last().context("the series has no commits")?;
+    checkout(&l, last)?;
+    set_lib(&l, None)?;
+    build_all(&l)?;
+    sh::step("rendering QEMU's QMP reference manual (--enable-docs, Debian's Sphinx)");
+    qemu::ninja(&l, &["docs/qemu-qmp-ref.7"], "ninja-docs.log")?;
+    fs::write(stamp_file, stamp)?;
+    Ok(plain)
+}
+
+/// A fresh git tree of the pristine release with the repack fix committed on top, then
+/// the series applied with `git am`: its commits, oldest first, with their subjects.
+fn git_tree(l: &Layout, args: &BuildArgs, patches: &[PathBuf]) -> Result<Vec<(String, String)>> {
+    sh::step(format!("git tree of QEMU {} with the series in {}", l.version.name, l.src.display()));
+    for d in [&l.src, &l.build] {
+        if d.exists() {
+            fs::remove_dir_all(d).with_context(|| format!("cannot remove {}", d.display()))?;
+        }
+    }
+    fs::create_dir_all(&l.src)?;
+    source::pristine_git_tree_in(&l.src, l.version, args.qemu_src.as_deref(), args.qemu_tarball.as_deref())?;
+    let (repack, feature): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        patches.iter().partition(|p| p.parent().is_some_and(|d| d.ends_with("repack")));
+    for group in [&repack, &feature] {
+        let mut am = vec!["am".to_string(), "-q".into()];
+        am.extend(group.iter().map(|p| p.display().to_string()));
+        source::git(&l.src, &am.iter().map(String::as_str).collect::<Vec<_>>())
+            .context("git am of the series failed")?;
+    }
+    let log = sh::output(
+        Command::new("git")
+            .arg("-C")
+            .arg(&l.src)
+            .args(["log", "--reverse", "--format=%H %s", "-n"])
+            .arg(feature.len().to_string()),
+    )?;
+    let commits: Vec<(String, String)> = log
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .map(|(c, s)| (c.to_string(), s.to_string()))
+        .collect();
+    if commits.len() != feature.len() {
+        bail!("expected {} commits from the series, git log shows {}", feature.len(), commits.len());
+    }
+    Ok(commits)
+}
+
+/// Everything a plain `ninja` builds but the manual (rendered once, at the end).
+fn build_all(l: &Layout) -> Result<()> {
+    let targets = qemu::default_targets_but_docs(l)?;
+    qemu::ninja(l, &targets.iter().map(String::as_str).collect::<Vec<_>>(), "ninja-series.log")
+}
+
+/// The declaration files of `qapi/` whose entries the tree at HEAD has: a schema file
+/// when `qapi/misc.json` has its first definition, an HMP file when its hx file names its
+/// handler.
+fn applied_declarations(l: &Layout) -> Result<Vec<String>> {
+    let misc = fs::read_to_string(l.src.join("qapi/misc.json"))?;
+    let hx = fs::read_to_string(l.src.join("hmp-commands.hx"))?;
+    let info_hx = fs::read_to_string(l.src.join("hmp-commands-info.hx"))?;
+    let mut out = Vec::new();
+    for entry in fs::read_dir(sh::root().join("qapi"))? {
+        let path = entry?.path();
+        let file = path.file_name().context("declaration name")?.to_string_lossy().into_owned();
+        let text = fs::read_to_string(&path)?;
+        let present = if file.ends_with(".json") {
+            let first = text
+                .lines()
+                .find_map(|line| line.strip_prefix("{ "))
+                .and_then(|rest| rest.split(',').next())
+                .with_context(|| format!("{} declares nothing", path.display()))?;
+            misc.contains(first)
+        } else if file.ends_with(".hx") {
+            let handler = text
+                .lines()
+                .find_map(|line| line.trim().strip_prefix(".cmd"))
+                .map(|rest| rest.trim_start_matches([' ', '=']).trim_end_matches(',').trim())
+                .with_context(|| format!("{} has no .cmd", path.display()))?;
+            let table = if file.ends_with(".info.hx") { &info_hx } else { &hx };
+            table.contains(handler)
+        } else {
+            false
+        };
+        if present {
+            out.push(file);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Builds the staticlib from a copy of the project that keeps only the `declared` files
+/// of `qapi/` (and the command functions they name), against this tree, into `dest`; an
+/// empty archive when nothing is declared yet.
+fn subset_staticlib(l: &Layout, declared: &[String], dest: &Path) -> Result<()> {
+    if !declared.iter().any(|d| d.ends_with(".json")) {
+        fs::remove_file(dest).ok();
+        return qemu::empty_archive(dest);
+    }
+    let copy = l.dir.join("crate");
+    if copy.exists() {
+        fs::remove_dir_all(&copy)?;
+    }
+    fs::create_dir_all(&copy)?;
+    sh::run(
+        Command::new("sh")
+            .arg("-c")
+            .arg("git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C \"$1\" -xf -")
+            .arg("sh")
+            .arg(&copy)
+            .current_dir(sh::root()),
+    )?;
+    for entry in fs::read_dir(copy.join("qapi"))? {
+        let path = entry?.path();
+        let file = path.file_name().context("declaration name")?.to_string_lossy().into_owned();
+        if declared.contains(&file) {
+            continue;
+        }
+        fs::remove_file(&path)?;
+        if let Some(stem) = file.strip_suffix(".json") {
+            let function = copy.join("src/commands").join(format!("{}.rs", stem.replace('-', "_")));
+            fs::remove_file(&function).with_context(|| format!("{} is missing", function.display()))?;
+        }
+    }
+    let mut cmd = qemu::cargo();
+    cmd.current_dir(&copy)
+        .args(["build", "--release", "--lib", "--package", "qemu-hello-rs", "--target-dir"])
+        .arg(l.dir.join("cargo"));
+    qemu::cargo_env(l, &mut cmd);
+    sh::run(&mut cmd)?;
+    fs::copy(l.dir.join("cargo/release/libqemu_hello_rs.a"), dest)?;
+    Ok(())
+}
+
+fn checkout(l: &Layout, commit: &str) -> Result<()> {
+    source::git(&l.src, &["checkout", "-q", "--detach", commit])
+}
+
+/// Configures the tree with the library (which CONFIG_MONITOR_RUST_LIB follows) or without.
+fn set_lib(l: &Layout, lib: Option<&Path>) -> Result<()> {
+    let value = lib.map(|p| p.display().to_string()).unwrap_or_default();
+    let mut cmd = Command::new(l.venv.join("bin/meson"));
+    cmd.arg("configure").arg(&l.build).arg(format!("-Dmonitor_rust_lib={value}"));
+    sh::run_logged(&mut cmd, &l.dir.join("meson-configure.log"), 1)
+}
