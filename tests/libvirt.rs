@@ -102,6 +102,11 @@ fn virsh_qemu_monitor_command_drives_hello_world() {
     let at = line_positions(&log, &expected);
     assert!(at.windows(2).all(|w| w[0] < w[1]), "lines out of call order: {at:?}\n{log}");
     assert!(!log.contains("REFUSED"), "a refused message reached the log");
+    let problems = harness::libvirt::problem_lines(&log);
+    assert!(
+        problems.is_empty(),
+        "the domain log reports problems (a clean start has none): {problems:?}\n{log}"
+    );
     assert!(lines.iter().any(|l| l.contains("tainted: custom-monitor")), "libvirt marks the domain tainted");
 
     // What hello-world has done, through --pretty and --hmp: three lines printed, three

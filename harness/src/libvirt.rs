@@ -198,9 +198,9 @@ impl Libvirt {
         fs::read_to_string(dir.path().join("cache/libvirt/libvirtd.log")).unwrap_or_default()
     }
 
-    fn kill_pidfile(dir: &Path, name: &str) {
-        let pidfile = dir.join(format!("run/libvirt/{name}.pid"));
-        if let Ok(pid) = fs::read_to_string(&pidfile) {
+    /// Stops the daemon whose pid `pidfile` holds.
+    fn kill_pidfile(pidfile: &Path) {
+        if let Ok(pid) = fs::read_to_string(pidfile) {
             let pid = pid.trim().to_string();
             let _ = Command::new("kill").arg(&pid).status();
             // Wait up to 5 s for it to go, then insist.
@@ -238,8 +238,8 @@ impl Drop for Libvirt {
         if thread::panicking() {
             eprintln!("--- libvirtd log ---\n{}", self.daemon_log());
         }
-        Libvirt::kill_pidfile(dir.path(), "libvirtd");
-        Libvirt::kill_pidfile(dir.path(), "virtlogd");
+        Libvirt::kill_pidfile(&dir.path().join("run/libvirt/libvirtd.pid"));
+        Libvirt::kill_pidfile(&dir.path().join("run/libvirt/virtlogd.pid"));
     }
 }
 
@@ -306,4 +306,80 @@ impl Drop for Domain<'_> {
         let _ = self.lv.virsh(&["destroy", &self.name]);
         let _ = self.lv.virsh(&["undefine", &self.name]);
     }
+}
+
+/// The system libvirt (`qemu:///system`): the distribution's daemons with their own
+/// configuration, as root. [`SystemDaemons::ensure`] starts `virtlogd` and `libvirtd`
+/// when none run and stops what it started on drop (pids from `/run/*.pid`); daemons
+/// that were already running are left alone.
+pub struct SystemDaemons {
+    started: Vec<&'static str>,
+}
+
+impl SystemDaemons {
+    pub fn ensure() -> Result<SystemDaemons, String> {
+        for tool in ["libvirtd", "virtlogd", "virsh"] {
+            if which(tool).is_none() {
+                return Err(format!(
+                    "{tool} not found: the system libvirt needs `apt-get install libvirt-daemon-system`"
+                ));
+            }
+        }
+        let mut started = Vec::new();
+        for daemon in ["virtlogd", "libvirtd"] {
+            let running =
+                Command::new("pgrep").args(["-x", daemon]).output().is_ok_and(|o| o.status.success());
+            if running {
+                continue;
+            }
+            let out = run(Command::new(which(daemon).expect("checked above")).arg("-d"))
+                .map_err(|e| format!("cannot start {daemon}: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("{daemon} -d: {}", String::from_utf8_lossy(&out.stderr)));
+            }
+            started.push(daemon);
+        }
+        let daemons = SystemDaemons { started };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ok = run(Command::new("virsh").args(["-c", "qemu:///system", "uri"]))
+                .is_ok_and(|o| o.status.success());
+            if ok {
+                return Ok(daemons);
+            }
+            if Instant::now() > deadline {
+                return Err("the system libvirtd did not answer on qemu:///system within 30 s".into());
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Whether this guard started (and will stop) any daemon.
+    pub fn started(&self) -> &[&'static str] {
+        &self.started
+    }
+}
+
+impl Drop for SystemDaemons {
+    fn drop(&mut self) {
+        // libvirtd first: it holds virtlogd's connection. Run as root, each writes
+        // /run/<daemon>.pid.
+        for daemon in self.started.iter().rev() {
+            Libvirt::kill_pidfile(&PathBuf::from(format!("/run/{daemon}.pid")));
+        }
+    }
+}
+
+/// The lines of a domain log's last run (after libvirt's "starting up" header) that
+/// report a problem: an error, a failure or a warning, whatever wrote it.
+pub fn problem_lines(log: &str) -> Vec<String> {
+    let run = log.rsplit_once("starting up").map_or(log, |(_, r)| r);
+    run.lines()
+        .skip(1)
+        .filter(|l| {
+            let l = l.to_lowercase();
+            l.contains("error") || l.contains("failed") || l.contains("warning")
+        })
+        .map(String::from)
+        .collect()
 }

@@ -26,9 +26,11 @@ pub const BUILD: &[&str] = &[
     "ccache",
     "xz-utils",
     "patch",
-    // Firmware for a pc VM: SeaBIOS and the iPXE option ROMs.
+    // Firmware for a pc VM: SeaBIOS, the iPXE option ROMs, and QEMU's own option ROMs
+    // (kvmvapic.bin, linuxboot_dma.bin, ...) that Debian's repacked source leaves out.
     "seabios",
     "ipxe-qemu",
+    "qemu-system-data",
 ];
 
 fn missing(packages: &[&str]) -> Result<Vec<String>> {
@@ -68,6 +70,10 @@ pub fn ensure(packages: &[&str]) -> Result<()> {
 /// libvirt 9.0, from the machine's apt sources as they are (no extra suite needed; it
 /// drives QEMU 10.2 when the domain enables ACPI, see examples/hello-domain.xml).
 pub const LIBVIRT: &[&str] = &["libvirt-daemon", "libvirt-daemon-driver-qemu", "libvirt-clients"];
+
+/// The system libvirt (its daemons, configuration and the `libvirt-qemu` user) for
+/// tests/package.rs, and AppArmor's parser to check the snippets the package ships.
+pub const SYSTEM_LIBVIRT: &[&str] = &["libvirt-daemon-system", "apparmor"];
 
 /// Tools the tests run QEMU under: memcheck for tests/valgrind.rs.
 pub const TEST_TOOLS: &[&str] = &["valgrind"];

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `cargo xtask package [--qemu VERSION]`: the patched QEMU as a Debian package for the
+//! hosts that run it.
+//!
+//! The emulator is configured again with the prefix `/usr/lib/qemu-hello-rs/<version>`
+//! (ccache makes that a relink, mostly), linked with the staticlib of the ordinary
+//! build, and installed into a staging dir; the package `qemu-hello-rs-<version>` holds
+//! the stripped emulator, its data (keymaps, trace events) and the AppArmor snippets of
+//! `packaging/apparmor/`, with Debian's tools doing the Debian parts: `dpkg-shlibdeps`
+//! for the libraries it links, `dpkg-deb` to build, `lintian` to check. Firmware comes
+//! from Debian's packages (seabios, ipxe-qemu, and qemu-system-data for QEMU's own option
+//! ROMs that Debian's repacked source lacks), found by the configured firmware path.
+//! The `.deb` is written to `target/debian/`; its path is the last line on stdout.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::qemu::{self, Flavor, PACKAGE_PREFIX};
+use crate::{BuildArgs, deps, sh};
+
+/// Debian's tools for building and checking a package.
+pub const TOOLS: &[&str] = &["dpkg-dev", "lintian", "binutils"];
+
+/// What the package needs besides the libraries dpkg-shlibdeps finds.
+const FIRMWARE: &str = "seabios, ipxe-qemu, qemu-system-data";
+
+const MAINTAINER: &str = "qemu-hello-rs developers <dev@qemu-hello-rs.invalid>";
+
+pub fn package(args: &BuildArgs) -> Result<PathBuf> {
+    deps::ensure(TOOLS)?;
+    // The ordinary build first: its staticlib is the one the package links.
+    qemu::build(args)?;
+    let built = qemu::build_flavor(args, Flavor::Package)?;
+    let l = &built.layout;
+    let v = l.version;
+    let name = format!("qemu-hello-rs-{}", v.name);
+    let version = env!("CARGO_PKG_VERSION");
+    let stage = l.stage();
+    let prefix = l.install();
+    sh::step(format!("assembling {name} {version} in {}", stage.display()));
+
+    // Only the emulator and its data: no desktop entry, icons or plugin header for an
+    // emulator that libvirt starts.
+    for extra in ["share/applications", "share/icons", "include"] {
+        let p = prefix.join(extra);
+        if p.exists() {
+            fs::remove_dir_all(&p)?;
+        }
+    }
+    let binary = prefix.join("bin/qemu-system-x86_64");
+    sh::run(Command::new("strip").args(["--strip-unneeded", "--remove-section=.comment"]).arg(&binary))?;
+    let apparmor = prefix.join("share/apparmor");
+    fs::create_dir_all(&apparmor)?;
+    let installed_prefix = l.prefix();
+    for snippet in fs::read_dir(sh::root().join("packaging/apparmor"))? {
+        let snippet = snippet?.path();
+        let text = fs::read_to_string(&snippet)?
+            .replace("@PREFIX@", &installed_prefix.display().to_string())
+            .replace("@VERSION@", v.name);
+        fs::write(apparmor.join(snippet.file_name().context("snippet name")?), text)?;
+    }
+
+    let doc = stage.join("usr/share/doc").join(&name);
+    fs::create_dir_all(&doc)?;
+    fs::write(doc.join("copyright"), copyright())?;
+    fs::write(doc.join("changelog"), changelog(&name, version, v.release)?)?;
+    sh::run(Command::new("gzip").args(["-9n", "-f"]).arg(doc.join("changelog")))?;
+
+    let control_dir = stage.join("DEBIAN");
+    fs::create_dir_all(&control_dir)?;
+    let depends = format!("{}, {FIRMWARE}", shlibs(&name, &binary)?);
+    fs::write(control_dir.join("control"), control(&name, version, v.release, &depends, &stage)?)?;
+    md5sums(&stage)?;
+    normalize_modes(&stage)?;
+
+    let out_dir = sh::root().join("target/debian");
+    fs::create_dir_all(&out_dir)?;
+    let deb = out_dir.join(format!("{name}_{version}_amd64.deb"));
+    sh::run(Command::new("dpkg-deb").args(["--root-owner-group", "-Zxz", "--build"]).arg(&stage).arg(&deb))?;
+
+    sh::step("lintian");
+    sh::run(Command::new("lintian").args(["--fail-on", "error", "--display-info"]).arg(&deb))?;
+    Ok(deb)
+}
+
+/// `${shlibs:Depends}` for `binary`, from dpkg-shlibdeps (which wants a debian/control
+/// naming the package, so it runs in a scratch dir that has one).
+fn shlibs(name: &str, binary: &Path) -> Result<String> {
+    let scratch = tempfile::tempdir()?;
+    fs::create_dir_all(scratch.path().join("debian"))?;
+    fs::write(
+        scratch.path().join("debian/control"),
+        format!("Source: qemu-hello-rs\n\nPackage: {name}\nArchitecture: amd64\n"),
+    )?;
+    let out = sh::output(Command::new("dpkg-shlibdeps").arg("-O").arg(binary).current_dir(scratch.path()))?;
+    let deps = out
+        .lines()
+        .find_map(|l| l.strip_prefix("shlibs:Depends="))
+        .with_context(|| format!("dpkg-shlibdeps printed no shlibs:Depends: {out}"))?;
+    Ok(deps.trim().to_string())
+}
+
+fn control(name: &str, version: &str, release: &str, depends: &str, stage: &Path) -> Result<String> {
+    let size_kib = sh::output(Command::new("du").args(["-sk", "--exclude=DEBIAN"]).arg(stage))?;
+    let size_kib = size_kib.split_whitespace().next().context("du printed nothing")?;
+    let defs = harness::declared::definitions(sh::root());
+    let hmp = harness::declared::hmp_entries(sh::root());
+    let list =
+        |meta: &str| defs.iter().filter(|d| d.meta == meta).map(|d| d.name.as_str()).collect::<Vec<_>>();
+    let hmp: Vec<String> =
+        hmp.iter().map(|e| if e.info { format!("info {}", e.name) } else { e.name.clone() }).collect();
+    let mut long = format!(
+        "QEMU {release}'s x86_64 system emulator with the monitor commands of qemu-hello-rs, \
+         written in Rust, linked in. QMP commands: {}. QMP events: {}. HMP commands: {}. \
+         It installs under {PACKAGE_PREFIX}/{release}/ beside Debian's own QEMU, which it \
+         leaves alone; a libvirt domain selects it with <emulator>{PACKAGE_PREFIX}/{release}/bin/qemu-system-x86_64</emulator>.",
+        list("command").join(", "),
+        list("event").join(", "),
+        hmp.join(", "),
+    );
+    long = textwrap(&long, 72).iter().map(|l| format!(" {l}\n")).collect();
+    Ok(format!(
+        "Package: {name}\n\
+         Version: {version}\n\
+         Architecture: amd64\n\
+         Maintainer: {MAINTAINER}\n\
+         Installed-Size: {size_kib}\n\
+         Depends: {depends}\n\
+         Section: misc\n\
+         Priority: optional\n\
+         Description: QEMU {release} with monitor commands written in Rust\n{long}"
+    ))
+}
+
+/// Greedy word wrap for the control file's long description.
+fn textwrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
+}
+
+/// The changelog of a native package, dated by the last commit (reproducible).
+fn changelog(name: &str, version: &str, release: &str) -> Result<String> {
+    let date = sh::output(Command::new("git").arg("-C").arg(sh::root()).args(["log", "-1", "--format=%aD"]))
+        .unwrap_or_default();
+    let date = if date.trim().is_empty() { "Thu, 01 Jan 1970 00:00:00 +0000".to_string() } else { date };
+    Ok(format!(
+        "{name} ({version}) unstable; urgency=medium\n\n  \
+         * QEMU {release} with the qemu-hello-rs monitor commands, built by\n    \
+         `cargo xtask package`.\n\n -- {MAINTAINER}  {}\n",
+        date.trim()
+    ))
+}
+
+fn copyright() -> String {
+    format!(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
+         Upstream-Name: qemu-hello-rs\n\
+         Comment: QEMU, patched with the series in qemu-patches/, with the qemu-hello-rs\n \
+         staticlib (Rust) linked in; the staticlib includes the spin crate.\n\n\
+         Files: *\n\
+         Copyright: 2003-2025 Fabrice Bellard and the QEMU Project developers\n \
+         2026 the qemu-hello-rs developers\n\
+         License: GPL-2\n\
+         {GPL}\n\n\
+         Files: usr/lib/qemu-hello-rs/*/share/apparmor/*\n\
+         Copyright: 2026 the qemu-hello-rs developers\n\
+         License: GPL-2+\n \
+         On Debian systems, the complete text of the GNU General Public License\n \
+         version 2 can be found in /usr/share/common-licenses/GPL-2.\n",
+    )
+}
+
+const GPL: &str = " QEMU as a whole is released under the GNU General Public License, version 2;\n \
+     parts of it are under other, compatible licenses (see its LICENSE file). The\n \
+     qemu-hello-rs code is GPL-2.0-or-later; the spin crate is MIT.\n \
+     .\n \
+     On Debian systems, the complete text of the GNU General Public License\n \
+     version 2 can be found in /usr/share/common-licenses/GPL-2.";
+
+/// DEBIAN/md5sums: each file's md5 and its path relative to the root.
+fn md5sums(stage: &Path) -> Result<()> {
+    let list = sh::output(
+        Command::new("sh")
+            .arg("-c")
+            .arg("find usr -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum")
+            .current_dir(stage),
+    )?;
+    if list.trim().is_empty() {
+        bail!("no files in {}", stage.display());
+    }
+    fs::write(stage.join("DEBIAN/md5sums"), list)?;
+    Ok(())
+}
+
+/// 0755 for dirs and executables, 0644 for the rest, whatever the umask was.
+fn normalize_modes(stage: &Path) -> Result<()> {
+    sh::run(Command::new("chmod").args(["-R", "u=rwX,go=rX"]).arg(stage))
+}
