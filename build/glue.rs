@@ -290,10 +290,12 @@ fn gen_event(g: &mut String, e: &Event) -> Result<(), String> {
     let mut params = Vec::new();
     let mut prep = String::new();
     let mut args = Vec::new();
+    let mut c_params = Vec::new();
     for m in &e.args {
         let k = member_kind(&owner, &e.file, m)?;
         let name = &m.c_name;
         params.push(format!("{name}: {}", rust_arg_type(k, m.optional)));
+        c_params.extend(c_params_of(m, k).into_iter().map(|(_, t)| t));
         match (k, m.optional) {
             (Kind::Str, false) => {
                 let _ = writeln!(prep, "        let {name} = GStr::new({name});");
@@ -327,25 +329,18 @@ fn gen_event(g: &mut String, e: &Event) -> Result<(), String> {
         c = e.c_name,
         params = params.join(", "),
         args = args.join(", "),
-        c_params = e
-            .args
-            .iter()
-            .flat_map(|m| c_params_of(m, member_kind("", "", m).unwrap_or(Kind::Str), true))
-            .map(|(_, t)| t)
-            .collect::<Vec<_>>()
-            .join(", "),
+        c_params = c_params.join(", "),
     );
     Ok(())
 }
 
 /// The C parameters (name, type) a member is passed as.
-fn c_params_of(m: &Member, k: Kind, event: bool) -> Vec<(String, String)> {
+fn c_params_of(m: &Member, k: Kind) -> Vec<(String, String)> {
     let mut v = Vec::new();
     if m.has {
         v.push((format!("has_{}", m.c_name), "bool".to_string()));
     }
     let ty = match k {
-        Kind::Str if event => "*const ::core::ffi::c_char".to_string(),
         Kind::Str => "*const ::core::ffi::c_char".to_string(),
         Kind::Scalar(t) => t.to_string(),
     };
@@ -360,7 +355,7 @@ fn gen_qmp(g: &mut String, c: &Command, schema: &Schema) -> Result<(), String> {
     let mut call_args = String::new();
     for m in &c.args {
         let k = member_kind(&owner, &c.file, m)?;
-        for (n, t) in c_params_of(m, k, false) {
+        for (n, t) in c_params_of(m, k) {
             params.push(format!("{n}: {t}"));
         }
         let name = &m.c_name;

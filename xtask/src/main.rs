@@ -55,7 +55,7 @@ enum Cmd {
 #[derive(Args, Clone, Debug)]
 pub struct BuildArgs {
     /// QEMU version (one with a series under qemu-patches/).
-    #[arg(long, default_value = versions::DEFAULT, value_parser = versions::parse)]
+    #[arg(long, default_value = versions::DEFAULT, value_parser = versions::get)]
     qemu: &'static versions::Version,
     /// Use this unpacked, pristine QEMU source tree instead of a tarball.
     #[arg(long, value_name = "DIR", conflicts_with = "qemu_tarball", value_parser = source::parse_source_dir)]

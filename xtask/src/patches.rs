@@ -19,7 +19,7 @@ pub struct PatchesArgs {
     #[arg(long)]
     check: bool,
     /// Only this QEMU version (default: every supported one).
-    #[arg(long, value_name = "VERSION", value_parser = versions::parse)]
+    #[arg(long, value_name = "VERSION", value_parser = versions::get)]
     qemu: Option<&'static versions::Version>,
 }
 

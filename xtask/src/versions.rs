@@ -57,6 +57,7 @@ pub const ALL: &[Version] = &[
     },
 ];
 
+/// The supported release `name` (also clap's `value_parser` for `--qemu`).
 pub fn get(name: &str) -> Result<&'static Version> {
     match ALL.iter().find(|v| v.name == name) {
         Some(v) => Ok(v),
@@ -65,9 +66,4 @@ pub fn get(name: &str) -> Result<&'static Version> {
             bail!("no patch series for QEMU {name}; supported: {}", known.join(", "))
         }
     }
-}
-
-/// `get` for clap's `value_parser`.
-pub fn parse(name: &str) -> Result<&'static Version> {
-    get(name)
 }
