@@ -30,9 +30,10 @@ const FIRMWARE: &str = "seabios, ipxe-qemu, qemu-system-data";
 const MAINTAINER: &str = "qemu-hello-rs developers <dev@qemu-hello-rs.invalid>";
 
 pub fn package(args: &BuildArgs) -> Result<PathBuf> {
-    deps::ensure(TOOLS)?;
-    // The ordinary build first: its staticlib is the one the package links.
+    // The ordinary build first (it checks the options): its staticlib is the one the
+    // package links.
     qemu::build(args)?;
+    deps::ensure(TOOLS)?;
     let built = qemu::build_flavor(args, Flavor::Package)?;
     let l = &built.layout;
     let v = l.version;

@@ -34,6 +34,7 @@ fn an_unknown_qemu_version_is_named() {
     assert_refused(&["build", "--qemu", "9.9"], &["--qemu", "9.9", "supported: 10.2.2"]);
     assert_refused(&["test", "--qemu", "9.9"], &["--qemu", "9.9"]);
     assert_refused(&["patches", "--qemu", "9.9"], &["--qemu", "9.9"]);
+    assert_refused(&["package", "--qemu", "9.9"], &["--qemu", "9.9"]);
 }
 
 #[test]
@@ -53,6 +54,7 @@ fn a_wrong_tarball_is_refused_every_time() {
     let junk = junk.to_str().unwrap();
     // Checked before anything else, whether or not a tree was prepared before.
     assert_refused(&["build", "--qemu-tarball", junk], &["--qemu-tarball", junk, "sha256", "refusing it"]);
+    assert_refused(&["package", "--qemu-tarball", junk], &["--qemu-tarball", junk, "sha256", "refusing it"]);
 }
 
 #[test]
