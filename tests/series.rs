@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The patch series and `qapi/` agree: each series adds every declared schema entry to
-//! `qapi/misc.json` and every HMP entry to `hmp-commands.hx`, with its prototype. (That the
+//! `qapi/misc.json` and every HMP entry to `hmp-commands.hx`, with its prototype, each
+//! under CONFIG_MONITOR_RUST_LIB (the C reference's entries as they are). (That the
 //! series are exactly what the declarations generate is `cargo xtask patches --check`.)
 
 use std::fs;
@@ -70,6 +71,9 @@ fn expressions(text: &str) -> String {
     text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n").trim().to_string()
 }
 
+/// The QAPI condition the product's series puts every schema entry under.
+const CONDITION: &str = "'if': 'CONFIG_MONITOR_RUST_LIB'";
+
 #[test]
 fn each_series_adds_every_declared_schema_entry() {
     let schemas = declarations(".json");
@@ -86,9 +90,18 @@ fn each_series_adds_every_declared_schema_entry() {
                 dir.display()
             );
         } else {
+            // Each entry as declared, under the condition the meson option sets.
+            let declared = declared.join("\n\n");
+            let entries = declared.lines().filter(|l| l.starts_with("{ '")).count();
             assert_eq!(
-                added,
-                declared.join("\n\n"),
+                added.matches(CONDITION).count(),
+                entries,
+                "{}: not every schema entry is under {CONDITION}:\n{added}",
+                dir.display()
+            );
+            assert_eq!(
+                added.replace(&format!(",\n  {CONDITION} }}"), " }"),
+                declared,
                 "{}: the schema entries differ from qapi/",
                 dir.display()
             );
@@ -107,9 +120,21 @@ fn each_series_adds_every_declared_hmp_entry_and_prototype() {
             if reference && !entry.contains("\"hello-world\"") {
                 continue;
             }
+            // The product's series puts the table part under the condition; the C
+            // reference adds the entry as it is.
+            let expected = if reference {
+                entry.trim_end().to_string()
+            } else {
+                let (table, doc) = entry.split_once("SRST\n").expect("an HMP entry has its SRST doc");
+                format!(
+                    "#if defined(CONFIG_MONITOR_RUST_LIB)\n{}\n#endif\n\nSRST\n{}",
+                    table.trim_end(),
+                    doc.trim_end()
+                )
+            };
             assert!(
-                hx.contains(entry.trim_end()),
-                "{}: hmp-commands.hx lacks {}",
+                hx.contains(&expected),
+                "{}: hmp-commands.hx lacks {}:\n{expected}",
                 dir.display(),
                 decl.display()
             );
