@@ -95,6 +95,9 @@ fn main() {
     for t in &generated.allow.types {
         builder = builder.allowlist_type(t);
     }
+    for e in &generated.allow.enums {
+        builder = builder.newtype_enum(e);
+    }
     let bindings =
         builder.generate().unwrap_or_else(|e| fail(&format!("bindgen failed on src/wrapper.h: {e}")));
     bindings

@@ -49,7 +49,18 @@ pub struct Struct {
 #[derive(Deserialize, Debug)]
 pub struct Enum {
     pub name: String,
+    pub c_name: String,
     pub file: String,
+    /// The C name of its `__MAX` constant.
+    pub max: String,
+    pub values: Vec<EnumValue>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct EnumValue {
+    pub name: String,
+    /// The C name of its constant.
+    pub c_const: String,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -86,6 +97,8 @@ pub struct HmpArg {
 pub enum Kind {
     Str,
     Scalar(&'static str),
+    /// A QAPI enum, by its C name: a C enum, a Rust enum generated in `qapi`.
+    Enum(&'static str),
 }
 
 /// The Rust (and bindgen) type of a QAPI built-in scalar.
@@ -105,17 +118,41 @@ fn scalar(ty: &str) -> Option<&'static str> {
     })
 }
 
-fn kind(ty: &str) -> Option<Kind> {
-    if ty == "str" { Some(Kind::Str) } else { scalar(ty).map(Kind::Scalar) }
+fn kind(ty: &str, enums: &[Enum]) -> Option<Kind> {
+    if ty == "str" {
+        return Some(Kind::Str);
+    }
+    if let Some(e) = enums.iter().find(|e| e.name == ty) {
+        // The build script runs once; the name lives as long as it does.
+        return Some(Kind::Enum(Box::leak(e.c_name.clone().into_boxed_str())));
+    }
+    scalar(ty).map(Kind::Scalar)
 }
 
 /// The Rust type a command function takes for a member of kind `k`.
 fn rust_arg_type(k: Kind, optional: bool) -> String {
     let base = match k {
-        Kind::Str => "&str",
-        Kind::Scalar(t) => t,
+        Kind::Str => "&str".to_string(),
+        Kind::Scalar(t) => t.to_string(),
+        Kind::Enum(e) => format!("qapi::{e}"),
     };
-    if optional { format!("Option<{base}>") } else { base.to_string() }
+    if optional { format!("Option<{base}>") } else { base }
+}
+
+/// A Rust enum variant's name for a QAPI enum value: `failed-writes` -> `FailedWrites`.
+fn variant_name(value: &str) -> String {
+    let mut out = String::new();
+    for part in value.split(['-', '_', '.']).filter(|p| !p.is_empty()) {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) || out.is_empty() {
+        out.insert(0, 'V');
+    }
+    out
 }
 
 /// Reads the HMP entries of one `.hx` declaration file.
@@ -171,6 +208,8 @@ pub fn parse_hx(file: &str, text: &str) -> Result<Vec<HmpEntry>, String> {
 pub struct Allowlist {
     pub functions: Vec<String>,
     pub types: Vec<String>,
+    /// C enums bindgen renders as newtypes (one distinct Rust type each).
+    pub enums: Vec<String>,
 }
 
 pub struct Generated {
@@ -200,18 +239,17 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Re
         g,
         "/// Rust forms of the schema's types and a sender per event.\npub mod qapi {{\n    #[allow(unused_imports)]\n    use super::*;\n"
     );
-    if let Some(e) = schema.enums.first() {
-        return Err(format!(
-            "{}: enum {:?}: enums are not supported by the command layer yet",
-            e.file, e.name
-        ));
+    for e in &schema.enums {
+        gen_enum(&mut g, e);
+        allow.types.push(e.c_name.clone());
+        allow.enums.push(e.c_name.clone());
     }
     for s in &schema.structs {
-        gen_struct(&mut g, s)?;
+        gen_struct(&mut g, s, &schema.enums)?;
         allow.types.push(s.c_name.clone());
     }
     for e in &schema.events {
-        gen_event(&mut g, e)?;
+        gen_event(&mut g, e, &schema.enums)?;
         allow.functions.push(format!("qapi_event_send_{}", e.c_name));
     }
     g.push_str("}\n\n");
@@ -224,7 +262,7 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Re
     for h in hmp {
         let twin = schema.commands.iter().find(|c| format!("hmp_{}", c.c_name) == h.cmd);
         match twin {
-            Some(c) => gen_hmp_twin(&mut g, h, c)?,
+            Some(c) => gen_hmp_twin(&mut g, h, c, &schema.enums)?,
             None => {
                 add_module(&h.module, &mut modules);
                 gen_hmp(&mut g, h)?;
@@ -235,29 +273,92 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Re
     Ok(Generated { glue: g, modules, allow })
 }
 
-fn member_kind(owner: &str, file: &str, m: &Member) -> Result<Kind, String> {
-    kind(&m.ty).ok_or_else(|| {
+fn member_kind(owner: &str, file: &str, m: &Member, enums: &[Enum]) -> Result<Kind, String> {
+    kind(&m.ty, enums).ok_or_else(|| {
         format!(
             "{file}: {owner}, member '{}': type {:?} is not supported by the command layer yet \
-             (supported: str, bool, int and its sized forms, number)",
+             (supported: str, bool, int and its sized forms, number, an enum of qapi/)",
             m.name, m.ty
         )
     })
 }
 
-fn gen_struct(g: &mut String, s: &Struct) -> Result<(), String> {
+/// A QAPI enum as a Rust enum: its values by name, to and from QEMU's C enum (by the C
+/// constants' names, so each release's spelling and a 'prefix' are QEMU's own), and the
+/// `Arg` conversions a command function's parameter uses. The count is proven against
+/// QEMU's `__MAX` constant.
+fn gen_enum(g: &mut String, e: &Enum) {
+    let name = &e.c_name;
+    let variants: Vec<String> = e.values.iter().map(|v| variant_name(&v.name)).collect();
+    let mut decl = String::new();
+    let mut names = String::new();
+    let mut to_c = String::new();
+    for (v, variant) in e.values.iter().zip(&variants) {
+        let _ = writeln!(decl, "        /// `{}`\n        {variant},", v.name);
+        let _ = writeln!(names, "                Self::{variant} => {:?},", v.name);
+        let _ = writeln!(to_c, "                Self::{variant} => bindings::{name}::{},", v.c_const);
+    }
+    let all = variants.iter().map(|v| format!("Self::{v}")).collect::<Vec<_>>().join(", ");
+    let n = variants.len();
+    let _ = writeln!(
+        g,
+        "    /// QAPI enum `{qapi}` ({file}).\n    \
+         #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n    pub enum {name} {{\n{decl}    }}\n\n    \
+         impl {name} {{\n        \
+         /// Every value, in the schema's order.\n        \
+         pub const ALL: [{name}; {n}] = [{all}];\n\n        \
+         /// The value's name in the schema (and on the wire).\n        \
+         pub const fn name(self) -> &'static str {{\n            match self {{\n{names}            }}\n        }}\n\n        \
+         /// The value called `name`, as QMP spells it.\n        \
+         pub fn from_name(name: &str) -> Option<{name}> {{\n            \
+         Self::ALL.into_iter().find(|v| v.name() == name)\n        }}\n\n        \
+         /// QEMU's C value.\n        \
+         pub(crate) const fn to_c(self) -> bindings::{name} {{\n            match self {{\n{to_c}            }}\n        }}\n\n        \
+         fn of_c(c: bindings::{name}) -> Option<{name}> {{\n            \
+         Self::ALL.into_iter().find(|v| v.to_c() == c)\n        }}\n    }}\n\n    \
+         // Proof: as many values as QEMU's enum.\n    \
+         const _: () = assert!(bindings::{name}::{max}.0 as usize == {n});\n\n    \
+         impl Arg<'_, Required<bindings::{name}>> for {name} {{\n        \
+         unsafe fn from_c(c: Required<bindings::{name}>, member: &'static str) -> Result<Self, CommandError> {{\n            \
+         Self::of_c(c.0).ok_or_else(|| CommandError::new(format_args!(\"Parameter '{{member}}' has no value {{}}\", c.0.0)))\n        \
+         }}\n    }}\n\n    \
+         impl Arg<'_, Optional<(bool, bindings::{name})>> for Option<{name}> {{\n        \
+         unsafe fn from_c(c: Optional<(bool, bindings::{name})>, member: &'static str) -> Result<Self, CommandError> {{\n            \
+         let (has, value) = c.0;\n            \
+         // SAFETY: forwarded; an enum value carries no pointer.\n            \
+         if has {{ unsafe {{ Arg::from_c(Required(value), member) }}.map(Some) }} else {{ Ok(None) }}\n        \
+         }}\n    }}\n\n    \
+         impl<'a> Arg<'a, Required<*const c_char>> for {name} {{\n        \
+         unsafe fn from_c(c: Required<*const c_char>, member: &'static str) -> Result<Self, CommandError> {{\n            \
+         // SAFETY: forwarded from our contract (HMP passes an enum as its name).\n            \
+         let text: &'a str = unsafe {{ Arg::from_c(c, member) }}?;\n            \
+         Self::from_name(text).ok_or_else(|| CommandError::new(format_args!(\"Parameter '{{member}}' does not accept value '{{text}}'\")))\n        \
+         }}\n    }}\n\n    \
+         impl<'a> Arg<'a, Optional<*const c_char>> for Option<{name}> {{\n        \
+         unsafe fn from_c(c: Optional<*const c_char>, member: &'static str) -> Result<Self, CommandError> {{\n            \
+         if c.0.is_null() {{\n                return Ok(None);\n            }}\n            \
+         // SAFETY: forwarded from our contract.\n            \
+         unsafe {{ Arg::from_c(Required(c.0), member) }}.map(Some)\n        \
+         }}\n    }}\n",
+        qapi = e.name,
+        file = e.file,
+        max = e.max,
+    );
+}
+
+fn gen_struct(g: &mut String, s: &Struct, enums: &[Enum]) -> Result<(), String> {
     let owner = format!("struct '{}'", s.name);
     let _ = writeln!(g, "    /// QAPI struct `{}` ({}), returned to QEMU in glib memory.", s.name, s.file);
     let _ = writeln!(g, "    #[derive(Debug)]\n    pub struct {} {{", s.c_name);
     let mut fill = String::new();
     for m in &s.members {
-        let k = member_kind(&owner, &s.file, m)?;
+        let k = member_kind(&owner, &s.file, m, enums)?;
         let field = &m.c_name;
         let ty = match (k, m.optional) {
             (Kind::Str, false) => "GStr".to_string(),
             (Kind::Str, true) => "Option<GStr>".to_string(),
-            (Kind::Scalar(t), false) => t.to_string(),
-            (Kind::Scalar(t), true) => format!("Option<{t}>"),
+            (Kind::Scalar(t) | Kind::Enum(t), false) => t.to_string(),
+            (Kind::Scalar(t) | Kind::Enum(t), true) => format!("Option<{t}>"),
         };
         let _ = writeln!(g, "        /// `{}`{}", m.name, if m.optional { " (optional)" } else { "" });
         let _ = writeln!(g, "        pub {field}: {ty},");
@@ -266,6 +367,9 @@ fn gen_struct(g: &mut String, s: &Struct) -> Result<(), String> {
             (Kind::Str, true) => format!("self.{field}.map_or(ptr::null_mut(), GStr::into_raw)"),
             (Kind::Scalar(_), false) => format!("self.{field}"),
             (Kind::Scalar(_), true) => format!("self.{field}.unwrap_or_default()"),
+            (Kind::Enum(_), false) => format!("self.{field}.to_c()"),
+            // An absent member keeps the zeroed value; QEMU reads only the flag.
+            (Kind::Enum(t), true) => format!("self.{field}.map_or((*c).{field}, {t}::to_c)"),
         };
         if m.has {
             let _ = writeln!(fill, "                (*c).has_{field} = self.{field}.is_some();");
@@ -285,14 +389,14 @@ fn gen_struct(g: &mut String, s: &Struct) -> Result<(), String> {
     Ok(())
 }
 
-fn gen_event(g: &mut String, e: &Event) -> Result<(), String> {
+fn gen_event(g: &mut String, e: &Event, enums: &[Enum]) -> Result<(), String> {
     let owner = format!("event '{}'", e.name);
     let mut params = Vec::new();
     let mut prep = String::new();
     let mut args = Vec::new();
     let mut c_params = Vec::new();
     for m in &e.args {
-        let k = member_kind(&owner, &e.file, m)?;
+        let k = member_kind(&owner, &e.file, m, enums)?;
         let name = &m.c_name;
         params.push(format!("{name}: {}", rust_arg_type(k, m.optional)));
         c_params.extend(c_params_of(m, k).into_iter().map(|(_, t)| t));
@@ -312,6 +416,11 @@ fn gen_event(g: &mut String, e: &Event) -> Result<(), String> {
             (Kind::Scalar(_), true) => {
                 args.push(format!("{name}.is_some()"));
                 args.push(format!("{name}.unwrap_or_default()"));
+            }
+            (Kind::Enum(_), false) => args.push(format!("{name}.to_c()")),
+            (Kind::Enum(t), true) => {
+                args.push(format!("{name}.is_some()"));
+                args.push(format!("{name}.map_or(bindings::{t}(0), qapi::{t}::to_c)"));
             }
         }
     }
@@ -343,6 +452,7 @@ fn c_params_of(m: &Member, k: Kind) -> Vec<(String, String)> {
     let ty = match k {
         Kind::Str => "*const ::core::ffi::c_char".to_string(),
         Kind::Scalar(t) => t.to_string(),
+        Kind::Enum(t) => format!("bindings::{t}"),
     };
     v.push((m.c_name.clone(), ty));
     v
@@ -354,7 +464,7 @@ fn gen_qmp(g: &mut String, c: &Command, schema: &Schema) -> Result<(), String> {
     let mut convert = String::new();
     let mut call_args = String::new();
     for m in &c.args {
-        let k = member_kind(&owner, &c.file, m)?;
+        let k = member_kind(&owner, &c.file, m, &schema.enums)?;
         for (n, t) in c_params_of(m, k) {
             params.push(format!("{n}: {t}"));
         }
@@ -369,7 +479,7 @@ fn gen_qmp(g: &mut String, c: &Command, schema: &Schema) -> Result<(), String> {
                 format!("Optional({name})")
             }
             (Kind::Str, true, false) => format!("Optional({name})"),
-            (Kind::Scalar(_), true, _) => format!("Optional((has_{name}, {name}))"),
+            (Kind::Scalar(_) | Kind::Enum(_), true, _) => format!("Optional((has_{name}, {name}))"),
             (_, false, _) => format!("Required({name})"),
         };
         let _ = writeln!(
@@ -422,8 +532,9 @@ fn hmp_convert(h: &HmpEntry, a: &HmpArg) -> String {
     let name = a.name.replace('-', "_");
     let key = format!("c{:?}", a.name);
     let c_value = match (a.kind, a.optional) {
-        (Kind::Str, true) => format!("Optional(args.str({key}))"),
-        (Kind::Str, false) => format!("Required(args.str({key}))"),
+        // An enum is a name in HMP (args_type `s`); its `Arg` impl looks the name up.
+        (Kind::Str | Kind::Enum(_), true) => format!("Optional(args.str({key}))"),
+        (Kind::Str | Kind::Enum(_), false) => format!("Required(args.str({key}))"),
         (Kind::Scalar("bool"), true) => format!("Optional(args.bool({key}))"),
         (Kind::Scalar("bool"), false) => format!("Required(args.bool({key}).1)"),
         (Kind::Scalar(_), true) => format!("Optional(args.int({key}))"),
@@ -458,7 +569,7 @@ fn hmp_export(g: &mut String, h: &HmpEntry, doc: &str, body: &str) {
     );
 }
 
-fn gen_hmp_twin(g: &mut String, h: &HmpEntry, c: &Command) -> Result<(), String> {
+fn gen_hmp_twin(g: &mut String, h: &HmpEntry, c: &Command, enums: &[Enum]) -> Result<(), String> {
     if c.ret.is_some() {
         return Err(format!(
             "{}: HMP entry '{}' calls {} directly, but QMP '{}' returns a value the monitor cannot \
@@ -476,8 +587,10 @@ fn gen_hmp_twin(g: &mut String, h: &HmpEntry, c: &Command) -> Result<(), String>
                 h.file, h.name, c.name, m.name
             )
         })?;
-        let k = member_kind(&format!("command '{}'", c.name), &c.file, m)?;
-        if a.kind != k || a.optional != m.optional {
+        let k = member_kind(&format!("command '{}'", c.name), &c.file, m, enums)?;
+        // HMP passes an enum as its name (args_type `s`).
+        let same = a.kind == k || (matches!(k, Kind::Enum(_)) && a.kind == Kind::Str);
+        if !same || a.optional != m.optional {
             return Err(format!(
                 "{}: HMP entry '{}': argument '{}' must have the QMP member's type ({}{})",
                 h.file,

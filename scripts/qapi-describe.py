@@ -11,8 +11,13 @@ qapi/misc.json, and prints JSON on stdout:
   {"commands": [{"name", "c_name", "file", "args": [MEMBER...], "ret": TYPE|null}],
    "events":   [{"name", "c_name", "file", "args": [MEMBER...]}],
    "structs":  [{"name", "c_name", "file", "members": [MEMBER...]}],
-   "enums":    [{"name", "c_name", "file", "values": [{"name", "c_name"}]}]}
+   "enums":    [{"name", "c_name", "file", "max",
+                 "values": [{"name", "c_const"}]}]}
   MEMBER = {"name", "c_name", "type", "optional", "has"}
+
+An enum's "c_const" and "max" are the names of its C constants (QEMU's own
+c_enum_const, so a 'prefix' and each release's spelling rule apply); the values are
+numbered from 0 in declaration order.
 
 "has" says whether this release's C passes a `bool has_<member>` flag for it: QEMU
 before 8.0 does for every optional member, later releases only for optional scalars.
@@ -30,7 +35,7 @@ def main():
         sys.exit(__doc__)
     src, files = sys.argv[1], [os.path.abspath(f) for f in sys.argv[2:]]
     sys.path.insert(0, os.path.join(src, "scripts"))
-    from qapi.common import c_name
+    from qapi.common import c_enum_const, c_name
     from qapi.error import QAPIError
     from qapi.schema import QAPISchema, QAPISchemaVisitor
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -65,11 +70,13 @@ def main():
             out["structs"].append({"name": name, "c_name": c_name(name), "file": origin(info),
                                    "members": [member(m) for m in obj_members]})
 
-        def visit_enum_type(self, name, info, ifcond, features, values, *rest):
+        def visit_enum_type(self, name, info, ifcond, features, values, prefix, *rest):
             if info is None or name.startswith("q_"):
                 return
             out["enums"].append({"name": name, "c_name": c_name(name), "file": origin(info),
-                                 "values": [{"name": v.name, "c_name": c_name(v.name)} for v in values]})
+                                 "max": c_enum_const(name, "_MAX", prefix),
+                                 "values": [{"name": v.name, "c_const": c_enum_const(name, v.name, prefix)}
+                                            for v in values]})
 
     with tempfile.TemporaryDirectory() as tmp:
         # Each file in this release's doc syntax, included from one top file.

@@ -46,7 +46,8 @@ pub struct Optional<C>(pub C);
     label = "the schema member arrives as `{C}`",
     note = "take: str as `&str` (optional: `Option<&str>`; to see refused text yourself, \
             `Result<&str, ParamError>` / `Option<Result<&str, ParamError>>`), int as `i64` \
-            (and the sized ints), bool as `bool`; an optional scalar as `Option<..>`"
+            (and the sized ints), bool as `bool`, an enum as its `qapi::` enum; an optional \
+            scalar or enum as `Option<..>`"
 )]
 pub trait Arg<'a, C>: Sized {
     /// Converts `c`; refuses it with an error naming `member`.

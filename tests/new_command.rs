@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The README's path for adding a command, followed in a copy of the repository:
-//! `cargo xtask new-command`, a one-line body, `cargo xtask patches`, `cargo xtask build`;
-//! then the new command is called over QMP and HMP in the QEMU that build produced. Only
-//! the files the steps name may change.
+//! `cargo xtask new-command`, a member declared (an optional enum, with its HMP form), an
+//! event carrying the enum, and a two-line body, `cargo xtask patches`, `cargo xtask build`; then the new command is
+//! called over QMP and HMP in the QEMU that build produced, with and without the enum,
+//! and with a value the enum lacks. Only the files the steps name may change.
 //!
 //! It builds QEMU in the copy (ccache makes that a few minutes), so `cargo xtask test`
 //! runs it once, for the default release (`--ignored`); run it by hand with
@@ -19,9 +20,14 @@ use serde_json::{Value, json};
 
 const NAME: &str = "say-hello";
 const LINE: &str = "Hello from a scaffolded command";
+const LOUD: &str = "HELLO FROM A SCAFFOLDED COMMAND";
 
-#[derive(Serialize, Debug)]
-struct SayHello {}
+/// `say-hello` with the optional enum member `style` the test declares.
+#[derive(Serialize, Debug, Default)]
+struct SayHello {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    style: Option<String>,
+}
 
 impl harness::qapi::Command for SayHello {
     type Ok = Value;
@@ -56,7 +62,35 @@ fn a_scaffolded_command_builds_and_answers() {
     let stub = std::fs::read_to_string(&file).unwrap();
     let stub_line = "    Err(CommandError::new(\"say-hello is not implemented yet\"))";
     assert!(stub.contains(stub_line), "the stub changed:\n{stub}");
-    let body = format!("    print_line({LINE:?}).map_err(CommandError::new)");
+    // Step 2: a member (an optional enum, so the layer's enum path is exercised end to
+    // end), its HMP form, and a one-line body.
+    let schema = copy.path().join("qapi/say-hello.json");
+    let text = std::fs::read_to_string(&schema).unwrap();
+    let text = text
+        .replace(
+            "{ 'command': 'say-hello' }",
+            "{ 'command': 'say-hello', 'data': { '*style': 'SayHelloStyle' } }",
+        )
+        .replace(
+            "# Describe what @say-hello does.\n#\n",
+            "# Describe what @say-hello does.\n#\n# @style: how to say it\n#\n",
+        );
+    let enum_decl = "##\n# @SayHelloStyle:\n#\n# How @say-hello says it.\n#\n# @plain: as written\n#\n\
+                     # @loud: in capitals\n#\n# Since: 10.2\n##\n{ 'enum': 'SayHelloStyle', 'data': [ 'plain', 'loud' ] }\n\n";
+    let event_decl = "\n##\n# @SAID_HELLO:\n#\n# Emitted after @say-hello.\n#\n# @style: how it was said\n#\n\
+                      # Since: 10.2\n##\n{ 'event': 'SAID_HELLO', 'data': { 'style': 'SayHelloStyle' } }\n";
+    std::fs::write(&schema, format!("{enum_decl}{text}{event_decl}")).unwrap();
+    let hx = copy.path().join("qapi/say-hello.hx");
+    let entry = std::fs::read_to_string(&hx).unwrap();
+    let entry = entry
+        .replace(".args_type  = \"\",", ".args_type  = \"style:s?\",")
+        .replace(".params     = \"\",", ".params     = \"[style]\",");
+    std::fs::write(&hx, entry).unwrap();
+    let stub = stub.replace("pub fn say_hello()", "pub fn say_hello(style: Option<qapi::SayHelloStyle>)");
+    let body = format!(
+        "    qapi::send_said_hello(style.unwrap_or(qapi::SayHelloStyle::Plain));\n    \
+         print_line(if style == Some(qapi::SayHelloStyle::Loud) {{ {LOUD:?} }} else {{ {LINE:?} }}).map_err(CommandError::new)"
+    );
     std::fs::write(&file, stub.replace(stub_line, &body)).unwrap();
     // Step 3: the series, and the build.
     run(copy.cargo().args(["xtask", "patches", "--qemu", &version]));
@@ -66,10 +100,25 @@ fn a_scaffolded_command_builds_and_answers() {
 
     let mut vm = Qemu::start(&binary, &Options::default()).expect("QEMU starts");
     let mut qmp = vm.qmp().expect("handshake");
-    assert_eq!(qmp.execute(&SayHello {}).expect("say-hello succeeds"), json!({}));
-    let hmp = HumanMonitorCommand { command_line: NAME.into() };
-    assert_eq!(qmp.execute(&hmp).expect("HMP say-hello succeeds"), "");
-    assert_eq!(vm.stdout(), format!("{LINE}\n{LINE}\n"));
+    assert_eq!(qmp.execute(&SayHello::default()).expect("say-hello succeeds"), json!({}));
+    let loud = SayHello { style: Some("loud".into()) };
+    assert_eq!(qmp.execute(&loud).expect("say-hello loud succeeds"), json!({}));
+    match qmp.execute(&SayHello { style: Some("shout".into()) }) {
+        Err(harness::qapi::ExecuteError::Qapi(e)) => {
+            assert_eq!(e.desc, "Parameter 'style' does not accept value 'shout'")
+        }
+        other => panic!("an unknown enum value: {other:?}"),
+    }
+    // The event carries the enum member, by name.
+    let styles: Vec<Value> =
+        harness::custom_events(&mut qmp).iter().map(|e| e["data"]["style"].clone()).collect();
+    assert_eq!(styles, [json!("plain"), json!("loud")], "SAID_HELLO events");
+    let mut hmp = |line: &str| qmp.execute(&HumanMonitorCommand { command_line: line.into() }).expect("HMP");
+    assert_eq!(hmp(NAME), "");
+    assert_eq!(hmp(&format!("{NAME} loud")), "");
+    assert_eq!(hmp(&format!("{NAME} shout")), "Error: Parameter 'style' does not accept value 'shout'\r\n");
+    assert_eq!(hmp(&format!("help {NAME}")), format!("{NAME} [style] -- describe {NAME} in one line\r\n"));
+    assert_eq!(vm.stdout(), format!("{LINE}\n{LOUD}\n{LINE}\n{LOUD}\n"));
     assert!(vm.is_running());
     drop(vm);
 

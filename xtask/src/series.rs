@@ -40,8 +40,19 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
     let plain =
         Plain { binary: l.build.join("qemu-system-x86_64"), qmp_manual: l.build.join("docs/qemu-qmp-ref.7") };
     let patches = l.patches()?;
+    // The walk depends on the series and on what builds the libraries: the crate's
+    // sources, its build script and generator, the declarations.
+    let mut inputs = patches.clone();
+    let listed = sh::output(
+        Command::new("git")
+            .arg("-C")
+            .arg(sh::root())
+            .args(["ls-files", "--cached", "--others", "--exclude-standard", "--"])
+            .args(["src", "build", "build.rs", "scripts", "qapi", "Cargo.toml", "Cargo.lock"]),
+    )?;
+    inputs.extend(listed.lines().map(|f| sh::root().join(f)).filter(|p| p.is_file()));
     let mut stamp = format!("{}\n", v.sha256);
-    for p in &patches {
+    for p in &inputs {
         stamp.push_str(&format!("{} {}\n", source::sha256(p)?, p.display()));
     }
     let stamp_file = l.dir.join("series.stamp");
