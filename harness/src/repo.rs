@@ -2,6 +2,7 @@
 //! A throwaway copy of this repository, for tests that follow a user's steps (scaffold a
 //! command, make a mistake) without touching the real checkout.
 
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -10,6 +11,42 @@ use std::process::{Command, Output};
 /// [`RepoCopy::changed_files`] shows exactly what the steps changed.
 pub struct RepoCopy {
     dir: tempfile::TempDir,
+}
+
+/// The project's files in the repository at `root`, relative to it: tracked ones and
+/// untracked ones git does not ignore, as they are on disk (a file deleted in the working
+/// tree is left out), limited to `pathspecs` (every file when empty).
+pub fn project_files(root: &Path, pathspecs: &[&str]) -> io::Result<Vec<PathBuf>> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--"])
+        .args(pathspecs)
+        .output()?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        return Err(io::Error::other(format!("git ls-files in {}: {why}", root.display())));
+    }
+    let mut files = Vec::new();
+    for name in out.stdout.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let rel = PathBuf::from(
+            std::str::from_utf8(name).map_err(|_| io::Error::other("a file name is not UTF-8"))?,
+        );
+        if root.join(&rel).is_file() {
+            files.push(rel);
+        }
+    }
+    Ok(files)
+}
+
+/// Copies the project's files (see [`project_files`]) from `root` into `dest`.
+pub fn copy_project(root: &Path, dest: &Path) -> io::Result<()> {
+    for rel in project_files(root, &[])? {
+        let to = dest.join(&rel);
+        std::fs::create_dir_all(to.parent().unwrap_or(dest))?;
+        std::fs::copy(root.join(&rel), &to)?;
+    }
+    Ok(())
 }
 
 fn git(dir: &Path) -> Command {
@@ -28,16 +65,7 @@ impl RepoCopy {
     /// Copies the repository whose root is `root` (the crate's manifest dir).
     pub fn of(root: &Path) -> RepoCopy {
         let dir = tempfile::Builder::new().prefix("qemu-hello-rs-copy-").tempdir().expect("temp dir");
-        let list = run(git(root).args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"]));
-        for name in list.stdout.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-            let rel = Path::new(std::str::from_utf8(name).expect("UTF-8 file names"));
-            let (from, to) = (root.join(rel), dir.path().join(rel));
-            if !from.exists() {
-                continue; // deleted in the working tree
-            }
-            std::fs::create_dir_all(to.parent().expect("a file has a parent")).expect("mkdir");
-            std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
-        }
+        copy_project(root, dir.path()).unwrap_or_else(|e| panic!("copying {}: {e}", root.display()));
         run(git(dir.path()).args(["init", "-q"]));
         run(git(dir.path()).args(["add", "-A"]));
         run(git(dir.path()).args(["commit", "-q", "-m", "copy"]));

@@ -43,14 +43,11 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
     // The walk depends on the series and on what builds the libraries: the crate's
     // sources, its build script and generator, the declarations.
     let mut inputs = patches.clone();
-    let listed = sh::output(
-        Command::new("git")
-            .arg("-C")
-            .arg(sh::root())
-            .args(["ls-files", "--cached", "--others", "--exclude-standard", "--"])
-            .args(["src", "build", "build.rs", "scripts", "qapi", "Cargo.toml", "Cargo.lock"]),
+    let listed = harness::repo::project_files(
+        sh::root(),
+        &["src", "build", "build.rs", "scripts", "qapi", "Cargo.toml", "Cargo.lock"],
     )?;
-    inputs.extend(listed.lines().map(|f| sh::root().join(f)).filter(|p| p.is_file()));
+    inputs.extend(listed.iter().map(|f| sh::root().join(f)));
     let mut stamp = format!("{}\n", v.sha256);
     for p in &inputs {
         stamp.push_str(&format!("{} {}\n", source::sha256(p)?, p.display()));
@@ -209,14 +206,7 @@ fn subset_staticlib(l: &Layout, declared: &[String], dest: &Path) -> Result<()> 
         fs::remove_dir_all(&copy)?;
     }
     fs::create_dir_all(&copy)?;
-    sh::run(
-        Command::new("sh")
-            .arg("-c")
-            .arg("git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C \"$1\" -xf -")
-            .arg("sh")
-            .arg(&copy)
-            .current_dir(sh::root()),
-    )?;
+    harness::repo::copy_project(sh::root(), &copy)?;
     for entry in fs::read_dir(copy.join("qapi"))? {
         let path = entry?.path();
         let file = path.file_name().context("declaration name")?.to_string_lossy().into_owned();
