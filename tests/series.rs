@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The patch series and `qapi/` agree: each series adds every declared schema entry to
 //! `qapi/misc.json` and every HMP entry to `hmp-commands.hx`, with its prototype, each
-//! under CONFIG_MONITOR_RUST_LIB (the C reference's entries as they are). (That the
-//! series are exactly what the declarations generate is `cargo xtask patches --check`.)
+//! under CONFIG_MONITOR_RUST_LIB. (That the series are exactly what the declarations
+//! generate is `cargo xtask patches --check`.)
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,18 +11,16 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every series: `qemu-patches/<version>/` and `qemu-patches/reference-c/<version>/`.
+/// Every series: `qemu-patches/<version>/`.
 fn series_dirs() -> Vec<PathBuf> {
     let has_patches = |d: &Path| {
         fs::read_dir(d).unwrap().any(|e| e.unwrap().path().extension().is_some_and(|x| x == "patch"))
     };
     let mut dirs = Vec::new();
-    for top in [root().join("qemu-patches"), root().join("qemu-patches/reference-c")] {
-        for e in fs::read_dir(top).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() && has_patches(&p) {
-                dirs.push(p);
-            }
+    for e in fs::read_dir(root().join("qemu-patches")).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() && has_patches(&p) {
+            dirs.push(p);
         }
     }
     dirs.sort();
@@ -82,56 +80,38 @@ fn each_series_adds_every_declared_schema_entry() {
         let added = expressions(&added_lines(&dir, "qapi/misc.json").join("\n"));
         let declared: Vec<String> =
             schemas.iter().map(|p| expressions(&fs::read_to_string(p).unwrap())).collect();
-        if dir.parent().unwrap().ends_with("reference-c") {
-            // The C reference carries the hello-world command only.
-            assert!(
-                declared.iter().any(|d| d.contains(&added)),
-                "{}: {added:?} is not a declaration in qapi/",
-                dir.display()
-            );
-        } else {
-            // Each entry as declared, under the condition the meson option sets.
-            let declared = declared.join("\n\n");
-            let entries = declared.lines().filter(|l| l.starts_with("{ '")).count();
-            assert_eq!(
-                added.matches(CONDITION).count(),
-                entries,
-                "{}: not every schema entry is under {CONDITION}:\n{added}",
-                dir.display()
-            );
-            assert_eq!(
-                added.replace(&format!(",\n  {CONDITION} }}"), " }"),
-                declared,
-                "{}: the schema entries differ from qapi/",
-                dir.display()
-            );
-        }
+        // Each entry as declared, under the condition the meson option sets.
+        let declared = declared.join("\n\n");
+        let entries = declared.lines().filter(|l| l.starts_with("{ '")).count();
+        assert_eq!(
+            added.matches(CONDITION).count(),
+            entries,
+            "{}: not every schema entry is under {CONDITION}:\n{added}",
+            dir.display()
+        );
+        assert_eq!(
+            added.replace(&format!(",\n  {CONDITION} }}"), " }"),
+            declared,
+            "{}: the schema entries differ from qapi/",
+            dir.display()
+        );
     }
 }
 
 #[test]
 fn each_series_adds_every_declared_hmp_entry_and_prototype() {
     for dir in series_dirs() {
-        let reference = dir.parent().unwrap().ends_with("reference-c");
         let hx = added_lines(&dir, "hmp-commands.hx").join("\n");
         let hmp_h = added_lines(&dir, "include/monitor/hmp.h");
         for decl in declarations(".hx").into_iter().filter(|p| !p.to_string_lossy().ends_with(".info.hx")) {
             let entry = fs::read_to_string(&decl).unwrap();
-            if reference && !entry.contains("\"hello-world\"") {
-                continue;
-            }
-            // The product's series puts the table part under the condition; the C
-            // reference adds the entry as it is.
-            let expected = if reference {
-                entry.trim_end().to_string()
-            } else {
-                let (table, doc) = entry.split_once("SRST\n").expect("an HMP entry has its SRST doc");
-                format!(
-                    "#if defined(CONFIG_MONITOR_RUST_LIB)\n{}\n#endif\n\nSRST\n{}",
-                    table.trim_end(),
-                    doc.trim_end()
-                )
-            };
+            // The table part under the condition; the doc outside, for the manual.
+            let (table, doc) = entry.split_once("SRST\n").expect("an HMP entry has its SRST doc");
+            let expected = format!(
+                "#if defined(CONFIG_MONITOR_RUST_LIB)\n{}\n#endif\n\nSRST\n{}",
+                table.trim_end(),
+                doc.trim_end()
+            );
             assert!(
                 hx.contains(&expected),
                 "{}: hmp-commands.hx lacks {}:\n{expected}",

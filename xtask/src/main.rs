@@ -12,6 +12,7 @@ mod libvirt;
 mod package;
 mod patches;
 mod qemu;
+mod reference;
 mod run;
 mod scaffold;
 mod series;

@@ -15,7 +15,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::versions::Version;
-use crate::{BuildArgs, deps, sh, source};
+use crate::{BuildArgs, deps, reference, sh, source};
 
 /// Where packages install: one versioned prefix below it per QEMU release.
 pub const PACKAGE_PREFIX: &str = "/usr/lib/qemu-hello-rs";
@@ -29,7 +29,8 @@ pub const HEADERS: [&str; 4] =
 pub enum Flavor {
     /// The Rust staticlib (the product).
     Rust,
-    /// The C reference from QEMU's guide (`qemu-patches/reference-c/`), for benchmarks.
+    /// The same series linking the C reference (`bench/hello-world.c`) in place of the
+    /// staticlib, for benchmarks.
     ReferenceC,
     /// The series in a git tree, configured without `--monitor-rust-lib` (as any QEMU
     /// build that does not use this project): the bisectability check and the manual.
@@ -101,6 +102,7 @@ impl Layout {
     pub fn staticlib(&self) -> PathBuf {
         match self.flavor {
             Flavor::Package => Layout::new(self.version, Flavor::Rust).staticlib(),
+            Flavor::ReferenceC => self.dir.join("libhello_world_c.a"),
             _ => self.cargo_target.join("release/libqemu_hello_rs.a"),
         }
     }
@@ -108,14 +110,10 @@ impl Layout {
     /// This build's patch series, feature patches first, then repack fixes.
     pub fn patches(&self) -> Result<Vec<PathBuf>> {
         let series = sh::root().join("qemu-patches").join(self.version.name);
-        let dir = match self.flavor {
-            Flavor::Rust | Flavor::Plain | Flavor::Package => series.clone(),
-            Flavor::ReferenceC => sh::root().join("qemu-patches/reference-c").join(self.version.name),
-        };
-        let mut all = patch_files(&dir)?;
+        let mut all = patch_files(&series)?;
         all.extend(patch_files(&series.join("repack"))?);
         if all.is_empty() {
-            bail!("no patches in {}", dir.display());
+            bail!("no patches in {}", series.display());
         }
         Ok(all)
     }
@@ -151,10 +149,13 @@ pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
     prepare_source(&layout, args)?;
     ensure_venv(&layout)?;
     configure(&layout)?;
-    if flavor == Flavor::Rust {
+    if matches!(flavor, Flavor::Rust | Flavor::ReferenceC) {
         sh::step("generating QEMU's headers (QAPI, trace, config)");
         ninja(&layout, &HEADERS, "ninja-headers.log")?;
-        build_staticlib(&layout)?;
+        match flavor {
+            Flavor::Rust => build_staticlib(&layout)?,
+            _ => reference::build_archive(&layout)?,
+        }
     }
     install(&layout)?;
     let binary = layout.binary().canonicalize()?;
@@ -270,8 +271,8 @@ fn configure_args(l: &Layout) -> Result<Vec<String>> {
     ];
     // The series declares the commands under CONFIG_MONITOR_RUST_LIB, which the option
     // sets: configure with it from the start, so that the headers the staticlib is built
-    // against declare them (see `placeholder_staticlib`).
-    if matches!(l.flavor, Flavor::Rust | Flavor::Package) {
+    // against declare them (see `empty_archive`).
+    if matches!(l.flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::Package) {
         args.push(format!("--monitor-rust-lib={}", l.staticlib().display()));
     }
     // The plain tree renders the manual; the others leave it out.
@@ -318,8 +319,8 @@ pub fn configure(l: &Layout) -> Result<()> {
         return Ok(());
     }
     sh::step(format!("configuring QEMU {} (x86_64-softmmu)", l.version.name));
-    if l.flavor == Flavor::Rust {
-        placeholder_staticlib(l)?;
+    if matches!(l.flavor, Flavor::Rust | Flavor::ReferenceC) {
+        empty_archive(&l.staticlib())?;
     }
     if l.build.exists() {
         fs::remove_dir_all(&l.build)?;
@@ -407,14 +408,10 @@ fn build_staticlib(l: &Layout) -> Result<()> {
     sh::run(&mut cmd)
 }
 
-/// Meson wants the `--monitor-rust-lib` file to exist at configure time, before the
-/// staticlib can be built (it needs the headers configure generates): until cargo
-/// writes the real one, an empty archive stands in. Nothing links it before then.
-fn placeholder_staticlib(l: &Layout) -> Result<()> {
-    empty_archive(&l.staticlib())
-}
-
-/// An empty `ar` archive at `path`, unless a file is there already.
+/// An empty `ar` archive at `path`, unless a file is there already. Meson wants the
+/// `--monitor-rust-lib` file to exist at configure time, before the library can be built
+/// (it needs the headers configure generates): until the real one is written, an empty
+/// archive stands in. Nothing links it before then.
 pub fn empty_archive(path: &Path) -> Result<()> {
     if path.is_file() {
         return Ok(());

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! `cargo xtask test`: builds if needed, then every check, failing on the first that fails.
 //!
-//! 1. rustfmt, and clippy (`-D warnings`) over the workspace;
+//! 1. rustfmt, and clippy (`-D warnings`) over the workspace; the benchmarks' C
+//!    reference compiles against the release with QEMU's flags and `-Werror`;
 //! 2. the patch series: exactly what `qapi/` generates (`cargo xtask patches --check`),
 //!    QEMU's `scripts/checkpatch.pl`, and `git am` on pristine QEMU;
 //! 3. unit and integration tests, with the patched binary and its staticlib named in the
@@ -13,7 +14,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use crate::qemu::{self, Layout};
-use crate::{BuildArgs, deps, package, patches, series, sh, source, versions};
+use crate::{BuildArgs, deps, package, patches, reference, series, sh, source, versions};
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
@@ -63,6 +64,10 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
     clippy.current_dir(sh::root()).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
     qemu::cargo_env(l, &mut clippy);
     sh::run(&mut clippy)?;
+
+    sh::step(format!("the benchmarks' C reference compiles with QEMU {}'s own flags", l.version.name));
+    let scratch = tempfile::tempdir()?;
+    reference::compile(l, &scratch.path().join("hello-world.o"))?;
 
     check_series(l, args)?;
 
