@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The README's path for adding a command, followed in a copy of the repository:
 //! `cargo xtask new-command`, a member declared (an optional enum, with its HMP form), an
-//! event carrying the enum, and a two-line body, `cargo xtask patches`, `cargo xtask build`; then the new command is
-//! called over QMP and HMP in the QEMU that build produced, with and without the enum,
-//! and with a value the enum lacks. Only the files the steps name may change.
+//! event carrying the enum, and a two-line body; the same steps for a query returning a
+//! struct with a required and an optional enum member; `cargo xtask patches`, `cargo
+//! xtask build`; then the new commands are called over QMP and HMP in the QEMU that build
+//! produced, with and without the enum, and with a value the enum lacks. Only the files
+//! the steps name may change.
 //!
 //! It builds QEMU in the copy (ccache makes that a few minutes), so `cargo xtask test`
 //! runs it once, for the default release (`--ignored`); run it by hand with
@@ -19,6 +21,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 const NAME: &str = "say-hello";
+const QUERY: &str = "query-say-hello";
 const LINE: &str = "Hello from a scaffolded command";
 const LOUD: &str = "HELLO FROM A SCAFFOLDED COMMAND";
 
@@ -32,6 +35,16 @@ struct SayHello {
 impl harness::qapi::Command for SayHello {
     type Ok = Value;
     const NAME: &'static str = NAME;
+    const ALLOW_OOB: bool = false;
+}
+
+/// `query-say-hello`, which returns the struct the test declares.
+#[derive(Serialize, Debug, Default)]
+struct QuerySayHello {}
+
+impl harness::qapi::Command for QuerySayHello {
+    type Ok = Value;
+    const NAME: &'static str = QUERY;
     const ALLOW_OOB: bool = false;
 }
 
@@ -92,6 +105,28 @@ fn a_scaffolded_command_builds_and_answers() {
          print_line(if style == Some(qapi::SayHelloStyle::Loud) {{ {LOUD:?} }} else {{ {LINE:?} }}).map_err(CommandError::new)"
     );
     std::fs::write(&file, stub.replace(stub_line, &body)).unwrap();
+    // Steps 1 and 2 again for a query whose struct has enum members, one optional: the
+    // layer converts both, and QEMU's qapi_free_SayHelloInfo frees what it built.
+    run(copy.cargo().args(["xtask", "new-command", QUERY]));
+    let schema = copy.path().join("qapi/query-say-hello.json");
+    let text = std::fs::read_to_string(&schema).unwrap().replace(
+        "{ 'command': 'query-say-hello' }",
+        "{ 'command': 'query-say-hello', 'returns': 'SayHelloInfo' }",
+    );
+    let struct_decl = "##\n# @SayHelloInfo:\n#\n# How @say-hello speaks.\n#\n# @style: its usual style\n#\n\
+                       # @loudest: its loudest style, if it has one\n#\n# Since: 10.2\n##\n\
+                       { 'struct': 'SayHelloInfo', 'data': { 'style': 'SayHelloStyle', '*loudest': 'SayHelloStyle' } }\n\n";
+    std::fs::write(&schema, format!("{struct_decl}{text}")).unwrap();
+    let query_file = copy.path().join("src/commands/query_say_hello.rs");
+    let query_stub = std::fs::read_to_string(&query_file).unwrap();
+    let query_stub_line = "    Err(CommandError::new(\"query-say-hello is not implemented yet\"))";
+    assert!(query_stub.contains(query_stub_line), "the stub changed:\n{query_stub}");
+    let query_body = "    Ok(qapi::SayHelloInfo { style: qapi::SayHelloStyle::Plain, loudest: Some(qapi::SayHelloStyle::Loud) })";
+    let query_stub = query_stub.replace(
+        "pub fn query_say_hello() -> Result<(), CommandError>",
+        "pub fn query_say_hello() -> Result<qapi::SayHelloInfo, CommandError>",
+    );
+    std::fs::write(&query_file, query_stub.replace(query_stub_line, query_body)).unwrap();
     // Step 3: the series, and the build.
     run(copy.cargo().args(["xtask", "patches", "--qemu", &version]));
     let built = run(copy.cargo().args(["xtask", "build", "--qemu", &version]));
@@ -109,6 +144,10 @@ fn a_scaffolded_command_builds_and_answers() {
         }
         other => panic!("an unknown enum value: {other:?}"),
     }
+    assert_eq!(
+        qmp.execute(&QuerySayHello {}).expect("query-say-hello succeeds"),
+        json!({ "style": "plain", "loudest": "loud" })
+    );
     // The event carries the enum member, by name.
     let styles: Vec<Value> =
         harness::custom_events(&mut qmp).iter().map(|e| e["data"]["style"].clone()).collect();
@@ -125,9 +164,15 @@ fn a_scaffolded_command_builds_and_answers() {
     let mut changed = copy.changed_files();
     changed.retain(|p| !p.starts_with(format!("qemu-patches/{version}/")));
     changed.sort();
-    let expected: Vec<PathBuf> = ["qapi/say-hello.hx", "qapi/say-hello.json", "src/commands/say_hello.rs"]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
+    let expected: Vec<PathBuf> = [
+        "qapi/query-say-hello.json",
+        "qapi/say-hello.hx",
+        "qapi/say-hello.json",
+        "src/commands/query_say_hello.rs",
+        "src/commands/say_hello.rs",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
     assert_eq!(changed, expected, "the steps changed files they do not name");
 }
