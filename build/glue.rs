@@ -28,6 +28,9 @@ pub struct Command {
     pub file: String,
     pub args: Vec<Member>,
     pub ret: Option<String>,
+    /// The element type when `ret` is a list.
+    #[serde(default)]
+    pub ret_element: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -72,6 +75,9 @@ pub struct Member {
     pub optional: bool,
     /// Whether this release's C passes a `bool has_<member>` flag.
     pub has: bool,
+    /// The element type when the member is a list.
+    #[serde(default)]
+    pub element: Option<String>,
 }
 
 /// One HMP entry, read from a `qapi/<command>.hx` or `qapi/<command>.info.hx` file.
@@ -127,6 +133,104 @@ fn kind(ty: &str, enums: &[Enum]) -> Option<Kind> {
         return Some(Kind::Enum(Box::leak(e.c_name.clone().into_boxed_str())));
     }
     scalar(ty).map(Kind::Scalar)
+}
+
+/// An element of a list the layer builds for QEMU: a value of a kind, or a schema struct
+/// (by its C name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Elem {
+    Value(Kind),
+    Struct(String),
+}
+
+/// A QAPI list type (`['Foo']`, C `FooList`) the layer builds: a command's return value
+/// or a struct member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct List {
+    c_name: String,
+    elem: Elem,
+}
+
+impl List {
+    /// The list of `element`s called `ty`, or why the layer cannot build it.
+    fn new(ty: &str, element: &str, schema_enums: &[Enum], structs: &[Struct]) -> Option<List> {
+        let elem = match kind(element, schema_enums) {
+            Some(k) => Elem::Value(k),
+            None => Elem::Struct(structs.iter().find(|s| s.name == element)?.c_name.clone()),
+        };
+        Some(List { c_name: ty.to_string(), elem })
+    }
+
+    /// The Rust type of an element, inside the generated `qapi` module.
+    fn value_type(&self) -> String {
+        match &self.elem {
+            Elem::Value(Kind::Str) => "GStr".to_string(),
+            Elem::Value(Kind::Scalar(t) | Kind::Enum(t)) => t.to_string(),
+            Elem::Struct(t) => t.clone(),
+        }
+    }
+
+    /// `qapi::<List>`, an alias of the layer's `List` over the C node type: values are
+    /// pushed into glib memory, and QEMU's `qapi_free_<List>` frees them (QEMU's
+    /// marshaller after the command, or the list's `Drop` if it is never handed over).
+    fn generate(&self, g: &mut String) {
+        let value = match &self.elem {
+            Elem::Value(Kind::Str) => "v.into_raw()",
+            Elem::Value(Kind::Scalar(_)) => "v",
+            Elem::Value(Kind::Enum(_)) => "v.to_c()",
+            Elem::Struct(_) => "Ret::into_c(v)",
+        };
+        let _ = writeln!(
+            g,
+            "    /// QAPI list `{c}`: build it with `push` or `collect`.\n    \
+             #[allow(non_camel_case_types)]\n    \
+             pub type {c} = List<bindings::{c}>;\n\n    \
+             impl ListNode for bindings::{c} {{\n        \
+             type Value = {ty};\n\n        \
+             unsafe fn set(node: *mut Self, v: {ty}) {{\n            \
+             // SAFETY: `node` is a zeroed node of ours (the trait's contract); a pointer\n            \
+             // value takes a glib allocation, which qapi_free_{c} releases.\n            \
+             unsafe {{ (*node).value = {value} }};\n        }}\n\n        \
+             unsafe fn next(node: *mut Self) -> *mut *mut Self {{\n            \
+             // SAFETY: `node` is a valid node (the trait's contract).\n            \
+             unsafe {{ &raw mut (*node).next }}\n        }}\n\n        \
+             unsafe fn free(list: *mut Self) {{\n            \
+             // SAFETY: `list` is a list of ours, built in glib memory (the trait's contract).\n            \
+             unsafe {{ bindings::qapi_free_{c}(list) }}\n        }}\n    }}\n",
+            c = self.c_name,
+            ty = self.value_type(),
+        );
+    }
+}
+
+/// The lists the layer must build: every list-typed struct member and command return.
+fn lists(schema: &Schema) -> Result<Vec<List>, String> {
+    let mut out: Vec<List> = Vec::new();
+    let mut add = |ty: &str, element: &str, place: String| -> Result<(), String> {
+        let list = List::new(ty, element, &schema.enums, &schema.structs).ok_or_else(|| {
+            format!(
+                "{place}: a list of {element:?} is not supported by the command layer yet \
+                 (lists of str, bool, int and its sized forms, number, an enum or a struct of qapi/)"
+            )
+        })?;
+        if !out.contains(&list) {
+            out.push(list);
+        }
+        Ok(())
+    };
+    for s in &schema.structs {
+        for m in &s.members {
+            if let Some(e) = &m.element {
+                add(&m.ty, e, format!("{}: struct '{}', member '{}'", s.file, s.name, m.name))?;
+            }
+        }
+    }
+    for c in &schema.commands {
+        if let (Some(t), Some(e)) = (&c.ret, &c.ret_element) {
+            add(t, e, format!("{}: command '{}', return value", c.file, c.name))?;
+        }
+    }
+    Ok(out)
 }
 
 /// The Rust type a command function takes for a member of kind `k`.
@@ -244,9 +348,15 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Re
         allow.types.push(e.c_name.clone());
         allow.enums.push(e.c_name.clone());
     }
+    let lists = lists(schema)?;
     for s in &schema.structs {
-        gen_struct(&mut g, s, &schema.enums)?;
+        gen_struct(&mut g, s, &schema.enums, &lists)?;
         allow.types.push(s.c_name.clone());
+    }
+    for l in &lists {
+        l.generate(&mut g);
+        allow.types.push(l.c_name.clone());
+        allow.functions.push(format!("qapi_free_{}", l.c_name));
     }
     for e in &schema.events {
         gen_event(&mut g, e, &schema.enums)?;
@@ -256,7 +366,7 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Re
 
     for c in &schema.commands {
         add_module(&c.c_name, &mut modules);
-        gen_qmp(&mut g, c, schema)?;
+        gen_qmp(&mut g, c, schema, &lists)?;
         allow.functions.push(format!("qmp_{}", c.c_name));
     }
     for h in hmp {
@@ -277,7 +387,8 @@ fn member_kind(owner: &str, file: &str, m: &Member, enums: &[Enum]) -> Result<Ki
     kind(&m.ty, enums).ok_or_else(|| {
         format!(
             "{file}: {owner}, member '{}': type {:?} is not supported by the command layer yet \
-             (supported: str, bool, int and its sized forms, number, an enum of qapi/)",
+             (supported: str, bool, int and its sized forms, number, an enum of qapi/; \
+             lists of those or of structs as struct members and return values)",
             m.name, m.ty
         )
     })
@@ -346,14 +457,29 @@ fn gen_enum(g: &mut String, e: &Enum) {
     );
 }
 
-fn gen_struct(g: &mut String, s: &Struct, enums: &[Enum]) -> Result<(), String> {
+fn gen_struct(g: &mut String, s: &Struct, enums: &[Enum], lists: &[List]) -> Result<(), String> {
     let owner = format!("struct '{}'", s.name);
     let _ = writeln!(g, "    /// QAPI struct `{}` ({}), returned to QEMU in glib memory.", s.name, s.file);
     let _ = writeln!(g, "    #[derive(Debug)]\n    pub struct {} {{", s.c_name);
     let mut fill = String::new();
     for m in &s.members {
-        let k = member_kind(&owner, &s.file, m, enums)?;
         let field = &m.c_name;
+        if let Some(list) = lists.iter().find(|l| m.element.is_some() && l.c_name == m.ty) {
+            let ty = &list.c_name;
+            let (ty, value) = if m.optional {
+                (format!("Option<{ty}>"), format!("self.{field}.map_or(ptr::null_mut(), List::into_raw)"))
+            } else {
+                (ty.clone(), format!("self.{field}.into_raw()"))
+            };
+            let _ = writeln!(g, "        /// `{}`{}", m.name, if m.optional { " (optional)" } else { "" });
+            let _ = writeln!(g, "        pub {field}: {ty},");
+            if m.has {
+                let _ = writeln!(fill, "                (*c).has_{field} = self.{field}.is_some();");
+            }
+            let _ = writeln!(fill, "                (*c).{field} = {value};");
+            continue;
+        }
+        let k = member_kind(&owner, &s.file, m, enums)?;
         let ty = match (k, m.optional) {
             (Kind::Str, false) => "GStr".to_string(),
             (Kind::Str, true) => "Option<GStr>".to_string(),
@@ -458,7 +584,7 @@ fn c_params_of(m: &Member, k: Kind) -> Vec<(String, String)> {
     v
 }
 
-fn gen_qmp(g: &mut String, c: &Command, schema: &Schema) -> Result<(), String> {
+fn gen_qmp(g: &mut String, c: &Command, schema: &Schema, lists: &[List]) -> Result<(), String> {
     let owner = format!("command '{}'", c.name);
     let mut params = Vec::new();
     let mut convert = String::new();
@@ -491,13 +617,16 @@ fn gen_qmp(g: &mut String, c: &Command, schema: &Schema) -> Result<(), String> {
         );
         let _ = writeln!(call_args, "            {name}, // command '{}', member '{}'", c.name, m.name);
     }
-    let (ret, c_ret) = match &c.ret {
-        None => ("()".to_string(), String::new()),
-        Some(t) => match schema.structs.iter().find(|s| &s.name == t) {
+    let list = lists.iter().find(|l| c.ret_element.is_some() && c.ret.as_ref() == Some(&l.c_name));
+    let (ret, c_ret) = match (&c.ret, list) {
+        (None, _) => ("()".to_string(), String::new()),
+        (Some(t), Some(_)) => (format!("qapi::{t}"), format!(" -> *mut bindings::{t}")),
+        (Some(t), None) => match schema.structs.iter().find(|s| &s.name == t) {
             Some(s) => (format!("qapi::{}", s.c_name), format!(" -> *mut bindings::{}", s.c_name)),
             None => {
                 return Err(format!(
-                    "{}: {owner}: returning {t:?} is not supported by the command layer yet (return a struct)",
+                    "{}: {owner}: returning {t:?} is not supported by the command layer yet \
+                     (return a struct or a list)",
                     c.file
                 ));
             }

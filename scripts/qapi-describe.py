@@ -8,12 +8,17 @@ Parses the schema files with QEMU's own QAPI front end (QEMU_SRC/scripts/qapi, t
 same code that generates the C headers), with doc comments required as in
 qapi/misc.json, and prints JSON on stdout:
 
-  {"commands": [{"name", "c_name", "file", "args": [MEMBER...], "ret": TYPE|null}],
+  {"commands": [{"name", "c_name", "file", "args": [MEMBER...], "ret": TYPE|null,
+                 "ret_element": TYPE|null}],
    "events":   [{"name", "c_name", "file", "args": [MEMBER...]}],
    "structs":  [{"name", "c_name", "file", "members": [MEMBER...]}],
    "enums":    [{"name", "c_name", "file", "max",
                  "values": [{"name", "c_const"}]}]}
-  MEMBER = {"name", "c_name", "type", "optional", "has"}
+  MEMBER = {"name", "c_name", "type", "optional", "has", "element"}
+
+A list type (['Foo'] in the schema) is reported by its name ("FooList", also its C
+name) with its element type's name as "element" ("ret_element" for a command's
+return); "element" is null for other types.
 
 An enum's "c_const" and "max" are the names of its C constants (QEMU's own
 c_enum_const, so a 'prefix' and each release's spelling rule apply); the values are
@@ -37,14 +42,17 @@ def main():
     sys.path.insert(0, os.path.join(src, "scripts"))
     from qapi.common import c_enum_const, c_name
     from qapi.error import QAPIError
-    from qapi.schema import QAPISchema, QAPISchemaVisitor
+    from qapi.schema import QAPISchema, QAPISchemaArrayType, QAPISchemaVisitor
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from qapi_compat import schema_for
+
+    def element(t):
+        return t.element_type.name if isinstance(t, QAPISchemaArrayType) else None
 
     def member(m):
         need_has = m.need_has() if hasattr(m, "need_has") else m.optional
         return {"name": m.name, "c_name": c_name(m.name), "type": m.type.name,
-                "optional": m.optional, "has": need_has}
+                "optional": m.optional, "has": need_has, "element": element(m.type)}
 
     def members(arg_type):
         return [member(m) for m in arg_type.members] if arg_type else []
@@ -58,7 +66,8 @@ def main():
         def visit_command(self, name, info, ifcond, features, arg_type, ret_type, *rest):
             out["commands"].append({"name": name, "c_name": c_name(name), "file": origin(info),
                                     "args": members(arg_type),
-                                    "ret": ret_type.name if ret_type else None})
+                                    "ret": ret_type.name if ret_type else None,
+                                    "ret_element": element(ret_type) if ret_type else None})
 
         def visit_event(self, name, info, ifcond, features, arg_type, *rest):
             out["events"].append({"name": name, "c_name": c_name(name.lower()), "file": origin(info),

@@ -126,6 +126,125 @@ impl Ret for () {
     fn failed() {}
 }
 
+/// A node type of a QAPI list (C `FooList`: `next` and `value`). The generated code
+/// implements it for each list type a declaration uses.
+pub trait ListNode: Sized {
+    /// An element's Rust value.
+    type Value;
+    /// Stores `v` as the node's value.
+    ///
+    /// # Safety
+    /// `node` is a zeroed node of the caller's, not yet in any list QEMU sees.
+    unsafe fn set(node: *mut Self, v: Self::Value);
+    /// The node's `next` field.
+    ///
+    /// # Safety
+    /// `node` is a valid node.
+    unsafe fn next(node: *mut Self) -> *mut *mut Self;
+    /// Frees a whole list with QEMU's `qapi_free_<List>`.
+    ///
+    /// # Safety
+    /// `list` is a list built by [`List`], owned by the caller.
+    unsafe fn free(list: *mut Self);
+}
+
+/// A QAPI list built in glib memory, in the order values are pushed (the generated
+/// `qapi::FooList` is `List<bindings::FooList>`). Returned by a command, or held by a
+/// returned struct, it is QEMU's to free; dropped otherwise, QEMU's `qapi_free_<List>`
+/// frees it here.
+pub struct List<N: ListNode> {
+    head: *mut N,
+    tail: *mut N,
+    len: usize,
+}
+
+#[allow(dead_code)] // used by generated code only when a declaration has a list
+impl<N: ListNode> List<N> {
+    /// The empty list (NULL to QEMU).
+    pub const fn new() -> Self {
+        List { head: ptr::null_mut(), tail: ptr::null_mut(), len: 0 }
+    }
+
+    /// Appends `v`.
+    pub fn push(&mut self, v: N::Value) {
+        let node = g_new0::<N>();
+        // SAFETY: `node` is zeroed and ours alone.
+        unsafe { N::set(node, v) };
+        if self.tail.is_null() {
+            self.head = node;
+        } else {
+            // SAFETY: `tail` is the last node of this list, valid and ours.
+            unsafe { *N::next(self.tail) = node };
+        }
+        self.tail = node;
+        self.len = self.len.wrapping_add(1);
+    }
+
+    /// How many values were pushed.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The C list, handed over to QEMU.
+    pub(crate) fn into_raw(self) -> *mut N {
+        let head = self.head;
+        core::mem::forget(self);
+        head
+    }
+}
+
+impl<N: ListNode> Drop for List<N> {
+    fn drop(&mut self) {
+        if !self.head.is_null() {
+            // SAFETY: the nodes were built by `push` and never handed over.
+            unsafe { N::free(self.head) };
+        }
+    }
+}
+
+impl<N: ListNode> Default for List<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<N: ListNode> core::fmt::Debug for List<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "List({} values)", self.len)
+    }
+}
+
+impl<N: ListNode> Extend<N::Value> for List<N> {
+    fn extend<I: IntoIterator<Item = N::Value>>(&mut self, values: I) {
+        for v in values {
+            self.push(v);
+        }
+    }
+}
+
+impl<N: ListNode> FromIterator<N::Value> for List<N> {
+    fn from_iter<I: IntoIterator<Item = N::Value>>(values: I) -> Self {
+        let mut list = Self::new();
+        list.extend(values);
+        list
+    }
+}
+
+impl<N: ListNode> Ret for List<N> {
+    type C = *mut N;
+    fn into_c(self) -> *mut N {
+        self.into_raw()
+    }
+    fn failed() -> *mut N {
+        ptr::null_mut()
+    }
+}
+
 /// A NUL-terminated string allocated by glib (`g_strndup`), as QAPI structs and events
 /// hold them; QEMU frees the ones it is given with `g_free`.
 pub struct GStr(*mut c_char);

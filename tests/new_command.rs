@@ -2,10 +2,10 @@
 //! The README's path for adding a command, followed in a copy of the repository:
 //! `cargo xtask new-command`, a member declared (an optional enum, with its HMP form), an
 //! event carrying the enum, and a two-line body; the same steps for a query returning a
-//! struct with a required and an optional enum member; `cargo xtask patches`, `cargo
-//! xtask build`; then the new commands are called over QMP and HMP in the QEMU that build
-//! produced, with and without the enum, and with a value the enum lacks. Only the files
-//! the steps name may change.
+//! list of structs with enum members and list members, required and optional; `cargo
+//! xtask patches`, `cargo xtask build`; then the new commands are called over QMP and HMP
+//! in the QEMU that build produced, with and without the enum, and with a value the enum
+//! lacks. Only the files the steps name may change.
 //!
 //! It builds QEMU in the copy (ccache makes that a few minutes), so `cargo xtask test`
 //! runs it once, for the default release (`--ignored`); run it by hand with
@@ -105,26 +105,33 @@ fn a_scaffolded_command_builds_and_answers() {
          print_line(if style == Some(qapi::SayHelloStyle::Loud) {{ {LOUD:?} }} else {{ {LINE:?} }}).map_err(CommandError::new)"
     );
     std::fs::write(&file, stub.replace(stub_line, &body)).unwrap();
-    // Steps 1 and 2 again for a query whose struct has enum members, one optional: the
-    // layer converts both, and QEMU's qapi_free_SayHelloInfo frees what it built.
+    // Steps 1 and 2 again for a query returning a list of structs whose members are an
+    // enum, an optional enum, a list of strings and an optional list of enums: the layer
+    // builds them all in glib memory, and QEMU's qapi_free_SayHelloInfoList frees them.
     run(copy.cargo().args(["xtask", "new-command", QUERY]));
     let schema = copy.path().join("qapi/query-say-hello.json");
     let text = std::fs::read_to_string(&schema).unwrap().replace(
         "{ 'command': 'query-say-hello' }",
-        "{ 'command': 'query-say-hello', 'returns': 'SayHelloInfo' }",
+        "{ 'command': 'query-say-hello', 'returns': ['SayHelloInfo'] }",
     );
     let struct_decl = "##\n# @SayHelloInfo:\n#\n# How @say-hello speaks.\n#\n# @style: its usual style\n#\n\
-                       # @loudest: its loudest style, if it has one\n#\n# Since: 10.2\n##\n\
-                       { 'struct': 'SayHelloInfo', 'data': { 'style': 'SayHelloStyle', '*loudest': 'SayHelloStyle' } }\n\n";
+                       # @loudest: its loudest style, if it has one\n#\n# @words: what it says\n#\n\
+                       # @styles: the styles it knows, if it tells\n#\n# Since: 10.2\n##\n\
+                       { 'struct': 'SayHelloInfo', 'data': { 'style': 'SayHelloStyle', '*loudest': 'SayHelloStyle', \
+                       'words': ['str'], '*styles': ['SayHelloStyle'] } }\n\n";
     std::fs::write(&schema, format!("{struct_decl}{text}")).unwrap();
     let query_file = copy.path().join("src/commands/query_say_hello.rs");
     let query_stub = std::fs::read_to_string(&query_file).unwrap();
     let query_stub_line = "    Err(CommandError::new(\"query-say-hello is not implemented yet\"))";
     assert!(query_stub.contains(query_stub_line), "the stub changed:\n{query_stub}");
-    let query_body = "    Ok(qapi::SayHelloInfo { style: qapi::SayHelloStyle::Plain, loudest: Some(qapi::SayHelloStyle::Loud) })";
+    let query_body = "    Ok([\
+        qapi::SayHelloInfo { style: qapi::SayHelloStyle::Plain, loudest: Some(qapi::SayHelloStyle::Loud), \
+        words: [GStr::new(\"hello\"), GStr::new(\"world\")].into_iter().collect(), styles: None }, \
+        qapi::SayHelloInfo { style: qapi::SayHelloStyle::Loud, loudest: None, words: qapi::strList::new(), \
+        styles: Some(qapi::SayHelloStyle::ALL.into_iter().collect()) }].into_iter().collect())";
     let query_stub = query_stub.replace(
         "pub fn query_say_hello() -> Result<(), CommandError>",
-        "pub fn query_say_hello() -> Result<qapi::SayHelloInfo, CommandError>",
+        "pub fn query_say_hello() -> Result<qapi::SayHelloInfoList, CommandError>",
     );
     std::fs::write(&query_file, query_stub.replace(query_stub_line, query_body)).unwrap();
     // Step 3: the series, and the build.
@@ -146,7 +153,10 @@ fn a_scaffolded_command_builds_and_answers() {
     }
     assert_eq!(
         qmp.execute(&QuerySayHello {}).expect("query-say-hello succeeds"),
-        json!({ "style": "plain", "loudest": "loud" })
+        json!([
+            { "style": "plain", "loudest": "loud", "words": ["hello", "world"] },
+            { "style": "loud", "words": [], "styles": ["plain", "loud"] }
+        ])
     );
     // The event carries the enum member, by name.
     let styles: Vec<Value> =
