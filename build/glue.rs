@@ -152,7 +152,7 @@ struct List {
 }
 
 impl List {
-    /// The list of `element`s called `ty`, or why the layer cannot build it.
+    /// The list of `element`s called `ty`; `None` when the layer cannot build such elements.
     fn new(ty: &str, element: &str, schema_enums: &[Enum], structs: &[Struct]) -> Option<List> {
         let elem = match kind(element, schema_enums) {
             Some(k) => Elem::Value(k),
@@ -464,39 +464,33 @@ fn gen_struct(g: &mut String, s: &Struct, enums: &[Enum], lists: &[List]) -> Res
     let mut fill = String::new();
     for m in &s.members {
         let field = &m.c_name;
-        if let Some(list) = lists.iter().find(|l| m.element.is_some() && l.c_name == m.ty) {
-            let ty = &list.c_name;
-            let (ty, value) = if m.optional {
-                (format!("Option<{ty}>"), format!("self.{field}.map_or(ptr::null_mut(), List::into_raw)"))
-            } else {
-                (ty.clone(), format!("self.{field}.into_raw()"))
-            };
-            let _ = writeln!(g, "        /// `{}`{}", m.name, if m.optional { " (optional)" } else { "" });
-            let _ = writeln!(g, "        pub {field}: {ty},");
-            if m.has {
-                let _ = writeln!(fill, "                (*c).has_{field} = self.{field}.is_some();");
-            }
-            let _ = writeln!(fill, "                (*c).{field} = {value};");
-            continue;
-        }
-        let k = member_kind(&owner, &s.file, m, enums)?;
-        let ty = match (k, m.optional) {
-            (Kind::Str, false) => "GStr".to_string(),
-            (Kind::Str, true) => "Option<GStr>".to_string(),
-            (Kind::Scalar(t) | Kind::Enum(t), false) => t.to_string(),
-            (Kind::Scalar(t) | Kind::Enum(t), true) => format!("Option<{t}>"),
+        // The Rust field's type, and the C value it becomes in `into_c`.
+        let list = lists.iter().find(|l| m.element.is_some() && l.c_name == m.ty);
+        let (ty, value) = match (list, m.optional) {
+            (Some(l), false) => (l.c_name.clone(), format!("self.{field}.into_raw()")),
+            (Some(l), true) => (
+                format!("Option<{}>", l.c_name),
+                format!("self.{field}.map_or(ptr::null_mut(), List::into_raw)"),
+            ),
+            (None, optional) => match (member_kind(&owner, &s.file, m, enums)?, optional) {
+                (Kind::Str, false) => ("GStr".to_string(), format!("self.{field}.into_raw()")),
+                (Kind::Str, true) => (
+                    "Option<GStr>".to_string(),
+                    format!("self.{field}.map_or(ptr::null_mut(), GStr::into_raw)"),
+                ),
+                (Kind::Scalar(t), false) => (t.to_string(), format!("self.{field}")),
+                (Kind::Scalar(t), true) => {
+                    (format!("Option<{t}>"), format!("self.{field}.unwrap_or_default()"))
+                }
+                (Kind::Enum(t), false) => (t.to_string(), format!("self.{field}.to_c()")),
+                // An absent member keeps the zeroed value; QEMU reads only the flag.
+                (Kind::Enum(t), true) => {
+                    (format!("Option<{t}>"), format!("self.{field}.map_or((*c).{field}, {t}::to_c)"))
+                }
+            },
         };
         let _ = writeln!(g, "        /// `{}`{}", m.name, if m.optional { " (optional)" } else { "" });
         let _ = writeln!(g, "        pub {field}: {ty},");
-        let value = match (k, m.optional) {
-            (Kind::Str, false) => format!("self.{field}.into_raw()"),
-            (Kind::Str, true) => format!("self.{field}.map_or(ptr::null_mut(), GStr::into_raw)"),
-            (Kind::Scalar(_), false) => format!("self.{field}"),
-            (Kind::Scalar(_), true) => format!("self.{field}.unwrap_or_default()"),
-            (Kind::Enum(_), false) => format!("self.{field}.to_c()"),
-            // An absent member keeps the zeroed value; QEMU reads only the flag.
-            (Kind::Enum(t), true) => format!("self.{field}.map_or((*c).{field}, {t}::to_c)"),
-        };
         if m.has {
             let _ = writeln!(fill, "                (*c).has_{field} = self.{field}.is_some();");
         }
