@@ -18,8 +18,12 @@ pub struct Schema {
     pub commands: Vec<Command>,
     pub events: Vec<Event>,
     pub structs: Vec<Struct>,
+    pub alternates: Vec<Alternate>,
     pub enums: Vec<Enum>,
 }
+
+/// A condition (`'if'`) as written in the schema, or null.
+type IfCond = Option<serde_json::Value>;
 
 #[derive(Deserialize, Debug)]
 pub struct Command {
@@ -31,6 +35,16 @@ pub struct Command {
     /// The element type when `ret` is a list.
     #[serde(default)]
     pub ret_element: Option<String>,
+    /// `'gen': false`: QEMU generates no marshaller (the handler takes the raw QDict).
+    pub r#gen: bool,
+    /// `'success-response': false` (the guest agent's).
+    pub success_response: bool,
+    pub boxed: bool,
+    pub allow_oob: bool,
+    pub coroutine: bool,
+    #[serde(rename = "if")]
+    pub ifcond: IfCond,
+    pub features: Vec<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -39,6 +53,10 @@ pub struct Event {
     pub c_name: String,
     pub file: String,
     pub args: Vec<Member>,
+    pub boxed: bool,
+    #[serde(rename = "if")]
+    pub ifcond: IfCond,
+    pub features: Vec<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -46,7 +64,20 @@ pub struct Struct {
     pub name: String,
     pub c_name: String,
     pub file: String,
+    /// QEMU's flat member list: the base's members first, as the C struct has them.
     pub members: Vec<Member>,
+    pub base: Option<String>,
+    /// A union's branches (by discriminator value); null for a plain struct.
+    pub branches: Option<Vec<String>>,
+    #[serde(rename = "if")]
+    pub ifcond: IfCond,
+    pub features: Vec<String>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct Alternate {
+    pub name: String,
+    pub file: String,
 }
 
 #[derive(Deserialize, Debug)]
@@ -57,6 +88,9 @@ pub struct Enum {
     /// The C name of its `__MAX` constant.
     pub max: String,
     pub values: Vec<EnumValue>,
+    #[serde(rename = "if")]
+    pub ifcond: IfCond,
+    pub features: Vec<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -64,6 +98,9 @@ pub struct EnumValue {
     pub name: String,
     /// The C name of its constant.
     pub c_const: String,
+    #[serde(rename = "if")]
+    pub ifcond: IfCond,
+    pub features: Vec<String>,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -78,6 +115,9 @@ pub struct Member {
     /// The element type when the member is a list.
     #[serde(default)]
     pub element: Option<String>,
+    #[serde(rename = "if")]
+    pub ifcond: IfCond,
+    pub features: Vec<String>,
 }
 
 /// One HMP entry, read from a `qapi/<command>.hx` or `qapi/<command>.info.hx` file.
@@ -243,6 +283,57 @@ fn rust_arg_type(k: Kind, optional: bool) -> String {
     if optional { format!("Option<{base}>") } else { base }
 }
 
+/// Rust's keywords (strict and reserved, edition 2024): a member with such a C name is a
+/// raw identifier in Rust (`r#type`).
+const RUST_KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn",
+    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop",
+    "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self",
+    "static", "struct", "super", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use",
+    "virtual", "where", "while", "yield",
+];
+
+/// The Rust identifier of a member whose C name is `c_name`: the name itself, raw when it
+/// is a keyword. The four keywords that cannot be raw are refused.
+pub fn rust_ident(c_name: &str) -> Result<String, String> {
+    if ["self", "Self", "super", "crate"].contains(&c_name) {
+        return Err(format!("the name {c_name:?} cannot be a Rust identifier, even a raw one"));
+    }
+    Ok(if RUST_KEYWORDS.contains(&c_name) { format!("r#{c_name}") } else { c_name.to_string() })
+}
+
+/// The name bindgen gives a C field called `c_name`: bindgen appends `_` to these
+/// (`rust_mangle` in bindgen 0.72's ir/context.rs).
+fn bindgen_field(c_name: &str) -> String {
+    const MANGLED: &[&str] = &[
+        "abstract", "alignof", "as", "async", "await", "become", "box", "break", "const", "continue",
+        "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+        "in", "let", "loop", "macro", "match", "mod", "move", "mut", "offsetof", "override", "priv", "proc",
+        "pub", "pure", "ref", "return", "Self", "self", "sizeof", "static", "struct", "super", "trait",
+        "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+        "str", "bool", "f32", "f64", "usize", "isize", "u128", "i128", "u64", "i64", "u32", "i32", "u16",
+        "i16", "u8", "i8", "_",
+    ];
+    if MANGLED.contains(&c_name) { format!("{c_name}_") } else { c_name.to_string() }
+}
+
+/// The generated handler's local for a member's converted value. Every member's local
+/// starts with `arg_` and every `has_` flag's with `flag_`; the handler's own locals
+/// (`scope`, `call`, `errp`, `mon`, `qdict`, `args`, `out`) start with neither, so no
+/// member name can collide with them or with each other.
+fn local(c_name: &str) -> String {
+    format!("arg_{c_name}")
+}
+
+fn flag_local(c_name: &str) -> String {
+    format!("flag_{c_name}")
+}
+
+/// An HMP argument's name as a Rust identifier part: `-` becomes `_`.
+fn hmp_c_name(name: &str) -> String {
+    name.replace(['-', '.'], "_")
+}
+
 /// A Rust enum variant's name for a QAPI enum value: `failed-writes` -> `FailedWrites`.
 fn variant_name(value: &str) -> String {
     let mut out = String::new();
@@ -285,15 +376,34 @@ pub fn parse_hx(file: &str, text: &str) -> Result<Vec<HmpEntry>, String> {
             let (arg, ty) = spec
                 .split_once(':')
                 .ok_or_else(|| format!("{file}: HMP entry {name:?}: args_type item {spec:?} has no ':'"))?;
-            let optional = ty.ends_with('?') || ty.starts_with('-');
-            let kind = match ty.trim_end_matches('?') {
-                "s" | "S" | "F" | "B" => Kind::Str,
-                "i" | "l" | "M" | "o" | "T" => Kind::Scalar("i64"),
-                "b" => Kind::Scalar("bool"),
-                t if t.starts_with('-') => Kind::Scalar("bool"),
-                t => {
+            // What monitor/hmp.c's monitor_parse_arguments() stores in the QDict for each
+            // letter: a string for s S F B and for an option `-xs`, an integer for i l M o,
+            // a double for T, a bool for b and for a flag `-x` (absent: false).
+            let letters = ty.strip_suffix('?').unwrap_or(ty);
+            let optional = letters.len() < ty.len();
+            let option = letters.strip_prefix('-');
+            let (kind, optional) = match (letters, option) {
+                (_, Some(o)) if !optional && o.len() == 1 && o.chars().all(|c| c.is_ascii_alphabetic()) => {
+                    (Kind::Scalar("bool"), false)
+                }
+                (_, Some(o))
+                    if !optional
+                        && o.len() == 2
+                        && o.starts_with(|c: char| c.is_ascii_alphabetic())
+                        && o.ends_with('s') =>
+                {
+                    (Kind::Str, true)
+                }
+                ("s" | "S" | "F" | "B", None) => (Kind::Str, optional),
+                ("i" | "l" | "M" | "o", None) => (Kind::Scalar("i64"), optional),
+                ("T", None) => (Kind::Scalar("f64"), optional),
+                // monitor/hmp.c reads no `?` after `b`: `b?` would garble the rest of args_type.
+                ("b", None) if !optional => (Kind::Scalar("bool"), false),
+                _ => {
                     return Err(format!(
-                        "{file}: HMP entry {name:?}: args_type {t:?} of {arg:?} is not supported"
+                        "{file}: HMP entry {name:?}: args_type {ty:?} of {arg:?} is not supported by the \
+                         command layer (supported: s S F B, i l M o, T, b, each optionally with ?; \
+                         a flag -x; an option with a string -xs; `b` takes no ?)"
                     ));
                 }
             };
@@ -305,6 +415,165 @@ pub fn parse_hx(file: &str, text: &str) -> Result<Vec<HmpEntry>, String> {
         return Err(format!("{file}: no HMP entry (`    {{ .name = ..., .cmd = hmp_..., }},`)"));
     }
     Ok(entries)
+}
+
+/// The schema files (paths relative to the current directory) as the QAPI front end of
+/// the QEMU source tree `src_dir` reads them, through `root/scripts/qapi-describe.py`.
+pub fn describe(
+    root: &std::path::Path,
+    src_dir: &std::path::Path,
+    files: &[String],
+) -> Result<Schema, String> {
+    let script = root.join("scripts/qapi-describe.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(src_dir)
+        .args(files)
+        .output()
+        .map_err(|e| format!("cannot run python3 {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "QEMU's QAPI front end ({}) refused the declarations:\n{}",
+            src_dir.join("scripts/qapi").display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("scripts/qapi-describe.py: bad output: {e}"))
+}
+
+/// Everything a declaration says that the layer does not carry out yet, refused by name
+/// (file, entity, member) rather than dropped: one line per finding.
+pub fn check_supported(schema: &Schema) -> Result<(), String> {
+    let mut found = Vec::new();
+    let mut refuse = |file: &str, what: &str, why: String| {
+        found.push(format!("{file}: {what}: {why} is not supported by the command layer yet"));
+    };
+    let ifc = |i: &IfCond| i.as_ref().map(|c| format!("'if': {c}"));
+    let feat = |f: &[String]| (!f.is_empty()).then(|| format!("'features': {f:?}"));
+    let members = |file: &str, owner: &str, ms: &[Member], refuse: &mut dyn FnMut(&str, &str, String)| {
+        for m in ms {
+            let what = format!("{owner}, member '{}'", m.name);
+            for why in [ifc(&m.ifcond), feat(&m.features)].into_iter().flatten() {
+                refuse(file, &what, why);
+            }
+        }
+    };
+    for c in &schema.commands {
+        let what = format!("command '{}'", c.name);
+        let flags = [
+            (!c.r#gen, "'gen': false (QEMU would pass the handler the raw arguments)"),
+            (!c.success_response, "'success-response': false"),
+            (c.boxed, "'boxed': true"),
+            (
+                c.allow_oob,
+                "'allow-oob': true (the handler would run without the BQL, in the monitor's I/O \
+                 thread, where the layer's state and blocking output are not safe)",
+            ),
+            (c.coroutine, "'coroutine': true (the handler would run in a coroutine that may yield)"),
+        ];
+        for (_, why) in flags.iter().filter(|(on, _)| *on) {
+            refuse(&c.file, &what, why.to_string());
+        }
+        for why in [ifc(&c.ifcond), feat(&c.features)].into_iter().flatten() {
+            refuse(&c.file, &what, why);
+        }
+        members(&c.file, &what, &c.args, &mut refuse);
+    }
+    for e in &schema.events {
+        let what = format!("event '{}'", e.name);
+        if e.boxed {
+            refuse(&e.file, &what, "'boxed': true".to_string());
+        }
+        for why in [ifc(&e.ifcond), feat(&e.features)].into_iter().flatten() {
+            refuse(&e.file, &what, why);
+        }
+        members(&e.file, &what, &e.args, &mut refuse);
+    }
+    for t in &schema.structs {
+        let what = format!("struct '{}'", t.name);
+        if let Some(b) = &t.branches {
+            refuse(&t.file, &format!("union '{}'", t.name), format!("a union (branches {b:?})"));
+        }
+        for why in [ifc(&t.ifcond), feat(&t.features)].into_iter().flatten() {
+            refuse(&t.file, &what, why);
+        }
+        members(&t.file, &what, &t.members, &mut refuse);
+    }
+    for a in &schema.alternates {
+        refuse(&a.file, &format!("alternate '{}'", a.name), "an alternate".to_string());
+    }
+    for e in &schema.enums {
+        let what = format!("enum '{}'", e.name);
+        for why in [ifc(&e.ifcond), feat(&e.features)].into_iter().flatten() {
+            refuse(&e.file, &what, why);
+        }
+        for v in &e.values {
+            for why in [ifc(&v.ifcond), feat(&v.features)].into_iter().flatten() {
+                refuse(&e.file, &format!("{what}, value '{}'", v.name), why);
+            }
+        }
+    }
+    if found.is_empty() { Ok(()) } else { Err(found.join("\n")) }
+}
+
+/// Arguments bind to members by name: the command function's parameters must be named
+/// after the members (`_name` for one it ignores), in the schema's order, so two members
+/// of one type written the other way round are refused instead of silently swapped.
+/// `expected` holds the members' Rust names; `skip` the leading parameters that are not
+/// members (the monitor of an HMP handler).
+fn check_params(
+    root: &std::path::Path,
+    module: &str,
+    func: &str,
+    what: &str,
+    expected: &[(String, String)],
+    skip: usize,
+) -> Result<(), String> {
+    use syn::ext::IdentExt;
+    let rel = format!("src/commands/{module}.rs");
+    // A missing file or a syntax error is the compiler's to report, with its own spans.
+    let Ok(text) = std::fs::read_to_string(root.join(&rel)) else { return Ok(()) };
+    let Ok(file) = syn::parse_file(&text) else { return Ok(()) };
+    let Some(f) = file.items.iter().find_map(|i| match i {
+        syn::Item::Fn(f) if f.sig.ident == func => Some(f),
+        _ => None,
+    }) else {
+        return Err(format!(
+            "{rel}: no `fn {func}` in this file: the command layer calls `crate::commands::{module}::{func}` \
+             for {what}, and checks its parameters' names against the schema, so it must be defined here"
+        ));
+    };
+    let wanted = || expected.iter().map(|(rust, _)| rust.as_str()).collect::<Vec<_>>().join(", ");
+    let params: Vec<&syn::FnArg> = f.sig.inputs.iter().skip(skip).collect();
+    if params.len() != expected.len() {
+        return Err(format!(
+            "{rel}: fn {func} takes {} parameter(s) for the members of {what}, which has {}: ({})",
+            params.len(),
+            expected.len(),
+            wanted()
+        ));
+    }
+    for (i, (p, (rust, member))) in params.iter().zip(expected).enumerate() {
+        let name = match p {
+            syn::FnArg::Typed(t) => match &*t.pat {
+                syn::Pat::Ident(id) => Some(id.ident.unraw().to_string()),
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        };
+        let bare = rust.strip_prefix("r#").unwrap_or(rust);
+        let ok = name.as_deref().is_some_and(|n| n == bare || n.strip_prefix('_') == Some(bare));
+        if !ok {
+            return Err(format!(
+                "{rel}: fn {func}, parameter {}: {}, but {what}, member '{member}' comes there; \
+                 parameters bind to members by name, in the schema's order: ({})",
+                i + 1 + skip,
+                name.map_or("not a plain name".to_string(), |n| format!("named `{n}`")),
+                wanted()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What the generated code needs bindgen to declare.
@@ -328,13 +597,19 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Re
     let mut g = String::from("// @generated by build.rs from the declarations in qapi/; do not edit.\n\n");
     let mut modules =
         String::from("// @generated by build.rs: one module per command, src/commands/<command>.rs.\n");
+    check_supported(schema)?;
     let mut allow = Allowlist::default();
     let mut module_names = Vec::new();
     let mut add_module = |m: &str, modules: &mut String| {
         if !module_names.iter().any(|n| n == m) {
             module_names.push(m.to_string());
             let path = root.join("src/commands").join(format!("{m}.rs"));
-            let _ = writeln!(modules, "#[path = {:?}]\npub mod {m};", path.display().to_string());
+            // The compiler, not a grep, keeps `unsafe` out of a command file.
+            let _ = writeln!(
+                modules,
+                "#[path = {:?}]\n#[forbid(unsafe_code)]\npub mod {m};",
+                path.display().to_string()
+            );
         }
     };
 
@@ -366,6 +641,13 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Re
 
     for c in &schema.commands {
         add_module(&c.c_name, &mut modules);
+        let expected = c
+            .args
+            .iter()
+            .map(|m| Ok((rust_ident(&m.c_name)?, m.name.clone())))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| format!("{}: command '{}': {e}", c.file, c.name))?;
+        check_params(root, &c.c_name, &c.c_name, &format!("command '{}'", c.name), &expected, 0)?;
         gen_qmp(&mut g, c, schema, &lists)?;
         allow.functions.push(format!("qmp_{}", c.c_name));
     }
@@ -375,6 +657,13 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Re
             Some(c) => gen_hmp_twin(&mut g, h, c, &schema.enums)?,
             None => {
                 add_module(&h.module, &mut modules);
+                let expected = h
+                    .args
+                    .iter()
+                    .map(|a| Ok((rust_ident(&hmp_c_name(&a.name))?, a.name.clone())))
+                    .collect::<Result<Vec<_>, String>>()
+                    .map_err(|e| format!("{}: HMP entry '{}': {e}", h.file, h.name))?;
+                check_params(root, &h.module, &h.cmd, &format!("HMP '{}'", h.name), &expected, 1)?;
                 gen_hmp(&mut g, h)?;
             }
         }
@@ -429,27 +718,27 @@ fn gen_enum(g: &mut String, e: &Enum) {
          Self::ALL.into_iter().find(|v| v.to_c() == c)\n        }}\n    }}\n\n    \
          // Proof: as many values as QEMU's enum.\n    \
          const _: () = assert!(bindings::{name}::{max}.0 as usize == {n});\n\n    \
-         impl Arg<'_, Required<bindings::{name}>> for {name} {{\n        \
-         unsafe fn from_c(c: Required<bindings::{name}>, member: &'static str) -> Result<Self, CommandError> {{\n            \
+         impl<'a> Arg<'a, Required<bindings::{name}>> for {name} {{\n        \
+         unsafe fn from_c(c: Required<bindings::{name}>, _: &'a Scope, member: &'static str) -> Result<Self, CommandError> {{\n            \
          Self::of_c(c.0).ok_or_else(|| CommandError::new(format_args!(\"Parameter '{{member}}' has no value {{}}\", c.0.0)))\n        \
          }}\n    }}\n\n    \
-         impl Arg<'_, Optional<(bool, bindings::{name})>> for Option<{name}> {{\n        \
-         unsafe fn from_c(c: Optional<(bool, bindings::{name})>, member: &'static str) -> Result<Self, CommandError> {{\n            \
+         impl<'a> Arg<'a, Optional<(bool, bindings::{name})>> for Option<{name}> {{\n        \
+         unsafe fn from_c(c: Optional<(bool, bindings::{name})>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {{\n            \
          let (has, value) = c.0;\n            \
          // SAFETY: forwarded; an enum value carries no pointer.\n            \
-         if has {{ unsafe {{ Arg::from_c(Required(value), member) }}.map(Some) }} else {{ Ok(None) }}\n        \
+         if has {{ unsafe {{ Arg::from_c(Required(value), scope, member) }}.map(Some) }} else {{ Ok(None) }}\n        \
          }}\n    }}\n\n    \
          impl<'a> Arg<'a, Required<*const c_char>> for {name} {{\n        \
-         unsafe fn from_c(c: Required<*const c_char>, member: &'static str) -> Result<Self, CommandError> {{\n            \
+         unsafe fn from_c(c: Required<*const c_char>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {{\n            \
          // SAFETY: forwarded from our contract (HMP passes an enum as its name).\n            \
-         let text: &'a str = unsafe {{ Arg::from_c(c, member) }}?;\n            \
+         let text: &'a str = unsafe {{ Arg::from_c(c, scope, member) }}?;\n            \
          Self::from_name(text).ok_or_else(|| CommandError::new(format_args!(\"Parameter '{{member}}' does not accept value '{{text}}'\")))\n        \
          }}\n    }}\n\n    \
          impl<'a> Arg<'a, Optional<*const c_char>> for Option<{name}> {{\n        \
-         unsafe fn from_c(c: Optional<*const c_char>, member: &'static str) -> Result<Self, CommandError> {{\n            \
+         unsafe fn from_c(c: Optional<*const c_char>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {{\n            \
          if c.0.is_null() {{\n                return Ok(None);\n            }}\n            \
          // SAFETY: forwarded from our contract.\n            \
-         unsafe {{ Arg::from_c(Required(c.0), member) }}.map(Some)\n        \
+         unsafe {{ Arg::from_c(Required(c.0), scope, member) }}.map(Some)\n        \
          }}\n    }}\n",
         qapi = e.name,
         file = e.file,
@@ -460,10 +749,16 @@ fn gen_enum(g: &mut String, e: &Enum) {
 fn gen_struct(g: &mut String, s: &Struct, enums: &[Enum], lists: &[List]) -> Result<(), String> {
     let owner = format!("struct '{}'", s.name);
     let _ = writeln!(g, "    /// QAPI struct `{}` ({}), returned to QEMU in glib memory.", s.name, s.file);
+    if let Some(base) = &s.base {
+        // QEMU's C struct has the base's members first, as the flat member list does.
+        let _ = writeln!(g, "    ///\n    /// Its first members are those of its base, `{base}`.");
+    }
     let _ = writeln!(g, "    #[derive(Debug)]\n    pub struct {} {{", s.c_name);
     let mut fill = String::new();
     for m in &s.members {
-        let field = &m.c_name;
+        let field =
+            &rust_ident(&m.c_name).map_err(|e| format!("{}: {owner}, member '{}': {e}", s.file, m.name))?;
+        let cfield = bindgen_field(&m.c_name);
         // The Rust field's type, and the C value it becomes in `into_c`.
         let list = lists.iter().find(|l| m.element.is_some() && l.c_name == m.ty);
         let (ty, value) = match (list, m.optional) {
@@ -485,16 +780,16 @@ fn gen_struct(g: &mut String, s: &Struct, enums: &[Enum], lists: &[List]) -> Res
                 (Kind::Enum(t), false) => (t.to_string(), format!("self.{field}.to_c()")),
                 // An absent member keeps the zeroed value; QEMU reads only the flag.
                 (Kind::Enum(t), true) => {
-                    (format!("Option<{t}>"), format!("self.{field}.map_or((*c).{field}, {t}::to_c)"))
+                    (format!("Option<{t}>"), format!("self.{field}.map_or((*c).{cfield}, {t}::to_c)"))
                 }
             },
         };
         let _ = writeln!(g, "        /// `{}`{}", m.name, if m.optional { " (optional)" } else { "" });
         let _ = writeln!(g, "        pub {field}: {ty},");
         if m.has {
-            let _ = writeln!(fill, "                (*c).has_{field} = self.{field}.is_some();");
+            let _ = writeln!(fill, "                (*c).has_{} = self.{field}.is_some();", m.c_name);
         }
-        let _ = writeln!(fill, "                (*c).{field} = {value};");
+        let _ = writeln!(fill, "                (*c).{cfield} = {value};");
     }
     let _ = writeln!(
         g,
@@ -517,7 +812,8 @@ fn gen_event(g: &mut String, e: &Event, enums: &[Enum]) -> Result<(), String> {
     let mut c_params = Vec::new();
     for m in &e.args {
         let k = member_kind(&owner, &e.file, m, enums)?;
-        let name = &m.c_name;
+        let name = &rust_ident(&m.c_name)
+            .map_err(|err| format!("{}: {owner}, member '{}': {err}", e.file, m.name))?;
         params.push(format!("{name}: {}", rust_arg_type(k, m.optional)));
         c_params.extend(c_params_of(m, k).into_iter().map(|(_, t)| t));
         match (k, m.optional) {
@@ -563,18 +859,18 @@ fn gen_event(g: &mut String, e: &Event, enums: &[Enum]) -> Result<(), String> {
     Ok(())
 }
 
-/// The C parameters (name, type) a member is passed as.
+/// The C parameters (the handler's name for it, type) a member is passed as.
 fn c_params_of(m: &Member, k: Kind) -> Vec<(String, String)> {
     let mut v = Vec::new();
     if m.has {
-        v.push((format!("has_{}", m.c_name), "bool".to_string()));
+        v.push((flag_local(&m.c_name), "bool".to_string()));
     }
     let ty = match k {
         Kind::Str => "*const ::core::ffi::c_char".to_string(),
         Kind::Scalar(t) => t.to_string(),
         Kind::Enum(t) => format!("bindings::{t}"),
     };
-    v.push((m.c_name.clone(), ty));
+    v.push((local(&m.c_name), ty));
     v
 }
 
@@ -588,24 +884,24 @@ fn gen_qmp(g: &mut String, c: &Command, schema: &Schema, lists: &[List]) -> Resu
         for (n, t) in c_params_of(m, k) {
             params.push(format!("{n}: {t}"));
         }
-        let name = &m.c_name;
+        let name = &local(&m.c_name);
+        let flag = flag_local(&m.c_name);
         let c_value = match (k, m.optional, m.has) {
             (Kind::Str, true, true) => {
                 // QEMU < 8.0 flags an optional string; the layer takes NULL as absent.
-                let _ = writeln!(
-                    convert,
-                    "        let {name} = if has_{name} {{ {name} }} else {{ ptr::null() }};"
-                );
+                let _ =
+                    writeln!(convert, "        let {name} = if {flag} {{ {name} }} else {{ ptr::null() }};");
                 format!("Optional({name})")
             }
             (Kind::Str, true, false) => format!("Optional({name})"),
-            (Kind::Scalar(_) | Kind::Enum(_), true, _) => format!("Optional((has_{name}, {name}))"),
+            (Kind::Scalar(_) | Kind::Enum(_), true, _) => format!("Optional(({flag}, {name}))"),
             (_, false, _) => format!("Required({name})"),
         };
         let _ = writeln!(
             convert,
-            "        // SAFETY: `{name}` is as QAPI passes it (this function's contract).\n        \
-             let {name} = unsafe {{ Arg::from_c({c_value}, {member:?}) }}?; // command '{cmd}', member '{member}'",
+            "        // SAFETY: `{name}` is as QAPI passes it (this function's contract), lent\n        \
+             // for a borrow of `scope`, which ends with this call.\n        \
+             let {name} = unsafe {{ Arg::from_c({c_value}, &scope, {member:?}) }}?; // command '{cmd}', member '{member}'",
             member = m.name,
             cmd = c.name,
         );
@@ -636,6 +932,8 @@ fn gen_qmp(g: &mut String, c: &Command, schema: &Schema, lists: &[List]) -> Resu
          /// NUL-terminated and valid for the call) and an `errp` QEMU's error rules allow.\n\
          #[unsafe(no_mangle)]\n\
          pub unsafe extern \"C\" fn {f}({params}){c_ret} {{\n    \
+         let scope = Scope::new();\n    \
+         let _ = &scope;\n    \
          let call = || -> Result<{ret}, CommandError> {{\n{convert}        \
          crate::commands::{m}::{m}(\n{call_args}        )\n    }};\n    \
          // SAFETY: `errp` is as QAPI passes it (this function's contract).\n    \
@@ -651,21 +949,26 @@ fn gen_qmp(g: &mut String, c: &Command, schema: &Schema, lists: &[List]) -> Resu
 }
 
 /// The conversion of one HMP argument from the dispatcher's QDict.
-fn hmp_convert(h: &HmpEntry, a: &HmpArg) -> String {
-    let name = a.name.replace('-', "_");
+fn hmp_convert(h: &HmpEntry, a: &HmpArg, name: &str) -> String {
     let key = format!("c{:?}", a.name);
-    let c_value = match (a.kind, a.optional) {
+    // How monitor/hmp.c stores each args_type (see `parse_hx`).
+    let get = match a.kind {
         // An enum is a name in HMP (args_type `s`); its `Arg` impl looks the name up.
+        Kind::Str | Kind::Enum(_) => "str",
+        Kind::Scalar("bool") => "bool",
+        Kind::Scalar("f64") => "double",
+        Kind::Scalar(_) => "int",
+    };
+    let c_value = match (a.kind, a.optional) {
         (Kind::Str | Kind::Enum(_), true) => format!("Optional(args.str({key}))"),
         (Kind::Str | Kind::Enum(_), false) => format!("Required(args.str({key}))"),
-        (Kind::Scalar("bool"), true) => format!("Optional(args.bool({key}))"),
-        (Kind::Scalar("bool"), false) => format!("Required(args.bool({key}).1)"),
-        (Kind::Scalar(_), true) => format!("Optional(args.int({key}))"),
-        (Kind::Scalar(_), false) => format!("Required(args.int({key}).1)"),
+        (_, true) => format!("Optional(args.{get}({key}))"),
+        (_, false) => format!("Required(args.{get}({key}).1)"),
     };
     format!(
-        "        // SAFETY: the dictionary's strings are NUL-terminated and live for the call.\n        \
-         let {name} = unsafe {{ Arg::from_c({c_value}, {member:?}) }}?; // HMP '{cmd}', argument '{member}'\n",
+        "        // SAFETY: the dictionary's strings are NUL-terminated and live for the call,\n        \
+         // lent for a borrow of `scope`, which ends with it.\n        \
+         let {name} = unsafe {{ Arg::from_c({c_value}, &scope, {member:?}) }}?; // HMP '{cmd}', argument '{member}'\n",
         member = a.name,
         cmd = h.name,
     )
@@ -682,7 +985,9 @@ fn hmp_export(g: &mut String, h: &HmpEntry, doc: &str, body: &str) {
          pub unsafe extern \"C\" fn {f}(mon: *mut bindings::Monitor, qdict: *const bindings::QDict) {{\n    \
          // SAFETY: `qdict` is the dispatcher's argument dictionary (this function's contract).\n    \
          let args = unsafe {{ HmpArgs::new(qdict) }};\n    \
-         let _ = &args;\n{body}    \
+         let _ = &args;\n    \
+         let scope = Scope::new();\n    \
+         let _ = &scope;\n{body}    \
          // SAFETY: `mon` is the calling monitor (this function's contract).\n    \
          unsafe {{ hmp_reply(mon, call(), c{f:?}) }}\n}}\n\n\
          // Proof: `{f}` has exactly the type of QEMU's prototype, as bindgen reads it.\n\
@@ -723,8 +1028,14 @@ fn gen_hmp_twin(g: &mut String, h: &HmpEntry, c: &Command, enums: &[Enum]) -> Re
                 if m.optional { ", optional" } else { "" }
             ));
         }
-        body.push_str(&hmp_convert(h, a));
-        let _ = writeln!(call_args, "            {}, // command '{}', member '{}'", m.c_name, c.name, m.name);
+        body.push_str(&hmp_convert(h, a, &local(&m.c_name)));
+        let _ = writeln!(
+            call_args,
+            "            {}, // command '{}', member '{}'",
+            local(&m.c_name),
+            c.name,
+            m.name
+        );
     }
     if let Some(extra) = h.args.iter().find(|a| !c.args.iter().any(|m| m.name == a.name)) {
         return Err(format!(
@@ -746,11 +1057,11 @@ fn gen_hmp(g: &mut String, h: &HmpEntry) -> Result<(), String> {
     let mut body = String::from("    let call = || -> Result<(), CommandError> {\n");
     let mut call_args = String::new();
     for a in &h.args {
-        body.push_str(&hmp_convert(h, a));
+        body.push_str(&hmp_convert(h, a, &local(&hmp_c_name(&a.name))));
         let _ = writeln!(
             call_args,
             "            {}, // HMP '{}', argument '{}'",
-            a.name.replace('-', "_"),
+            local(&hmp_c_name(&a.name)),
             h.name,
             a.name
         );

@@ -9,12 +9,21 @@ same code that generates the C headers), with doc comments required as in
 qapi/misc.json, and prints JSON on stdout:
 
   {"commands": [{"name", "c_name", "file", "args": [MEMBER...], "ret": TYPE|null,
-                 "ret_element": TYPE|null}],
-   "events":   [{"name", "c_name", "file", "args": [MEMBER...]}],
-   "structs":  [{"name", "c_name", "file", "members": [MEMBER...]}],
-   "enums":    [{"name", "c_name", "file", "max",
-                 "values": [{"name", "c_const"}]}]}
-  MEMBER = {"name", "c_name", "type", "optional", "has", "element"}
+                 "ret_element": TYPE|null, "gen", "success_response", "boxed",
+                 "allow_oob", "coroutine", "if", "features"}],
+   "events":   [{"name", "c_name", "file", "args": [MEMBER...], "boxed", "if",
+                 "features"}],
+   "structs":  [{"name", "c_name", "file", "members": [MEMBER...], "base": NAME|null,
+                 "branches": [NAME...]|null, "if", "features"}],
+   "alternates": [{"name", "file"}],
+   "enums":    [{"name", "c_name", "file", "max", "if", "features",
+                 "values": [{"name", "c_const", "if", "features"}]}]}
+  MEMBER = {"name", "c_name", "type", "optional", "has", "element", "if", "features"}
+
+Everything a declaration says is reported, so that the generator either uses it or
+refuses it by name: a struct's members are QEMU's flat list (its base's members
+first, as the C struct has them), a union's branches are listed, "if" is the
+condition as written (null when none) and "features" the feature names.
 
 A list type (['Foo'] in the schema) is reported by its name ("FooList", also its C
 name) with its element type's name as "element" ("ret_element" for a command's
@@ -49,10 +58,19 @@ def main():
     def element(t):
         return t.element_type.name if isinstance(t, QAPISchemaArrayType) else None
 
+    def cond(ifcond):
+        if ifcond is None or not ifcond.is_present():
+            return None
+        return ifcond.ifcond
+
+    def feats(features):
+        return [f.name for f in features or []]
+
     def member(m):
         need_has = m.need_has() if hasattr(m, "need_has") else m.optional
         return {"name": m.name, "c_name": c_name(m.name), "type": m.type.name,
-                "optional": m.optional, "has": need_has, "element": element(m.type)}
+                "optional": m.optional, "has": need_has, "element": element(m.type),
+                "if": cond(m.ifcond), "features": feats(getattr(m, "features", []))}
 
     def members(arg_type):
         return [member(m) for m in arg_type.members] if arg_type else []
@@ -60,31 +78,48 @@ def main():
     def origin(info):
         return originals.get(os.path.basename(info.fname)) if info else None
 
-    out = {"commands": [], "events": [], "structs": [], "enums": []}
+    out = {"commands": [], "events": [], "structs": [], "alternates": [], "enums": []}
 
+    # The visitor's positional parameters are the same in 7.2 and 10.x.
     class Visitor(QAPISchemaVisitor):
-        def visit_command(self, name, info, ifcond, features, arg_type, ret_type, *rest):
+        def visit_command(self, name, info, ifcond, features, arg_type, ret_type, gen,
+                          success_response, boxed, allow_oob, allow_preconfig, coroutine):
             out["commands"].append({"name": name, "c_name": c_name(name), "file": origin(info),
                                     "args": members(arg_type),
                                     "ret": ret_type.name if ret_type else None,
-                                    "ret_element": element(ret_type) if ret_type else None})
+                                    "ret_element": element(ret_type) if ret_type else None,
+                                    "gen": gen, "success_response": success_response,
+                                    "boxed": boxed, "allow_oob": allow_oob,
+                                    "coroutine": coroutine,
+                                    "if": cond(ifcond), "features": feats(features)})
 
-        def visit_event(self, name, info, ifcond, features, arg_type, *rest):
+        def visit_event(self, name, info, ifcond, features, arg_type, boxed):
             out["events"].append({"name": name, "c_name": c_name(name.lower()), "file": origin(info),
-                                  "args": members(arg_type)})
+                                  "args": members(arg_type), "boxed": boxed,
+                                  "if": cond(ifcond), "features": feats(features)})
 
-        def visit_object_type(self, name, info, ifcond, features, base, obj_members, *rest):
+        def visit_object_type(self, name, info, ifcond, features, base, local_members, branches):
             if info is None or name.startswith("q_"):
                 return  # built-in or implicit (a command's or event's arguments)
+            flat = schema.lookup_type(name).members  # base members first, as in C
             out["structs"].append({"name": name, "c_name": c_name(name), "file": origin(info),
-                                   "members": [member(m) for m in obj_members]})
+                                   "members": [member(m) for m in flat],
+                                   "base": base.name if base else None,
+                                   "branches": [v.name for v in branches.variants] if branches else None,
+                                   "if": cond(ifcond), "features": feats(features)})
 
-        def visit_enum_type(self, name, info, ifcond, features, values, prefix, *rest):
+        def visit_alternate_type(self, name, info, ifcond, features, alternatives):
+            out["alternates"].append({"name": name, "file": origin(info)})
+
+        def visit_enum_type(self, name, info, ifcond, features, values, prefix):
             if info is None or name.startswith("q_"):
                 return
             out["enums"].append({"name": name, "c_name": c_name(name), "file": origin(info),
                                  "max": c_enum_const(name, "_MAX", prefix),
-                                 "values": [{"name": v.name, "c_const": c_enum_const(name, v.name, prefix)}
+                                 "if": cond(ifcond), "features": feats(features),
+                                 "values": [{"name": v.name, "c_const": c_enum_const(name, v.name, prefix),
+                                             "if": cond(v.ifcond),
+                                             "features": feats(getattr(v, "features", []))}
                                             for v in values]})
 
     with tempfile.TemporaryDirectory() as tmp:

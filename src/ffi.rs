@@ -21,14 +21,31 @@
 //! No panic can unwind into C: the library is built with `panic = "abort"` and written
 //! not to panic (no indexing, no unwrap); the panic handler aborts as a last resort.
 
+use core::cell::{Cell, UnsafeCell};
 use core::ffi::{CStr, c_char, c_int};
 use core::fmt::{self, Write};
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
 use core::ptr;
 
 use crate::bindings;
 use crate::error::CommandError;
 use crate::error_text::ErrorText;
 use crate::text::{self, ParamError};
+
+/// The scope of one handler call. The generated handler makes one on its stack and lends
+/// every borrowed argument (a string QEMU's marshaller frees once the handler returns)
+/// for a borrow of it, so no argument can outlive the call: a command function whose
+/// parameter is `&'static str` does not compile ("`scope` does not live long enough").
+pub struct Scope(PhantomData<*mut ()>);
+
+impl Scope {
+    /// A scope for one call.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Scope {
+        Scope(PhantomData)
+    }
+}
 
 /// A required argument's C value.
 pub struct Required<C>(pub C);
@@ -50,58 +67,77 @@ pub struct Optional<C>(pub C);
             scalar or enum as `Option<..>`"
 )]
 pub trait Arg<'a, C>: Sized {
-    /// Converts `c`; refuses it with an error naming `member`.
+    /// Converts `c`, lent for a borrow of the call's `scope`; refuses it with an error
+    /// naming `member`.
     ///
     /// # Safety
     /// `c` is as QAPI passes it: a string pointer is NULL (only when optional) or points
-    /// to a NUL-terminated string that stays valid for `'a`.
-    unsafe fn from_c(c: C, member: &'static str) -> Result<Self, CommandError>;
+    /// to a NUL-terminated string that stays valid while `scope` lives.
+    unsafe fn from_c(c: C, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError>;
 }
 
 impl<'a> Arg<'a, Optional<*const c_char>> for Option<Result<&'a str, ParamError>> {
-    unsafe fn from_c(c: Optional<*const c_char>, member: &'static str) -> Result<Self, CommandError> {
+    unsafe fn from_c(
+        c: Optional<*const c_char>,
+        scope: &'a Scope,
+        member: &'static str,
+    ) -> Result<Self, CommandError> {
+        let _ = scope;
         if c.0.is_null() {
             return Ok(None);
         }
-        // SAFETY: a non-NULL pointer is NUL-terminated and valid for 'a (our contract).
+        // SAFETY: a non-NULL pointer is NUL-terminated and valid while `scope` lives,
+        // which is at least 'a (our contract).
         let bytes = unsafe { CStr::from_ptr::<'a>(c.0) }.to_bytes();
         Ok(Some(text::decode(bytes).map_err(|e| e.in_member(member))))
     }
 }
 
 impl<'a> Arg<'a, Optional<*const c_char>> for Option<&'a str> {
-    unsafe fn from_c(c: Optional<*const c_char>, member: &'static str) -> Result<Self, CommandError> {
+    unsafe fn from_c(
+        c: Optional<*const c_char>,
+        scope: &'a Scope,
+        member: &'static str,
+    ) -> Result<Self, CommandError> {
         // SAFETY: forwarded from our contract.
-        let text: Option<Result<&'a str, ParamError>> = unsafe { Arg::from_c(c, member) }?;
+        let text: Option<Result<&'a str, ParamError>> = unsafe { Arg::from_c(c, scope, member) }?;
         text.transpose().map_err(CommandError::new)
     }
 }
 
 impl<'a> Arg<'a, Required<*const c_char>> for Result<&'a str, ParamError> {
-    unsafe fn from_c(c: Required<*const c_char>, member: &'static str) -> Result<Self, CommandError> {
+    unsafe fn from_c(
+        c: Required<*const c_char>,
+        scope: &'a Scope,
+        member: &'static str,
+    ) -> Result<Self, CommandError> {
         // SAFETY: forwarded from our contract.
-        let text: Option<Result<&'a str, ParamError>> = unsafe { Arg::from_c(Optional(c.0), member) }?;
+        let text: Option<Result<&'a str, ParamError>> = unsafe { Arg::from_c(Optional(c.0), scope, member) }?;
         text.ok_or_else(|| CommandError::new(format_args!("Parameter '{member}' is missing")))
     }
 }
 
 impl<'a> Arg<'a, Required<*const c_char>> for &'a str {
-    unsafe fn from_c(c: Required<*const c_char>, member: &'static str) -> Result<Self, CommandError> {
+    unsafe fn from_c(
+        c: Required<*const c_char>,
+        scope: &'a Scope,
+        member: &'static str,
+    ) -> Result<Self, CommandError> {
         // SAFETY: forwarded from our contract.
-        let text: Result<&'a str, ParamError> = unsafe { Arg::from_c(c, member) }?;
+        let text: Result<&'a str, ParamError> = unsafe { Arg::from_c(c, scope, member) }?;
         text.map_err(CommandError::new)
     }
 }
 
 macro_rules! scalar_args {
     ($($t:ty),*) => {$(
-        impl Arg<'_, Required<$t>> for $t {
-            unsafe fn from_c(c: Required<$t>, _: &'static str) -> Result<Self, CommandError> {
+        impl<'a> Arg<'a, Required<$t>> for $t {
+            unsafe fn from_c(c: Required<$t>, _: &'a Scope, _: &'static str) -> Result<Self, CommandError> {
                 Ok(c.0)
             }
         }
-        impl Arg<'_, Optional<(bool, $t)>> for Option<$t> {
-            unsafe fn from_c(c: Optional<(bool, $t)>, _: &'static str) -> Result<Self, CommandError> {
+        impl<'a> Arg<'a, Optional<(bool, $t)>> for Option<$t> {
+            unsafe fn from_c(c: Optional<(bool, $t)>, _: &'a Scope, _: &'static str) -> Result<Self, CommandError> {
                 let (has, value) = c.0;
                 Ok(has.then_some(value))
             }
@@ -376,7 +412,7 @@ impl HmpArgs {
         HmpArgs(qdict)
     }
 
-    /// A string argument (`s`, `S`, `F` in args_type): NULL when absent, else borrowed
+    /// A string argument (`s`, `S`, `F`, `B`, or an option `-xs`): NULL when absent, else borrowed
     /// from the dictionary for the call.
     pub fn str(&self, key: &CStr) -> *const c_char {
         // SAFETY: the dictionary is valid for the call (`new`'s contract); `key` is
@@ -384,7 +420,21 @@ impl HmpArgs {
         unsafe { bindings::qdict_get_try_str(self.0, key.as_ptr()) }
     }
 
-    /// An integer argument (`i`, `l`, `M`, `o`, `T`): whether given, and its value.
+    /// A number argument (`T`, which monitor/hmp.c stores as a double): whether given, and
+    /// its value.
+    #[allow(dead_code, reason = "called by the generated code of HMP entries with such arguments")]
+    pub fn double(&self, key: &CStr) -> (bool, f64) {
+        // SAFETY: as in `str`.
+        let has = unsafe { bindings::qdict_haskey(self.0, key.as_ptr()) } != 0;
+        if !has {
+            return (false, 0.0);
+        }
+        // SAFETY: as in `str`; the key is present and the dispatcher stored a number
+        // (qnum_from_double), which is what qdict_get_double asserts.
+        (true, unsafe { bindings::qdict_get_double(self.0, key.as_ptr()) })
+    }
+
+    /// An integer argument (`i`, `l`, `M`, `o`): whether given, and its value.
     #[allow(dead_code, reason = "called by the generated code of HMP entries with such arguments")]
     pub fn int(&self, key: &CStr) -> (bool, i64) {
         // SAFETY: as in `str`.
@@ -393,13 +443,115 @@ impl HmpArgs {
         (has, unsafe { bindings::qdict_get_try_int(self.0, key.as_ptr(), 0) })
     }
 
-    /// A boolean argument (`b`, or a `-flag`): whether given, and its value.
+    /// A boolean argument (`b`, or a flag `-x`, absent when not given): whether given,
+    /// and its value.
     #[allow(dead_code, reason = "called by the generated code of HMP entries with such arguments")]
     pub fn bool(&self, key: &CStr) -> (bool, bool) {
         // SAFETY: as in `str`.
         let has = unsafe { bindings::qdict_haskey(self.0, key.as_ptr()) } != 0;
         // SAFETY: as in `str`; a missing key yields the default.
         (has, unsafe { bindings::qdict_get_try_bool(self.0, key.as_ptr(), false) })
+    }
+}
+
+/// Whether the calling thread holds QEMU's big lock (`bql_locked()`; QEMU 7.2 calls it
+/// `qemu_mutex_iothread_locked()`).
+fn bql_held() -> bool {
+    // SAFETY: the function reads a thread-local flag; it has no preconditions.
+    #[cfg(qemu_bql_locked)]
+    let held = unsafe { bindings::bql_locked() };
+    // SAFETY: as above.
+    #[cfg(not(qemu_bql_locked))]
+    let held = unsafe { bindings::qemu_mutex_iothread_locked() };
+    held
+}
+
+/// Why a [`BqlRefCell`] refused access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BqlError {
+    /// The calling thread does not hold the BQL (an `allow-oob` command, or any thread but
+    /// the main loop's).
+    NotLocked,
+    /// The value is already borrowed further up this call (a re-entrant use).
+    Borrowed,
+}
+
+impl fmt::Display for BqlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BqlError::NotLocked => "The command's state was used without QEMU's big lock (BQL) held",
+            BqlError::Borrowed => "The command's state is already in use further up this call",
+        })
+    }
+}
+
+impl From<BqlError> for CommandError {
+    #[track_caller]
+    fn from(e: BqlError) -> CommandError {
+        CommandError::new(e)
+    }
+}
+
+/// State shared by a command's calls, as QEMU's own Rust keeps it (`BqlRefCell`,
+/// rust/bql): every access checks that the calling thread holds the BQL, under which
+/// QEMU runs every monitor command but `allow-oob` ones, and that the value is not
+/// already borrowed. A refused access is an error the command returns, not a crash. It
+/// is a borrow flag, not a lock: nothing ever waits on it.
+pub struct BqlRefCell<T> {
+    borrowed: Cell<bool>,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: every access goes through `borrow_mut`, which checks that the calling thread
+// holds the BQL; so at most one thread at a time touches `borrowed` and `value`, and the
+// flag keeps a second `&mut` from being made while one lives. `T: Send` because the
+// thread holding the BQL changes from one access to the next.
+unsafe impl<T: Send> Sync for BqlRefCell<T> {}
+
+impl<T> BqlRefCell<T> {
+    pub const fn new(value: T) -> Self {
+        BqlRefCell { borrowed: Cell::new(false), value: UnsafeCell::new(value) }
+    }
+
+    /// The value, exclusively, until the guard is dropped; refused without the BQL or
+    /// while another guard lives.
+    pub fn borrow_mut(&self) -> Result<BqlRefMut<'_, T>, BqlError> {
+        if !bql_held() {
+            return Err(BqlError::NotLocked);
+        }
+        if self.borrowed.replace(true) {
+            return Err(BqlError::Borrowed);
+        }
+        Ok(BqlRefMut { cell: self, _not_send: PhantomData })
+    }
+}
+
+/// Exclusive access to a [`BqlRefCell`]'s value. It stays on the thread that holds the
+/// BQL (it is neither `Send` nor `Sync`).
+pub struct BqlRefMut<'a, T> {
+    cell: &'a BqlRefCell<T>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<T> Deref for BqlRefMut<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard is the only borrow of the value (the flag) and the BQL
+        // keeps other threads out (`borrow_mut`).
+        unsafe { &*self.cell.value.get() }
+    }
+}
+
+impl<T> DerefMut for BqlRefMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; `&mut self` makes this the only live reference.
+        unsafe { &mut *self.cell.value.get() }
+    }
+}
+
+impl<T> Drop for BqlRefMut<'_, T> {
+    fn drop(&mut self) {
+        self.cell.borrowed.set(false);
     }
 }
 
@@ -482,9 +634,23 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     unsafe { bindings::abort() }
 }
 
-/// `core`'s precompiled objects refer to this symbol; with `panic = "abort"` nothing calls it.
-#[unsafe(no_mangle)]
-extern "C" fn rust_eh_personality() {}
+// `compiler_builtins`' precompiled objects (its `__divti3`, which QEMU's link may take
+// from this archive) refer to `rust_eh_personality` in their unwind tables; with
+// `panic = "abort"` nothing calls it. It is defined *weak*: a Rust standard library
+// linked into the same binary (QEMU's own Rust, `--enable-rust`) brings a strong one,
+// which wins instead of clashing. Never called; it traps if it ever were.
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".pushsection .text.rust_eh_personality,\"ax\",@progbits",
+    ".weak rust_eh_personality",
+    ".type rust_eh_personality,@function",
+    "rust_eh_personality:",
+    "ud2",
+    ".size rust_eh_personality, . - rust_eh_personality",
+    ".popsection",
+);
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("the weak rust_eh_personality above is written for x86_64 hosts");
 
 // The handlers, types and events generated from the schema (see build.rs).
 include!(concat!(env!("OUT_DIR"), "/glue.rs"));

@@ -47,6 +47,6 @@ pub mod commands {
 pub mod prelude {
     pub use crate::error::CommandError;
     pub use crate::ffi::qapi;
-    pub use crate::ffi::{GStr, Monitor, WriteError, print_line};
+    pub use crate::ffi::{BqlError, BqlRefCell, BqlRefMut, GStr, Monitor, WriteError, print_line};
     pub use crate::text::ParamError;
 }

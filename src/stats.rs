@@ -3,8 +3,8 @@
 //! lines it printed, how many messages it refused, how many writes failed, and the last
 //! line printed. `query-hello-world` and `info hello-world` report it.
 //!
-//! QEMU runs monitor commands under its big lock, so the mutex is never contended; it is
-//! there so the state is safe whatever the caller, without `static mut`.
+//! This is plain data; the command keeps it in a `BqlRefCell` (the command layer's), so
+//! every access is checked to run under QEMU's big lock.
 
 /// The counters. Every call ends in exactly one of the three outcomes.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -24,39 +24,40 @@ impl Counters {
     }
 }
 
-/// The counters and the last printed line, kept as `S` (a glib string in QEMU).
+/// The counters and the last printed line, kept as `S` (a glib string in QEMU). The
+/// commands keep it in a `BqlRefCell`, which checks that QEMU's big lock is held.
+#[derive(Debug)]
 pub struct Stats<S> {
-    state: spin::Mutex<(Counters, Option<S>)>,
+    /// The counters.
+    pub counters: Counters,
+    last: Option<S>,
 }
 
 impl<S> Stats<S> {
     pub const fn new() -> Self {
-        Stats { state: spin::Mutex::new((Counters { printed: 0, refused: 0, failed_writes: 0 }, None)) }
+        Stats { counters: Counters { printed: 0, refused: 0, failed_writes: 0 }, last: None }
     }
 
-    /// A call printed `line`.
-    pub fn printed(&self, line: S) {
-        let mut state = self.state.lock();
-        state.0.printed += 1;
-        // The previous line is dropped after the lock is released.
-        let _previous = state.1.replace(line);
-        drop(state);
+    /// A call printed `line`; returns the line it replaces, for the caller to drop.
+    #[must_use = "the previous line is returned so that the caller frees it"]
+    pub fn printed(&mut self, line: S) -> Option<S> {
+        self.counters.printed += 1;
+        self.last.replace(line)
     }
 
     /// A call's message was refused.
-    pub fn refused(&self) {
-        self.state.lock().0.refused += 1;
+    pub fn refused(&mut self) {
+        self.counters.refused += 1;
     }
 
     /// A call's line could not be written.
-    pub fn failed_write(&self) {
-        self.state.lock().0.failed_writes += 1;
+    pub fn failed_write(&mut self) {
+        self.counters.failed_writes += 1;
     }
 
-    /// Reads the counters and the last line.
-    pub fn read<R>(&self, f: impl FnOnce(&Counters, Option<&S>) -> R) -> R {
-        let state = self.state.lock();
-        f(&state.0, state.1.as_ref())
+    /// The last line printed, once there is one.
+    pub fn last(&self) -> Option<&S> {
+        self.last.as_ref()
     }
 }
 
@@ -72,18 +73,14 @@ mod tests {
 
     #[test]
     fn counts_each_outcome_and_keeps_the_last_line() {
-        let s = Stats::<String>::new();
-        s.read(|c, last| {
-            assert_eq!((c.calls(), last), (0, None));
-        });
-        s.printed("one".into());
+        let mut s = Stats::<String>::new();
+        assert_eq!((s.counters.calls(), s.last()), (0, None));
+        assert_eq!(s.printed("one".into()), None);
         s.refused();
         s.failed_write();
-        s.printed("two".into());
-        s.read(|c, last| {
-            assert_eq!(*c, Counters { printed: 2, refused: 1, failed_writes: 1 });
-            assert_eq!(c.calls(), 4);
-            assert_eq!(last.map(String::as_str), Some("two"));
-        });
+        assert_eq!(s.printed("two".into()).as_deref(), Some("one"));
+        assert_eq!(s.counters, Counters { printed: 2, refused: 1, failed_writes: 1 });
+        assert_eq!(s.counters.calls(), 4);
+        assert_eq!(s.last().map(String::as_str), Some("two"));
     }
 }

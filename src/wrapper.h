@@ -12,3 +12,4 @@
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
 #include <stdio_ext.h>
+#include "qemu/main-loop.h"

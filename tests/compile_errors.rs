@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! A command function that does not match its declaration does not compile, and the
-//! compiler's message names the command and the member: checked on a copy of the
-//! repository, built against the configured QEMU tree of `QEMU_BUILD_DIR` (set by
-//! `cargo xtask test`), for four mistakes — a wrong argument type, a required parameter
-//! for an optional member, a missing function, and a function that ignores a member. The unchanged copy builds.
+//! A command function that does not match its declaration, or that could misuse what
+//! the layer lends it, does not build, and the message names the command and the
+//! member: checked on a copy of the repository, built against the configured QEMU tree of
+//! `QEMU_BUILD_DIR` (set by `cargo xtask test`), for each mistake — a wrong argument
+//! type, a required parameter for an optional member, a missing function, a function
+//! that ignores a member, a `'static` borrow of an argument (QMP and its HMP twin), two
+//! members of one type taken in the other order, and `unsafe` in a command file (also
+//! behind `#![allow(unsafe_code)]`). The unchanged copy builds.
 
 use std::path::Path;
 use std::process::Output;
@@ -26,18 +29,30 @@ fn build(copy: &RepoCopy, target: &Path) -> Output {
         .expect("cargo runs")
 }
 
+/// Builds the copy with each file's text `from` replaced by `to`; returns the build's
+/// errors, and puts the files back.
+fn errors_with_edits(copy: &RepoCopy, target: &Path, edits: &[(&str, &str, &str)]) -> String {
+    let mut originals = Vec::new();
+    for (file, from, to) in edits {
+        let path = copy.path().join(file);
+        let original = std::fs::read_to_string(&path).unwrap();
+        assert!(original.contains(from), "{file} changed; update this test:\n{original}");
+        std::fs::write(&path, original.replacen(from, to, 1)).unwrap();
+        originals.push((path, original));
+    }
+    let out = build(copy, target);
+    for (path, original) in originals.into_iter().rev() {
+        std::fs::write(path, original).unwrap();
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{edits:?} built; it should not:\n{stderr}");
+    stderr
+}
+
 /// Builds the copy with `FILE`'s signature replaced by `signature` (and, for a rename,
 /// the name); returns the compiler's errors.
 fn errors_with(copy: &RepoCopy, target: &Path, signature: &str) -> String {
-    let path = copy.path().join(FILE);
-    let original = std::fs::read_to_string(&path).unwrap();
-    assert!(original.contains(SIGNATURE), "{FILE} changed; update this test:\n{original}");
-    std::fs::write(&path, original.replace(SIGNATURE, signature)).unwrap();
-    let out = build(copy, target);
-    std::fs::write(&path, original).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "`{signature}` compiled; it should not:\n{stderr}");
-    stderr
+    errors_with_edits(copy, target, &[(FILE, SIGNATURE, signature)])
 }
 
 fn assert_mentions(stderr: &str, needles: &[&str]) {
@@ -95,10 +110,7 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         target.path(),
         "pub fn hello_wrld(message: Option<Result<&str, ParamError>>) -> Result<(), CommandError> {",
     );
-    assert_mentions(
-        &missing,
-        &["cannot find function `hello_world` in module `crate::commands::hello_world`"],
-    );
+    assert_mentions(&missing, &["src/commands/hello_world.rs: no `fn hello_world` in this file"]);
 
     // The function ignores the schema's `message` member.
     let ignored = errors_with(
@@ -108,6 +120,74 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     );
     assert_mentions(
         &ignored,
-        &["takes 0 arguments but 1 argument was supplied", "command 'hello-world', member 'message'"],
+        &[
+            "fn hello_world takes 0 parameter(s) for the members of command 'hello-world', which has 1: (message)",
+        ],
     );
+
+    // A borrowed argument kept for ever: QEMU frees the string when the call returns.
+    let kept = errors_with(
+        &copy,
+        target.path(),
+        "pub fn hello_world(message: Option<Result<&'static str, ParamError>>) -> Result<(), CommandError> {",
+    );
+    assert_mentions(
+        &kept,
+        &[
+            "`scope` does not live long enough",
+            "argument requires that `scope` is borrowed for `'static`",
+            "command 'hello-world', member 'message'",
+            "HMP 'hello-world', argum",
+        ],
+    );
+    assert_eq!(kept.matches("error[E0597]").count(), 2, "QMP and HMP both refused:\n{kept}");
+
+    // Two members of one type, taken in the other order.
+    let swapped = errors_with_edits(
+        &copy,
+        target.path(),
+        &[
+            (
+                "qapi/hello-world.json",
+                "'data': { '*message': 'str' }",
+                "'data': { '*message': 'str', '*prefix': 'str' }",
+            ),
+            (
+                "qapi/hello-world.json",
+                "# @message: the text",
+                "# @prefix: put before it\n#\n# @message: the text",
+            ),
+            (
+                FILE,
+                SIGNATURE,
+                "pub fn hello_world(prefix: Option<&str>, message: Option<Result<&str, ParamError>>) \
+                 -> Result<(), CommandError> { let _ = prefix;",
+            ),
+        ],
+    );
+    assert_mentions(
+        &swapped,
+        &["src/commands/hello_world.rs: fn hello_world, parameter 1: named `prefix`, but command \
+           'hello-world', member 'message' comes there; parameters bind to members by name, in the \
+           schema's order: (message, prefix)"],
+    );
+
+    // `unsafe` in a command file, plainly and behind an allow.
+    let body = "    let mut stats = STATS.borrow_mut()?;";
+    let unsafe_block = errors_with_edits(
+        &copy,
+        target.path(),
+        &[(
+            FILE,
+            body,
+            "    let _ = unsafe { core::ptr::read(&0u8) };\n    let mut stats = STATS.borrow_mut()?;",
+        )],
+    );
+    assert_mentions(&unsafe_block, &["usage of an `unsafe` block", "#[forbid(unsafe_code)]"]);
+    let allowed = errors_with_edits(
+        &copy,
+        target.path(),
+        &[(FILE, "use crate::message;", "#![allow(unsafe_code)]\nuse crate::message;")],
+    );
+    assert_mentions(&allowed, &["allow(unsafe_code) incompatible with previous forbid"]);
 }

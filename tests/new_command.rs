@@ -5,7 +5,11 @@
 //! list of structs with enum members and list members, required and optional; `cargo
 //! xtask patches`, `cargo xtask build`; then the new commands are called over QMP and HMP
 //! in the QEMU that build produced, with and without the enum, and with a value the enum
-//! lacks. Only the files the steps name may change.
+//! lacks. An HMP-only entry takes an argument of each args_type kind the layer reads
+//! (`s`, `i`, `T` as a double, `o`, `b`, a flag `-f`, an option `-os`, `S`), named
+//! `type`, `mon` and `args` among others (a Rust keyword and the handler's own locals),
+//! and a returned struct has a member named `type`. Only the files the steps name may
+//! change.
 //!
 //! It builds QEMU in the copy (ccache makes that a few minutes), so `cargo xtask test`
 //! runs it once, for the default release (`--ignored`); run it by hand with
@@ -24,6 +28,47 @@ const NAME: &str = "say-hello";
 const QUERY: &str = "query-say-hello";
 const LINE: &str = "Hello from a scaffolded command";
 const LOUD: &str = "HELLO FROM A SCAFFOLDED COMMAND";
+
+/// An HMP-only entry with an argument of each kind, appended to `qapi/say-hello.hx`.
+const KINDS_HX: &str = "
+    {
+        .name       = \"say-kinds\",
+        .args_type  = \"flag:-f,opt:-os,type:s,mon:i,args:T,on:b,size:o?,rest:S?\",
+        .params     = \"[-f] [-o value] type mon args on|off [size] [rest]\",
+        .help       = \"print each argument as the command received it\",
+        .cmd        = hmp_say_kinds,
+    },
+
+SRST
+``say-kinds`` [-f] [-o *value*] *type* *mon* *args* on|off [*size*] [*rest*]
+  Print each argument as the command received it.
+ERST
+";
+
+/// Its function, appended to `src/commands/say_hello.rs`.
+const KINDS_RS: &str = "
+/// `say-kinds`: each argument, as received.
+#[allow(clippy::too_many_arguments)]
+pub fn hmp_say_kinds(
+    out: &mut Monitor,
+    flag: bool,
+    opt: Option<&str>,
+    r#type: &str,
+    mon: i64,
+    args: f64,
+    on: bool,
+    size: Option<i64>,
+    rest: Option<&str>,
+) -> Result<(), CommandError> {
+    use core::fmt::Write;
+    let _ = writeln!(
+        out,
+        \"flag={flag} opt={opt:?} type={} mon={mon} args={args} on={on} size={size:?} rest={rest:?}\",
+        r#type
+    );
+    Ok(())
+}
+";
 
 /// `say-hello` with the optional enum member `style` the test declares.
 #[derive(Serialize, Debug, Default)]
@@ -98,13 +143,13 @@ fn a_scaffolded_command_builds_and_answers() {
     let entry = entry
         .replace(".args_type  = \"\",", ".args_type  = \"style:s?\",")
         .replace(".params     = \"\",", ".params     = \"[style]\",");
-    std::fs::write(&hx, entry).unwrap();
+    std::fs::write(&hx, format!("{entry}{KINDS_HX}")).unwrap();
     let stub = stub.replace("pub fn say_hello()", "pub fn say_hello(style: Option<qapi::SayHelloStyle>)");
     let body = format!(
         "    qapi::send_said_hello(style.unwrap_or(qapi::SayHelloStyle::Plain));\n    \
          print_line(if style == Some(qapi::SayHelloStyle::Loud) {{ {LOUD:?} }} else {{ {LINE:?} }}).map_err(CommandError::new)"
     );
-    std::fs::write(&file, stub.replace(stub_line, &body)).unwrap();
+    std::fs::write(&file, format!("{}{KINDS_RS}", stub.replace(stub_line, &body))).unwrap();
     // Steps 1 and 2 again for a query returning a list of structs whose members are an
     // enum, an optional enum, a list of strings and an optional list of enums: the layer
     // builds them all in glib memory, and QEMU's qapi_free_SayHelloInfoList frees them.
@@ -116,9 +161,9 @@ fn a_scaffolded_command_builds_and_answers() {
     );
     let struct_decl = "##\n# @SayHelloInfo:\n#\n# How @say-hello speaks.\n#\n# @style: its usual style\n#\n\
                        # @loudest: its loudest style, if it has one\n#\n# @words: what it says\n#\n\
-                       # @styles: the styles it knows, if it tells\n#\n# Since: 10.2\n##\n\
+                       # @styles: the styles it knows, if it tells\n#\n# @type: a Rust keyword\n#\n# Since: 10.2\n##\n\
                        { 'struct': 'SayHelloInfo', 'data': { 'style': 'SayHelloStyle', '*loudest': 'SayHelloStyle', \
-                       'words': ['str'], '*styles': ['SayHelloStyle'] } }\n\n";
+                       'words': ['str'], '*styles': ['SayHelloStyle'], 'type': 'str' } }\n\n";
     std::fs::write(&schema, format!("{struct_decl}{text}")).unwrap();
     let query_file = copy.path().join("src/commands/query_say_hello.rs");
     let query_stub = std::fs::read_to_string(&query_file).unwrap();
@@ -126,9 +171,10 @@ fn a_scaffolded_command_builds_and_answers() {
     assert!(query_stub.contains(query_stub_line), "the stub changed:\n{query_stub}");
     let query_body = "    Ok([\
         qapi::SayHelloInfo { style: qapi::SayHelloStyle::Plain, loudest: Some(qapi::SayHelloStyle::Loud), \
-        words: [GStr::new(\"hello\"), GStr::new(\"world\")].into_iter().collect(), styles: None }, \
+        words: [GStr::new(\"hello\"), GStr::new(\"world\")].into_iter().collect(), styles: None, \
+        r#type: GStr::new(\"greeting\") }, \
         qapi::SayHelloInfo { style: qapi::SayHelloStyle::Loud, loudest: None, words: qapi::strList::new(), \
-        styles: Some(qapi::SayHelloStyle::ALL.into_iter().collect()) }].into_iter().collect())";
+        styles: Some(qapi::SayHelloStyle::ALL.into_iter().collect()), r#type: GStr::new(\"\") }].into_iter().collect())";
     let query_stub = query_stub.replace(
         "pub fn query_say_hello() -> Result<(), CommandError>",
         "pub fn query_say_hello() -> Result<qapi::SayHelloInfoList, CommandError>",
@@ -154,8 +200,8 @@ fn a_scaffolded_command_builds_and_answers() {
     assert_eq!(
         qmp.execute(&QuerySayHello {}).expect("query-say-hello succeeds"),
         json!([
-            { "style": "plain", "loudest": "loud", "words": ["hello", "world"] },
-            { "style": "loud", "words": [], "styles": ["plain", "loud"] }
+            { "style": "plain", "loudest": "loud", "words": ["hello", "world"], "type": "greeting" },
+            { "style": "loud", "words": [], "styles": ["plain", "loud"], "type": "" }
         ])
     );
     // The event carries the enum member, by name.
@@ -167,6 +213,18 @@ fn a_scaffolded_command_builds_and_answers() {
     assert_eq!(hmp(&format!("{NAME} loud")), "");
     assert_eq!(hmp(&format!("{NAME} shout")), "Error: Parameter 'style' does not accept value 'shout'\r\n");
     assert_eq!(hmp(&format!("help {NAME}")), format!("{NAME} [style] -- describe {NAME} in one line\r\n"));
+    // Each args_type kind as monitor/hmp.c stores it; absent optional ones, and a flag
+    // not given, as the layer reads them.
+    assert_eq!(
+        hmp("say-kinds -f -o value text 42 1.5 on 2M the rest of the line"),
+        "flag=true opt=Some(\"value\") type=text mon=42 args=1.5 on=true size=Some(2097152) \
+         rest=Some(\"the rest of the line\")\r\n"
+    );
+    assert_eq!(
+        hmp("say-kinds text -7 250ms off"),
+        "flag=false opt=None type=text mon=-7 args=0.25 on=false size=None rest=None\r\n"
+    );
+    assert_eq!(hmp("say-kinds text 1 x on"), "Number expected\r\n");
     assert_eq!(vm.stdout(), format!("{LINE}\n{LOUD}\n{LINE}\n{LOUD}\n"));
     assert!(vm.is_running());
     drop(vm);

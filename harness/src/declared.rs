@@ -25,6 +25,8 @@ pub struct HmpEntry {
     pub name: String,
     pub params: String,
     pub help: String,
+    /// The C handler (`.cmd`).
+    pub cmd: String,
 }
 
 fn files(root: &Path, suffix: &str) -> Vec<(String, String)> {
@@ -116,6 +118,7 @@ pub fn hmp_entries(root: &Path) -> Vec<HmpEntry> {
             name: field(&text, "name"),
             params: field(&text, "params"),
             help: field(&text, "help"),
+            cmd: field(&text, "cmd"),
         })
         .collect()
 }

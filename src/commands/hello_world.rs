@@ -6,8 +6,9 @@ use crate::message;
 use crate::prelude::*;
 use crate::stats::Stats;
 
-/// What hello-world has done since QEMU started (`query-hello-world` reads it).
-pub static STATS: Stats<GStr> = Stats::new();
+/// What hello-world has done since QEMU started (`query-hello-world` reads it), used
+/// only with QEMU's big lock held (the cell checks).
+pub static STATS: BqlRefCell<Stats<GStr>> = BqlRefCell::new(Stats::new());
 
 /// Prints `message` (or "Hello, world") as one line on QEMU's standard output, then
 /// sends `HELLO_WORLD` with the printed text.
@@ -15,18 +16,21 @@ pub static STATS: Stats<GStr> = Stats::new();
 /// The message arrives undecoded (`Result`) so that a refusal by the command layer
 /// (text that is not UTF-8, or QEMU's encoding of `\u0000`) is counted like any other.
 pub fn hello_world(message: Option<Result<&str, ParamError>>) -> Result<(), CommandError> {
+    let mut stats = STATS.borrow_mut()?;
     let line = match message.transpose().and_then(message::line) {
         Ok(line) => line,
         Err(refused) => {
-            STATS.refused();
+            stats.refused();
             return Err(CommandError::new(refused));
         }
     };
     if let Err(e) = print_line(line) {
-        STATS.failed_write();
+        stats.failed_write();
         return Err(CommandError::new(format_args!("Cannot write the message to standard output: {e}")));
     }
-    STATS.printed(GStr::new(line));
+    let previous = stats.printed(GStr::new(line));
+    drop(stats);
+    drop(previous);
     qapi::send_hello_world(line);
     Ok(())
 }

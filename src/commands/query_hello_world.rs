@@ -9,30 +9,34 @@ use crate::prelude::*;
 
 /// The counters, and the last printed line once there is one.
 pub fn query_hello_world() -> Result<qapi::HelloWorldInfo, CommandError> {
-    Ok(STATS.read(|c, last| qapi::HelloWorldInfo {
+    let stats = STATS.borrow_mut()?;
+    let c = stats.counters;
+    Ok(qapi::HelloWorldInfo {
         calls: count(c.calls()),
         printed: count(c.printed),
         refused: count(c.refused),
         failed_writes: count(c.failed_writes),
-        last_message: last.map(|s| GStr::new(s.as_str())),
-    }))
+        last_message: stats.last().map(|s| GStr::new(s.as_str())),
+    })
 }
 
 /// `info hello-world`: the same figures, one per line.
 pub fn hmp_info_hello_world(mon: &mut Monitor) -> Result<(), CommandError> {
-    STATS.read(|c, last| {
-        let _ = write!(
-            mon,
-            "calls: {}\nprinted: {}\nrefused: {}\nfailed writes: {}\n",
-            c.calls(),
-            c.printed,
-            c.refused,
-            c.failed_writes
-        );
-        if let Some(last) = last {
-            let _ = writeln!(mon, "last message: {}", last.as_str());
-        }
-    });
+    let stats = STATS.borrow_mut()?;
+    let c = stats.counters;
+    let last = stats.last().map(|s| GStr::new(s.as_str()));
+    drop(stats);
+    let _ = write!(
+        mon,
+        "calls: {}\nprinted: {}\nrefused: {}\nfailed writes: {}\n",
+        c.calls(),
+        c.printed,
+        c.refused,
+        c.failed_writes
+    );
+    if let Some(last) = last {
+        let _ = writeln!(mon, "last message: {}", last.as_str());
+    }
     Ok(())
 }
 

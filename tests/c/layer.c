@@ -110,6 +110,19 @@ bool qdict_get_try_bool(const QDict *qdict, const char *key, bool def)
 
 static GPtrArray *events;
 
+/* QEMU's big lock, as the command layer asks about it (7.2 and 10.x names). */
+static bool fake_bql = true;
+
+bool bql_locked(void)
+{
+    return fake_bql;
+}
+
+bool qemu_mutex_iothread_locked(void)
+{
+    return fake_bql;
+}
+
 void qapi_event_send_hello_world(const char *message)
 {
     g_ptr_array_add(events, g_strdup(message));
@@ -193,6 +206,28 @@ int main(void)
     CHECK(strcmp(mon.out->str, "calls: 7\nprinted: 3\nrefused: 4\nfailed writes: 0\n"
                  "last message: from hmp\n") == 0, "info \"%s\"", mon.out->str);
     CHECK(events->len == 3, "%u events", events->len);
+
+    /* Without the BQL the commands' state is refused: an error, nothing printed or sent. */
+    fake_bql = false;
+    err = hello("no lock");
+    CHECK(err != NULL && strcmp(err->msg, "The command's state was used without "
+                                "QEMU's big lock (BQL) held") == 0, "no-BQL hello-world");
+    CHECK(g_str_has_suffix(err->src, "hello_world.rs"), "src %s", err->src);
+    error_free_fake(err);
+    err = NULL;
+    info = qmp_query_hello_world(&err);
+    CHECK(info == NULL && err != NULL, "no-BQL query-hello-world answered");
+    error_free_fake(err);
+    g_string_truncate(mon.out, 0);
+    hmp_info_hello_world(&mon, &args);
+    CHECK(strcmp(mon.out->str, "Error: The command's state was used without QEMU's big "
+                 "lock (BQL) held\n") == 0, "no-BQL info \"%s\"", mon.out->str);
+    CHECK(events->len == 3, "%u events", events->len);
+    fake_bql = true;
+    g_string_truncate(mon.out, 0);
+    hmp_info_hello_world(&mon, &args);
+    CHECK(g_str_has_prefix(mon.out->str, "calls: 7\n"), "counters changed: \"%s\"",
+          mon.out->str);
 
     g_string_free(mon.out, true);
     g_ptr_array_free(events, true);

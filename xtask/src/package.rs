@@ -171,7 +171,7 @@ fn copyright() -> String {
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
          Upstream-Name: qemu-hello-rs\n\
          Comment: QEMU, patched with the series in qemu-patches/, with the qemu-hello-rs\n \
-         staticlib (Rust) linked in; the staticlib includes the spin crate.\n\n\
+         staticlib (Rust) linked in; the staticlib includes Rust's core library.\n\n\
          Files: *\n\
          Copyright: 2003-2025 Fabrice Bellard and the QEMU Project developers\n \
          2026 the qemu-hello-rs developers\n\
@@ -187,7 +187,7 @@ fn copyright() -> String {
 
 const GPL: &str = " QEMU as a whole is released under the GNU General Public License, version 2;\n \
      parts of it are under other, compatible licenses (see its LICENSE file). The\n \
-     qemu-hello-rs code is GPL-2.0-or-later; the spin crate is MIT.\n \
+     qemu-hello-rs code is GPL-2.0-or-later; Rust's core library is MIT or Apache-2.0.\n \
      .\n \
      On Debian systems, the complete text of the GNU General Public License\n \
      version 2 can be found in /usr/share/common-licenses/GPL-2.";

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The schema reader is faithful: what a declaration says either reaches the generated
+//! code or stops the build with a line naming the file, the entity and the member. Runs
+//! the generator (`build/glue.rs`, as build.rs does) over small schemas read by QEMU's own
+//! QAPI front end from the tree of `QEMU_BUILD_DIR` (set by `cargo xtask test`); no QEMU
+//! is built or booted. Also: a struct's base members arrive first, as in QEMU's C; HMP
+//! args_type letters are read as `monitor/hmp.c` stores them; member names that are Rust
+//! keywords or the handler's own locals are escaped.
+
+#[allow(dead_code)]
+#[path = "../build/glue.rs"]
+mod glue;
+
+use std::path::{Path, PathBuf};
+
+fn src_dir() -> PathBuf {
+    let build =
+        PathBuf::from(std::env::var_os("QEMU_BUILD_DIR").expect("cargo xtask test sets QEMU_BUILD_DIR"));
+    let mak = std::fs::read_to_string(build.join("config-host.mak")).expect("a configured build tree");
+    PathBuf::from(mak.lines().find_map(|l| l.strip_prefix("SRC_PATH=")).expect("SRC_PATH=").trim())
+}
+
+/// Reads `schema` (one file) with QEMU's front end and generates the glue for it.
+fn generate(schema: &str) -> Result<glue::Generated, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("case.json");
+    std::fs::write(&file, schema).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema = glue::describe(root, &src_dir(), &[file.display().to_string()])?;
+    glue::generate(&schema, &[], dir.path())
+}
+
+const REFUSED: &str = "
+##
+# @Kind:
+#
+# @a: a
+#
+# @b: b
+##
+{ 'enum': 'Kind', 'data': [ 'a', { 'name': 'b', 'if': 'CONFIG_LINUX' } ] }
+
+##
+# @Box:
+#
+# @x: x
+##
+{ 'struct': 'Box', 'data': { 'x': 'int' } }
+
+##
+# @Choice:
+#
+# @kind: which
+##
+{ 'union': 'Choice', 'base': { 'kind': 'Kind' }, 'discriminator': 'kind',
+  'data': { 'a': 'Box', 'b': 'Box' } }
+
+##
+# @Either:
+#
+# @b: a bool
+#
+# @o: an object
+##
+{ 'alternate': 'Either', 'data': { 'b': 'bool', 'o': 'Box' } }
+
+##
+# @c-boxed:
+##
+{ 'command': 'c-boxed', 'data': 'Box', 'boxed': true }
+
+##
+# @c-gen:
+##
+{ 'command': 'c-gen', 'gen': false }
+
+##
+# @c-oob:
+##
+{ 'command': 'c-oob', 'allow-oob': true }
+
+##
+# @c-coroutine:
+##
+{ 'command': 'c-coroutine', 'coroutine': true }
+
+##
+# @c-if:
+##
+{ 'command': 'c-if', 'if': 'CONFIG_POSIX' }
+
+##
+# @Cond:
+#
+# @m: m
+##
+{ 'struct': 'Cond', 'data': { 'm': { 'type': 'str', 'if': 'CONFIG_LINUX' } } }
+
+##
+# @c-features:
+#
+# Features:
+#
+# @deprecated: old
+##
+{ 'command': 'c-features', 'features': [ 'deprecated' ] }
+
+##
+# @E_BOXED:
+##
+{ 'event': 'E_BOXED', 'data': 'Box', 'boxed': true }
+";
+
+#[test]
+fn what_the_layer_does_not_carry_out_is_refused_by_name() {
+    let err = match generate(REFUSED) {
+        Ok(_) => panic!("the schema was accepted"),
+        Err(e) => e,
+    };
+    let expected = [
+        "command 'c-boxed': 'boxed': true is not supported",
+        "command 'c-gen': 'gen': false (QEMU would pass the handler the raw arguments) is not supported",
+        "command 'c-oob': 'allow-oob': true (the handler would run without the BQL",
+        "command 'c-coroutine': 'coroutine': true (the handler would run in a coroutine that may yield) is not supported",
+        "command 'c-if': 'if': \"CONFIG_POSIX\" is not supported",
+        "struct 'Cond', member 'm': 'if': \"CONFIG_LINUX\" is not supported",
+        "command 'c-features': 'features': [\"deprecated\"] is not supported",
+        "event 'E_BOXED': 'boxed': true is not supported",
+        "union 'Choice': a union (branches [\"a\", \"b\"]) is not supported",
+        "alternate 'Either': an alternate is not supported",
+        "enum 'Kind', value 'b': 'if': \"CONFIG_LINUX\" is not supported",
+    ];
+    for line in expected {
+        let found = err.lines().find(|l| l.contains(line));
+        let found = found.unwrap_or_else(|| panic!("no refusal {line:?} in:\n{err}"));
+        assert!(found.contains("case.json: "), "the refusal names no file: {found}");
+    }
+    assert_eq!(err.lines().count(), expected.len(), "unexpected refusals:\n{err}");
+}
+
+#[test]
+fn base_members_come_first_and_keywords_are_escaped() {
+    let generated = generate(
+        "
+##
+# @Base:
+#
+# @type: a keyword
+##
+{ 'struct': 'Base', 'data': { 'type': 'str' } }
+
+##
+# @Derived:
+#
+# @args: a handler's local
+##
+{ 'struct': 'Derived', 'base': 'Base', 'data': { 'args': 'int' } }
+
+##
+# @c-locals:
+#
+# @type: t
+#
+# @mon: m
+#
+# @args: a
+#
+# @errp: e
+#
+# @scope: s
+#
+# @call: c
+##
+{ 'command': 'c-locals', 'returns': 'Derived',
+  'data': { 'type': 'str', '*mon': 'int', 'args': 'bool', 'errp': 'str', 'scope': 'str', 'call': 'int' } }
+",
+    )
+    .unwrap_or_else(|e| panic!("refused: {e}"));
+    let g = &generated.glue;
+    let derived = &g[g.find("pub struct Derived").expect("struct Derived")..];
+    let derived = &derived[..derived.find("}\n").unwrap()];
+    let (ty, args) =
+        (derived.find("pub r#type: GStr").expect("base member"), derived.find("pub args: i64").unwrap());
+    assert!(ty < args, "the base's member comes first, as in C:\n{derived}");
+    assert!(g.contains("(*c).type_ = self.r#type.into_raw();"), "bindgen's name for the C field:\n{g}");
+    // The handler's parameters and locals: every member's is `arg_`/`flag_` prefixed.
+    let handler = &g[g.find("pub unsafe extern \"C\" fn qmp_c_locals(").expect("the handler")..];
+    let signature = handler.lines().next().unwrap();
+    for p in [
+        "arg_type: *const ::core::ffi::c_char",
+        "flag_mon: bool, arg_mon: i64",
+        "arg_args: bool",
+        "arg_errp: *const ::core::ffi::c_char",
+        "arg_scope: *const",
+        "arg_call: i64",
+        "errp: *mut *mut bindings::Error",
+    ] {
+        assert!(signature.contains(p), "{p:?} not in {signature}");
+    }
+}
+
+#[test]
+fn a_name_rust_cannot_spell_is_refused() {
+    let err = match generate(
+        "##\n# @c-self:\n#\n# @self: s\n##\n{ 'command': 'c-self', 'data': { 'self': 'str' } }\n",
+    ) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e,
+    };
+    assert!(err.contains("command 'c-self': the name \"self\" cannot be a Rust identifier"), "{err}");
+}
+
+fn hx(args_type: &str) -> Result<Vec<glue::HmpEntry>, String> {
+    glue::parse_hx(
+        "qapi/k.hx",
+        &format!(
+            "    {{\n        .name       = \"k\",\n        .args_type  = \"{args_type}\",\n        \
+             .params     = \"\",\n        .help       = \"k\",\n        .cmd        = hmp_k,\n    }},\n"
+        ),
+    )
+}
+
+#[test]
+fn hmp_args_type_letters_read_as_monitor_hmp_c_stores_them() {
+    let entries = hx("a:s,b:S?,c:F,d:B?,e:i,f:l?,g:M,h:o?,t:T,u:T?,v:b,x:-x,y:-ys").unwrap();
+    let got: Vec<String> =
+        entries[0].args.iter().map(|a| format!("{}={:?}/{}", a.name, a.kind, a.optional)).collect();
+    assert_eq!(
+        got,
+        [
+            "a=Str/false",
+            "b=Str/true",
+            "c=Str/false",
+            "d=Str/true",
+            "e=Scalar(\"i64\")/false",
+            "f=Scalar(\"i64\")/true",
+            "g=Scalar(\"i64\")/false",
+            "h=Scalar(\"i64\")/true",
+            "t=Scalar(\"f64\")/false",
+            "u=Scalar(\"f64\")/true",
+            "v=Scalar(\"bool\")/false",
+            // A flag is false when not given; an option with a string is absent then.
+            "x=Scalar(\"bool\")/false",
+            "y=Str/true",
+        ]
+    );
+    for bad in ["o:O", "f:/", "n:i.", "w:b?", "z:-", "z:-xy", "q:q"] {
+        let err = hx(bad).err().unwrap_or_else(|| panic!("{bad} accepted"));
+        assert!(
+            err.contains("qapi/k.hx: HMP entry \"k\": args_type") && err.contains("is not supported"),
+            "{err}"
+        );
+    }
+}
