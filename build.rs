@@ -50,6 +50,13 @@ fn main() {
     let schema = glue::describe(&root, &src_dir, &schema_files).unwrap_or_else(|e| fail(&e));
     let mut hmp = Vec::new();
     for f in &hx_files {
+        let stem = f.strip_suffix(".info.hx").or_else(|| f.strip_suffix(".hx")).unwrap_or(f);
+        if !schema_files.iter().any(|s| s.strip_suffix(".json") == Some(stem)) {
+            fail(&format!(
+                "{f}: no {stem}.json beside it; an HMP entry belongs to a command's declarations \
+                 (the series adds it with that command)"
+            ));
+        }
         let text =
             fs::read_to_string(root.join(f)).unwrap_or_else(|e| fail(&format!("cannot read {f}: {e}")));
         hmp.extend(glue::parse_hx(f, &text).unwrap_or_else(|e| fail(&e)));

@@ -225,7 +225,9 @@ impl List {
             "    /// QAPI list `{c}`: build it with `push` or `collect`.\n    \
              #[allow(non_camel_case_types)]\n    \
              pub type {c} = List<bindings::{c}>;\n\n    \
-             impl ListNode for bindings::{c} {{\n        \
+             // SAFETY: `next` is the node's own field, `set` stores a glib allocation or a\n    \
+             // scalar, and qapi_free_{c} is QEMU's own free for this list.\n    \
+             unsafe impl ListNode for bindings::{c} {{\n        \
              type Value = {ty};\n\n        \
              unsafe fn set(node: *mut Self, v: {ty}) {{\n            \
              // SAFETY: `node` is a zeroed node of ours (the trait's contract); a pointer\n            \
@@ -413,6 +415,15 @@ pub fn parse_hx(file: &str, text: &str) -> Result<Vec<HmpEntry>, String> {
     }
     if entries.is_empty() {
         return Err(format!("{file}: no HMP entry (`    {{ .name = ..., .cmd = hmp_..., }},`)"));
+    }
+    if entries.len() > 1 {
+        // The series gives each file one patch, one #if block and one prototype.
+        return Err(format!(
+            "{file}: {} HMP entries; a file holds one (qapi/<command>.hx, qapi/<command>.info.hx): \
+             declare another command for {:?}",
+            entries.len(),
+            entries[1].name
+        ));
     }
     Ok(entries)
 }
@@ -793,7 +804,10 @@ fn gen_struct(g: &mut String, s: &Struct, enums: &[Enum], lists: &[List]) -> Res
     }
     let _ = writeln!(
         g,
-        "    }}\n\n    impl Ret for {name} {{\n        type C = *mut bindings::{name};\n        \
+        "    }}\n\n    \
+         // SAFETY: the struct and every string and list in it come from glib's allocator\n    \
+         // (`g_new0`, `GStr`, `List`), as qapi_free_{name} expects.\n    \
+         unsafe impl Ret for {name} {{\n        type C = *mut bindings::{name};\n        \
          fn into_c(self) -> *mut bindings::{name} {{\n            let c = g_new0::<bindings::{name}>();\n            \
          // SAFETY: `c` is zeroed, exclusively ours and sized for the struct; each string\n            \
          // member takes a glib allocation, which QEMU's qapi_free_{name} releases.\n            \

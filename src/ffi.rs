@@ -147,7 +147,13 @@ macro_rules! scalar_args {
 scalar_args!(i8, i16, i32, i64, u8, u16, u32, u64, f64, bool);
 
 /// What a command function returns, turned into what QAPI's marshaller expects.
-pub trait Ret {
+///
+/// # Safety
+/// `into_c` returns what QEMU's marshaller may visit and free: NULL or memory from
+/// glib's allocator laid out as the C type, every pointer in it owned likewise. An
+/// `unsafe trait`, so no safe code can hand QEMU a pointer of its own making; the
+/// generated code implements it for the schema's structs and lists.
+pub unsafe trait Ret {
     /// The C return type.
     type C;
     /// The C value for a successful call.
@@ -156,7 +162,8 @@ pub trait Ret {
     fn failed() -> Self::C;
 }
 
-impl Ret for () {
+// SAFETY: nothing is handed over.
+unsafe impl Ret for () {
     type C = ();
     fn into_c(self) {}
     fn failed() {}
@@ -164,7 +171,12 @@ impl Ret for () {
 
 /// A node type of a QAPI list (C `FooList`: `next` and `value`). The generated code
 /// implements it for each list type a declaration uses.
-pub trait ListNode: Sized {
+///
+/// # Safety
+/// `next` returns the address of the node's own `next` field, `set` stores a value QEMU's
+/// `qapi_free_<List>` can free, and `free` is that function: [`List`]'s safe methods
+/// write and free through them.
+pub unsafe trait ListNode: Sized {
     /// An element's Rust value.
     type Value;
     /// Stores `v` as the node's value.
@@ -271,7 +283,9 @@ impl<N: ListNode> FromIterator<N::Value> for List<N> {
     }
 }
 
-impl<N: ListNode> Ret for List<N> {
+// SAFETY: the nodes come from glib (`g_new0`) and hold what `ListNode::set` stores,
+// which its implementation guarantees QEMU can free.
+unsafe impl<N: ListNode> Ret for List<N> {
     type C = *mut N;
     fn into_c(self) -> *mut N {
         self.into_raw()

@@ -5,10 +5,11 @@
 //! list of structs with enum members and list members, required and optional; `cargo
 //! xtask patches`, `cargo xtask build`; then the new commands are called over QMP and HMP
 //! in the QEMU that build produced, with and without the enum, and with a value the enum
-//! lacks. An HMP-only entry takes an argument of each args_type kind the layer reads
-//! (`s`, `i`, `T` as a double, `o`, `b`, a flag `-f`, an option `-os`, `S`), named
-//! `type`, `mon` and `args` among others (a Rust keyword and the handler's own locals),
-//! and a returned struct has a member named `type`. Only the files the steps name may
+//! lacks. A third command, `say-kinds`, and its HMP twin take an argument of each
+//! args_type kind the layer reads (`s`, `i`, `T` as a double, `o`, `b`, a flag `-f`, an
+//! option `-os`, `S`), named `type`, `mon` and `args` among others (a Rust keyword and
+//! the handler's own names), called over HMP and QMP with the same values; a returned
+//! struct has a member named `type`. Only the files the steps name may
 //! change.
 //!
 //! It builds QEMU in the copy (ccache makes that a few minutes), so `cargo xtask test`
@@ -29,9 +30,38 @@ const QUERY: &str = "query-say-hello";
 const LINE: &str = "Hello from a scaffolded command";
 const LOUD: &str = "HELLO FROM A SCAFFOLDED COMMAND";
 
-/// An HMP-only entry with an argument of each kind, appended to `qapi/say-hello.hx`.
-const KINDS_HX: &str = "
-    {
+/// `say-kinds`: a member of each kind an HMP twin reads, named `type`, `mon` and
+/// `args` among others (a Rust keyword and the HMP handler's own names).
+const KINDS_JSON: &str = "##
+# @say-kinds:
+#
+# Print each argument as the command received it.
+#
+# @flag: a flag
+#
+# @opt: an option's value
+#
+# @type: a string
+#
+# @mon: an integer
+#
+# @args: a number
+#
+# @on: a boolean
+#
+# @size: a size in bytes
+#
+# @rest: the rest of the line
+#
+# Since: 10.2
+##
+{ 'command': 'say-kinds',
+  'data': { 'flag': 'bool', '*opt': 'str', 'type': 'str', 'mon': 'int', 'args': 'number',
+            'on': 'bool', '*size': 'int', '*rest': 'str' } }
+";
+
+/// Its HMP twin: each args_type kind the layer reads.
+const KINDS_HX: &str = "    {
         .name       = \"say-kinds\",
         .args_type  = \"flag:-f,opt:-os,type:s,mon:i,args:T,on:b,size:o?,rest:S?\",
         .params     = \"[-f] [-o value] type mon args on|off [size] [rest]\",
@@ -45,12 +75,15 @@ SRST
 ERST
 ";
 
-/// Its function, appended to `src/commands/say_hello.rs`.
-const KINDS_RS: &str = "
-/// `say-kinds`: each argument, as received.
+/// Its function.
+const KINDS_RS: &str = "use core::fmt::Write;
+
+use crate::error_text::ErrorText;
+use crate::prelude::*;
+
+/// Prints each argument on QEMU's standard output, as received.
 #[allow(clippy::too_many_arguments)]
-pub fn hmp_say_kinds(
-    out: &mut Monitor,
+pub fn say_kinds(
     flag: bool,
     opt: Option<&str>,
     r#type: &str,
@@ -60,15 +93,37 @@ pub fn hmp_say_kinds(
     size: Option<i64>,
     rest: Option<&str>,
 ) -> Result<(), CommandError> {
-    use core::fmt::Write;
-    let _ = writeln!(
-        out,
+    let mut line = ErrorText::<1024>::new();
+    let _ = write!(
+        line,
         \"flag={flag} opt={opt:?} type={} mon={mon} args={args} on={on} size={size:?} rest={rest:?}\",
         r#type
     );
-    Ok(())
+    print_line(line.as_str()).map_err(CommandError::new)
 }
 ";
+
+/// `say-kinds` over QMP.
+#[derive(Serialize, Debug)]
+struct SayKinds {
+    flag: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    opt: Option<String>,
+    r#type: String,
+    mon: i64,
+    args: f64,
+    on: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rest: Option<String>,
+}
+
+impl harness::qapi::Command for SayKinds {
+    type Ok = Value;
+    const NAME: &'static str = "say-kinds";
+    const ALLOW_OOB: bool = false;
+}
 
 /// `say-hello` with the optional enum member `style` the test declares.
 #[derive(Serialize, Debug, Default)]
@@ -143,13 +198,18 @@ fn a_scaffolded_command_builds_and_answers() {
     let entry = entry
         .replace(".args_type  = \"\",", ".args_type  = \"style:s?\",")
         .replace(".params     = \"\",", ".params     = \"[style]\",");
-    std::fs::write(&hx, format!("{entry}{KINDS_HX}")).unwrap();
+    std::fs::write(&hx, entry).unwrap();
     let stub = stub.replace("pub fn say_hello()", "pub fn say_hello(style: Option<qapi::SayHelloStyle>)");
     let body = format!(
         "    qapi::send_said_hello(style.unwrap_or(qapi::SayHelloStyle::Plain));\n    \
          print_line(if style == Some(qapi::SayHelloStyle::Loud) {{ {LOUD:?} }} else {{ {LINE:?} }}).map_err(CommandError::new)"
     );
-    std::fs::write(&file, format!("{}{KINDS_RS}", stub.replace(stub_line, &body))).unwrap();
+    std::fs::write(&file, stub.replace(stub_line, &body)).unwrap();
+    // Steps 1 and 2 for a command with a member of each kind and its HMP twin.
+    run(copy.cargo().args(["xtask", "new-command", "say-kinds", "--hmp"]));
+    std::fs::write(copy.path().join("qapi/say-kinds.json"), KINDS_JSON).unwrap();
+    std::fs::write(copy.path().join("qapi/say-kinds.hx"), KINDS_HX).unwrap();
+    std::fs::write(copy.path().join("src/commands/say_kinds.rs"), KINDS_RS).unwrap();
     // Steps 1 and 2 again for a query returning a list of structs whose members are an
     // enum, an optional enum, a list of strings and an optional list of enums: the layer
     // builds them all in glib memory, and QEMU's qapi_free_SayHelloInfoList frees them.
@@ -213,19 +273,38 @@ fn a_scaffolded_command_builds_and_answers() {
     assert_eq!(hmp(&format!("{NAME} loud")), "");
     assert_eq!(hmp(&format!("{NAME} shout")), "Error: Parameter 'style' does not accept value 'shout'\r\n");
     assert_eq!(hmp(&format!("help {NAME}")), format!("{NAME} [style] -- describe {NAME} in one line\r\n"));
-    // Each args_type kind as monitor/hmp.c stores it; absent optional ones, and a flag
-    // not given, as the layer reads them.
+    // Each args_type kind as monitor/hmp.c stores it, as QMP passes the same values;
+    // absent optional ones, and a flag not given.
+    let full = "flag=true opt=Some(\"value\") type=text mon=42 args=1.5 on=true size=Some(2097152) \
+                rest=Some(\"the rest of the line\")";
+    let bare = "flag=false opt=None type=text mon=7 args=0.25 on=false size=None rest=None";
+    assert_eq!(hmp("say-kinds -f -o value text 42 1.5 on 2M the rest of the line"), "");
+    assert_eq!(hmp("say-kinds text 7 250ms off"), "");
     assert_eq!(
-        hmp("say-kinds -f -o value text 42 1.5 on 2M the rest of the line"),
-        "flag=true opt=Some(\"value\") type=text mon=42 args=1.5 on=true size=Some(2097152) \
-         rest=Some(\"the rest of the line\")\r\n"
+        hmp("say-kinds text 1 x on"),
+        "Number expected\r\nTry \"help say-kinds\" for more information\r\n"
     );
+    // `i` takes what fits 32 bits unsigned (monitor/hmp.c), so -1 is refused before the
+    // command runs.
     assert_eq!(
-        hmp("say-kinds text -7 250ms off"),
-        "flag=false opt=None type=text mon=-7 args=0.25 on=false size=None rest=None\r\n"
+        hmp("say-kinds text -1 1 on"),
+        "'say-kinds' has failed: integer is for 32-bit values\r\nTry \"help say-kinds\" for more information\r\n"
     );
-    assert_eq!(hmp("say-kinds text 1 x on"), "Number expected\r\n");
-    assert_eq!(vm.stdout(), format!("{LINE}\n{LOUD}\n{LINE}\n{LOUD}\n"));
+    let kinds = SayKinds {
+        flag: true,
+        opt: Some("value".into()),
+        r#type: "text".into(),
+        mon: 42,
+        args: 1.5,
+        on: true,
+        size: Some(2 << 20),
+        rest: Some("the rest of the line".into()),
+    };
+    assert_eq!(qmp.execute(&kinds).expect("say-kinds succeeds"), json!({}));
+    let kinds =
+        SayKinds { flag: false, opt: None, mon: 7, args: 0.25, on: false, size: None, rest: None, ..kinds };
+    assert_eq!(qmp.execute(&kinds).expect("say-kinds succeeds"), json!({}));
+    assert_eq!(vm.stdout(), format!("{LINE}\n{LOUD}\n{LINE}\n{LOUD}\n{full}\n{bare}\n{full}\n{bare}\n"));
     assert!(vm.is_running());
     drop(vm);
 
@@ -236,8 +315,11 @@ fn a_scaffolded_command_builds_and_answers() {
         "qapi/query-say-hello.json",
         "qapi/say-hello.hx",
         "qapi/say-hello.json",
+        "qapi/say-kinds.hx",
+        "qapi/say-kinds.json",
         "src/commands/query_say_hello.rs",
         "src/commands/say_hello.rs",
+        "src/commands/say_kinds.rs",
     ]
     .iter()
     .map(PathBuf::from)

@@ -210,14 +210,15 @@ fn a_name_rust_cannot_spell_is_refused() {
     assert!(err.contains("command 'c-self': the name \"self\" cannot be a Rust identifier"), "{err}");
 }
 
-fn hx(args_type: &str) -> Result<Vec<glue::HmpEntry>, String> {
-    glue::parse_hx(
-        "qapi/k.hx",
-        &format!(
-            "    {{\n        .name       = \"k\",\n        .args_type  = \"{args_type}\",\n        \
-             .params     = \"\",\n        .help       = \"k\",\n        .cmd        = hmp_k,\n    }},\n"
-        ),
+fn hx_text(args_type: &str) -> String {
+    format!(
+        "    {{\n        .name       = \"k\",\n        .args_type  = \"{args_type}\",\n        \
+         .params     = \"\",\n        .help       = \"k\",\n        .cmd        = hmp_k,\n    }},\n\nSRST\n``k``\n  K.\nERST\n"
     )
+}
+
+fn hx(args_type: &str) -> Result<Vec<glue::HmpEntry>, String> {
+    glue::parse_hx("qapi/k.hx", &hx_text(args_type))
 }
 
 #[test]
@@ -244,6 +245,10 @@ fn hmp_args_type_letters_read_as_monitor_hmp_c_stores_them() {
             "y=Str/true",
         ]
     );
+    let two =
+        glue::parse_hx("qapi/k.hx", &format!("{}{}", hx_text(""), hx_text("a:s").replace("\"k\"", "\"k2\"")));
+    let err = two.expect_err("two entries in one file accepted");
+    assert!(err.contains("qapi/k.hx: 2 HMP entries; a file holds one"), "{err}");
     for bad in ["o:O", "f:/", "n:i.", "w:b?", "z:-", "z:-xy", "q:q"] {
         let err = hx(bad).err().unwrap_or_else(|| panic!("{bad} accepted"));
         assert!(

@@ -50,6 +50,9 @@ enum Cmd {
     Package(BuildArgs),
     /// Run the patched QEMU under libvirt and drive it with virsh qemu-monitor-command.
     Libvirt(libvirt::LibvirtArgs),
+    /// Build if needed; print the Rust glue generated from qapi/ for the release (the
+    /// handlers QEMU calls, each with its compile-time proof), for review.
+    Glue(BuildArgs),
 }
 
 /// Which QEMU to build, and where its source comes from.
@@ -91,6 +94,10 @@ fn run(cli: Cli) -> Result<()> {
             out!("{}", deb.display());
         }
         Cmd::NewCommand(args) => scaffold::new_command(&args)?,
+        Cmd::Glue(args) => {
+            let built = qemu::build(&args)?;
+            out!("{}", qemu::generated_glue(&built.layout)?);
+        }
     }
     Ok(())
 }

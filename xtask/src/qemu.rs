@@ -398,6 +398,21 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// The glue build.rs generated for the staticlib last built for `l`: the newest
+/// `OUT_DIR/glue.rs` of the crate in that target dir.
+pub fn generated_glue(l: &Layout) -> Result<String> {
+    let dir = l.cargo_target.join("release/build");
+    let newest = fs::read_dir(&dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("qemu-hello-rs-"))
+        .map(|e| e.path().join("out/glue.rs"))
+        .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max();
+    let (_, path) = newest.with_context(|| format!("no generated glue.rs under {}", dir.display()))?;
+    fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+}
+
 fn build_staticlib(l: &Layout) -> Result<()> {
     sh::step("building the Rust staticlib against this tree's headers");
     let mut cmd = cargo();
