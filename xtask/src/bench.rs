@@ -332,7 +332,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         "| Ir/call, whole QMP path (`qmp_marshal_hello_world`, callgrind) | {:.0} | {:.0} | {} |",
         ir_rust.qmp,
         ir_c.qmp,
-        goal(ir_rust.qmp / ir_c.qmp, 1.05)
+        goal(ir_rust.qmp / ir_c.qmp, 1.00)
     )?;
     writeln!(
         report,
@@ -351,7 +351,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     writeln!(
         report,
         "| Ir/call, QMP path less the event emission | {q:.0} | {cq:.0} | {} |",
-        goal(q / cq, 1.05)
+        goal(q / cq, 1.00)
     )?;
     writeln!(
         report,
@@ -362,7 +362,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if !args.no_build_times {
         sh::step("build times: no-op, one .rs edit, clean Rust part");
         let noop = timed(|| qemu::build(&args.build).map(drop))?;
-        let edited = sh::root().join("src/message.rs");
+        let edited = sh::root().join("src/commands/hello_world.rs");
         let touch = |p: &Path| sh::run(Command::new("touch").arg(p));
         touch(&edited)?;
         let edit = timed(|| qemu::build(&args.build).map(drop))?;
@@ -371,7 +371,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         writeln!(report, "| build: no-op `cargo xtask build` (s) | {:.1} | | |", noop.as_secs_f64())?;
         writeln!(
             report,
-            "| build: touch src/message.rs → relinked, installed QEMU (s) | {:.1} | | ≤ 30 s: {} |",
+            "| build: touch src/commands/hello_world.rs (build.rs reruns: signature check, bindgen) → relinked, installed QEMU (s) | {:.1} | | ≤ 30 s: {} |",
             edit.as_secs_f64(),
             met(edit.as_secs_f64() <= 30.0)
         )?;
