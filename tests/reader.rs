@@ -75,6 +75,11 @@ const REFUSED: &str = "
 { 'command': 'c-gen', 'gen': false }
 
 ##
+# @c-silent:
+##
+{ 'command': 'c-silent', 'success-response': false }
+
+##
 # @c-oob:
 ##
 { 'command': 'c-oob', 'allow-oob': true }
@@ -120,6 +125,7 @@ fn what_the_layer_does_not_carry_out_is_refused_by_name() {
     let expected = [
         "command 'c-boxed': 'boxed': true is not supported",
         "command 'c-gen': 'gen': false (QEMU would pass the handler the raw arguments) is not supported",
+        "command 'c-silent': 'success-response': false is not supported",
         "command 'c-oob': 'allow-oob': true (the handler would run without the BQL",
         "command 'c-coroutine': 'coroutine': true (the handler would run in a coroutine that may yield) is not supported",
         "command 'c-if': 'if': \"CONFIG_POSIX\" is not supported",
