@@ -14,6 +14,8 @@
 
 #[path = "build/glue.rs"]
 mod glue;
+#[path = "build/tree.rs"]
+mod tree;
 
 use std::env;
 use std::fs;
@@ -66,7 +68,8 @@ fn main() {
     write(&out.join("glue.rs"), &generated.glue);
     write(&out.join("commands.rs"), &generated.modules);
 
-    let clang_args = tree_flags(&build_dir);
+    println!("cargo::rerun-if-changed={}", build_dir.join("compile_commands.json").display());
+    let clang_args = tree::tree_flags(&build_dir).unwrap_or_else(|e| fail(&e));
     // QEMU 10 renamed qemu_mutex_iothread_locked() to bql_locked().
     let main_loop = src_dir.join("include/qemu/main-loop.h");
     println!("cargo::rerun-if-changed={}", main_loop.display());
@@ -178,46 +181,6 @@ fn qemu_src_dir(build_dir: &Path) -> PathBuf {
         Some(src) => PathBuf::from(src.trim()),
         None => fail(&format!("{} has no SRC_PATH= line", mak.display())),
     }
-}
-
-/// The preprocessor and language flags QEMU's own build compiles the monitor's C with
-/// (`monitor/hmp-cmds.c` in the tree's `compile_commands.json`): include paths (made
-/// absolute), defines and the C standard, so that bindgen reads the headers exactly as
-/// the C that calls our handlers does, whatever a release changes in them.
-fn tree_flags(build_dir: &Path) -> Vec<String> {
-    let path = build_dir.join("compile_commands.json");
-    println!("cargo::rerun-if-changed={}", path.display());
-    let text =
-        fs::read_to_string(&path).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())));
-    let entries: Vec<serde_json::Value> = serde_json::from_str(&text)
-        .unwrap_or_else(|e| fail(&format!("{}: not a compilation database: {e}", path.display())));
-    let entry = entries
-        .iter()
-        .find(|e| e["file"].as_str().is_some_and(|f| f.ends_with("monitor/hmp-cmds.c")))
-        .unwrap_or_else(|| fail(&format!("{} has no entry for monitor/hmp-cmds.c", path.display())));
-    let dir = PathBuf::from(entry["directory"].as_str().unwrap_or_default());
-    let command = entry["command"].as_str().unwrap_or_default();
-    if command.contains(['\'', '"', '\\']) {
-        fail(&format!("the compile command of monitor/hmp-cmds.c has quoted words: {command}"));
-    }
-    let abs = |p: &str| dir.join(p).display().to_string();
-    let mut words = command.split_whitespace();
-    let mut out = Vec::new();
-    while let Some(w) = words.next() {
-        if let Some(p) = w.strip_prefix("-I") {
-            out.push(format!("-I{}", abs(p)));
-        } else if w == "-iquote" || w == "-isystem" {
-            if let Some(p) = words.next() {
-                out.extend([w.to_string(), abs(p)]);
-            }
-        } else if w.starts_with("-D") || w.starts_with("-U") || w.starts_with("-std=") {
-            out.push(w.to_string());
-        }
-    }
-    if !out.iter().any(|f| f.starts_with("-I")) {
-        fail(&format!("the compile command of monitor/hmp-cmds.c in {} has no -I flag", path.display()));
-    }
-    out
 }
 
 fn fail(msg: &str) -> ! {

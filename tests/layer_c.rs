@@ -7,17 +7,15 @@
 //! returned struct (freed as QEMU frees it), events, and HMP output; LeakSanitizer
 //! checks that nothing leaks. No QEMU is booted: it runs in milliseconds.
 
+#[path = "../build/tree.rs"]
+mod tree;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 fn env_path(name: &str) -> PathBuf {
     PathBuf::from(std::env::var_os(name).unwrap_or_else(|| panic!("cargo xtask test sets {name}")))
-}
-
-fn src_dir(build: &Path) -> PathBuf {
-    let mak = std::fs::read_to_string(build.join("config-host.mak")).expect("a configured build tree");
-    PathBuf::from(mak.lines().find_map(|l| l.strip_prefix("SRC_PATH=")).expect("SRC_PATH=").trim())
 }
 
 fn pkg_config(args: &[&str]) -> Vec<String> {
@@ -30,7 +28,6 @@ fn pkg_config(args: &[&str]) -> Vec<String> {
 fn generated_handlers_under_asan_and_ubsan() {
     let build = env_path("QEMU_BUILD_DIR");
     let staticlib = env_path("QEMU_HELLO_STATICLIB");
-    let src = src_dir(&build);
     let out_dir = tempfile::tempdir().unwrap();
     let exe = out_dir.path().join("layer");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -47,14 +44,12 @@ fn generated_handlers_under_asan_and_ubsan() {
         .out_dir(out_dir.path())
         .get_compiler();
     let mut cmd = compiler.to_command();
-    cmd.args(["-std=gnu11", "-D_GNU_SOURCE", "-D_FILE_OFFSET_BITS=64", "-D_LARGEFILE_SOURCE"])
-        .args(["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"])
-        .args(
-            [build.clone(), build.join("qapi"), src.join("include"), src.clone()]
-                .iter()
-                .map(|d| format!("-I{}", d.display())),
-        )
-        .args(pkg_config(&["--cflags"]));
+    // The tree's own flags for its monitor C, as bindgen reads the headers with.
+    cmd.args(tree::tree_flags(&build).unwrap_or_else(|e| panic!("{e}"))).args([
+        "-fsanitize=address,undefined",
+        "-fno-sanitize-recover=undefined",
+        "-fno-omit-frame-pointer",
+    ]);
     if header.contains("bool has_message") {
         cmd.arg("-DQEMU_HAS_MESSAGE_FLAG");
     }
