@@ -6,7 +6,8 @@
 //! type, a required parameter for an optional member, a missing function, a function
 //! that ignores a member, a `'static` borrow of an argument (QMP and its HMP twin), two
 //! members of one type taken in the other order, and `unsafe` in a command file (also
-//! behind `#![allow(unsafe_code)]`). The unchanged copy builds.
+//! behind `#![allow(unsafe_code)]`), and an HMP entry with no command declaration
+//! beside it. The unchanged copy builds.
 
 use std::path::Path;
 use std::process::Output;
@@ -190,4 +191,14 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &[(FILE, "use crate::message;", "#![allow(unsafe_code)]\nuse crate::message;")],
     );
     assert_mentions(&allowed, &["allow(unsafe_code) incompatible with previous forbid"]);
+
+    // An HMP entry with no command declaration beside it: the series would drop it.
+    let orphan = copy.path().join("qapi/orphan.hx");
+    std::fs::write(&orphan, std::fs::read_to_string(copy.path().join("qapi/hello-world.hx")).unwrap())
+        .unwrap();
+    let out = build(&copy, target.path());
+    std::fs::remove_file(&orphan).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an orphan .hx built:\n{stderr}");
+    assert_mentions(&stderr, &["qapi/orphan.hx: no qapi/orphan.json beside it"]);
 }
