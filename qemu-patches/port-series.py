@@ -14,7 +14,8 @@ that release (QEMU >= 10: meson >= 1.5; 7.2: meson 1.0.1), used to regenerate
 scripts/meson-buildoptions.sh exactly as QEMU's own `make update-buildoptions` does.
 
 The series: the meson option that links the library; then, for each declared command
-(qapi/<command>.json, in name order), a QAPI patch with its schema entry and, if it has
+(qapi/<command>.json of the command crate, $COMMAND_CRATE or this repository, in
+name order), a QAPI patch with its schema entry and, if it has
 qapi/<command>.hx or qapi/<command>.info.hx, an HMP patch with the entry and the
 handler's prototype. Commit messages come from the doc comments. The patches are
 written with `git format-patch` to qemu-patches/VERSION/ and the fix only Debian's
@@ -33,8 +34,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "layer-build" / "scripts"))
 from qapi_compat import schema_for  # noqa: E402
+
+# The command crate whose declarations the series carries (`cargo xtask --crate DIR`);
+# this repository by default.
+CRATE = Path(os.environ.get("COMMAND_CRATE", ROOT)).resolve()
 IDENTITY = ["-c", "user.name=qemu-hello-rs developers", "-c", "user.email=dev@qemu-hello-rs.invalid",
             "-c", "core.abbrev=12"]
 DATE = "2026-11-24T21:59:51+00:00"
@@ -264,7 +269,7 @@ def main():
     # then its HMP entry and the handler's prototype
     anchor = "closefd in qapi/misc.json"
     last_schema = r"^\{ 'command': 'closefd'.*\n"
-    for schema in sorted((ROOT / "qapi").glob("*.json")):
+    for schema in sorted((CRATE / "qapi").glob("*.json")):
         stem = schema.stem
         text = conditional(schema_for(tree, schema.read_text()))
         names = re.findall(r"^\{ '(command|event|struct|enum)': '([\w-]+)'", text, re.M)
@@ -283,7 +288,7 @@ def main():
         commit(tree, message)
 
         for suffix, hx in ((".hx", "hmp-commands.hx"), (".info.hx", "hmp-commands-info.hx")):
-            decl = ROOT / "qapi" / (stem + suffix)
+            decl = CRATE / "qapi" / (stem + suffix)
             if not decl.is_file():
                 continue
             entry = hx_conditional(decl.read_text())

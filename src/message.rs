@@ -4,9 +4,9 @@
 //! A message is printed verbatim as one line. It is refused if it contains a control
 //! character (Unicode category Cc: U+0000–U+001F, U+007F–U+009F), so that a client can
 //! neither forge extra log lines nor drive a terminal reading QEMU's output. (Bytes that
-//! are not UTF-8 never get here: the command layer refuses them, see [`crate::text`].)
+//! are not UTF-8 never get here: the command layer refuses them, see [`qemu_monitor_layer::text`].)
 
-use crate::text::{self, ParamError};
+use qemu_monitor_layer::text::{self, ParamError};
 
 /// What the command prints when the client gives no message.
 pub const DEFAULT_MESSAGE: &str = "Hello, world";
@@ -27,7 +27,7 @@ pub fn line(message: Option<&str>) -> Result<&str, ParamError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::TextError;
+    use qemu_monitor_layer::text::TextError;
 
     /// What a call answers for the bytes QEMU passes: the layer decodes, then the rules.
     fn line_of(bytes: &[u8]) -> Result<&str, TextError> {
@@ -126,7 +126,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::text::TextError;
+    use qemu_monitor_layer::text::TextError;
 
     fn line_of(bytes: &[u8]) -> Result<&str, TextError> {
         text::decode(bytes).and_then(|s| line(Some(s)).map_err(|e| e.error))

@@ -7,8 +7,7 @@
 //! returned struct (freed as QEMU frees it), events, and HMP output; LeakSanitizer
 //! checks that nothing leaks. No QEMU is booted: it runs in milliseconds.
 
-#[path = "../build/tree.rs"]
-mod tree;
+use qemu_monitor_layer_build::tree;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

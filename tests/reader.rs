@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The schema reader is faithful: what a declaration says either reaches the generated
 //! code or stops the build with a line naming the file, the entity and the member. Runs
-//! the generator (`build/glue.rs`, as build.rs does) over small schemas read by QEMU's own
+//! the generator (`qemu_monitor_layer_build::glue`, as build.rs does) over small schemas read by QEMU's own
 //! QAPI front end from the tree of `QEMU_BUILD_DIR` (set by `cargo xtask test`); no QEMU
 //! is built or booted. Also: a struct's base members arrive first, as in QEMU's C; HMP
 //! args_type letters are read as `monitor/hmp.c` stores them; member names that are Rust
 //! keywords or the handler's own locals are escaped.
 
-#[allow(dead_code)]
-#[path = "../build/glue.rs"]
-mod glue;
+use qemu_monitor_layer_build::glue;
 
 use std::path::{Path, PathBuf};
 

@@ -11,7 +11,7 @@
 //! only pulled into the link for a symbol still undefined, so QEMU's objects find each in
 //! libgcc or in these members, which implement the same ABI, never in both; the Rust-built
 //! ones are weak and hidden besides, so they cannot clash. The crate's own object defines
-//! the handlers and a weak `rust_eh_personality` (src/ffi.rs says why), nothing else: no
+//! the handlers and a weak `rust_eh_personality` (layer/src/ffi.rs says why), nothing else: no
 //! panic or unwinding machinery.
 
 use std::process::Command;
@@ -37,7 +37,7 @@ fn defines_the_declared_handlers_and_nothing_else() {
         .filter(|d| d.meta == "command")
         .map(|d| format!("T qmp_{}", d.name.replace('-', "_")))
         .chain(harness::declared::hmp_entries(root).into_iter().map(|h| format!("T {}", h.cmd)))
-        // Weak (src/ffi.rs says why): a Rust std in the same binary brings a strong one.
+        // Weak (layer/src/ffi.rs says why): a Rust std in the same binary brings a strong one.
         .chain(["W rust_eh_personality".to_string()])
         .collect();
     expected.sort();

@@ -28,6 +28,11 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Build, run and test QEMU with monitor commands in Rust")]
 struct Cli {
+    /// The command crate to build QEMU with (its qapi/, qemu-patches/ and staticlib; its
+    /// builds go to its target/qemu/): a crate of your own that depends on the layer.
+    /// Default: this repository's hello-world crate.
+    #[arg(long = "crate", value_name = "DIR", global = true)]
+    crate_dir: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -79,6 +84,21 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Some(dir) = cli.crate_dir {
+        if !dir.join("Cargo.toml").is_file() || !dir.join("qapi").is_dir() {
+            anyhow::bail!("--crate {}: not a command crate (it needs Cargo.toml and qapi/)", dir.display());
+        }
+        if !matches!(
+            cli.cmd,
+            Cmd::Build(_) | Cmd::Run(_) | Cmd::Patches(_) | Cmd::NewCommand(_) | Cmd::Glue(_)
+        ) {
+            anyhow::bail!(
+                "--crate is for build, run, patches, new-command and glue; test, bench, package and \
+                 libvirt serve this repository's crate"
+            );
+        }
+        sh::set_crate_dir(dir.canonicalize()?);
+    }
     match cli.cmd {
         Cmd::Build(args) => {
             let built = qemu::build(&args)?;

@@ -34,7 +34,7 @@ pub fn patches(args: &PatchesArgs) -> Result<()> {
         if args.check {
             check(&l, tree.path())?;
         } else {
-            let out = sh::root().join("qemu-patches").join(v.name);
+            let out = sh::crate_dir().join("qemu-patches").join(v.name);
             generate(&l, tree.path(), &out)?;
             sh::step(format!("wrote {}", out.display()));
         }
@@ -53,7 +53,8 @@ pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
             .arg(tree)
             .arg(l.version.name)
             .arg(l.venv.join("bin/meson"))
-            .arg(out),
+            .arg(out)
+            .env("COMMAND_CRATE", sh::crate_dir()),
     )
 }
 
@@ -62,7 +63,7 @@ pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
 pub fn check(l: &Layout, tree: &Path) -> Result<()> {
     let out = tempfile::Builder::new().prefix("qemu-series-").tempdir()?;
     generate(l, tree, out.path())?;
-    let committed = sh::root().join("qemu-patches").join(l.version.name);
+    let committed = sh::crate_dir().join("qemu-patches").join(l.version.name);
     let diff = Command::new("diff")
         .arg("-ru")
         .arg(&committed)

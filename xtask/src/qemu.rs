@@ -59,7 +59,7 @@ impl Layout {
             Flavor::Plain => format!("{}-series", version.name),
             Flavor::Package => format!("{}-pkg", version.name),
         };
-        let dir = sh::root().join("target/qemu").join(name);
+        let dir = sh::crate_dir().join("target/qemu").join(name);
         Layout {
             version,
             flavor,
@@ -103,13 +103,13 @@ impl Layout {
         match self.flavor {
             Flavor::Package => Layout::new(self.version, Flavor::Rust).staticlib(),
             Flavor::ReferenceC => self.dir.join("libhello_world_c.a"),
-            _ => self.cargo_target.join("release/libqemu_hello_rs.a"),
+            _ => self.cargo_target.join("release").join(format!("lib{}.a", crate_lib_name())),
         }
     }
 
     /// This build's patch series, feature patches first, then repack fixes.
     pub fn patches(&self) -> Result<Vec<PathBuf>> {
-        let series = sh::root().join("qemu-patches").join(self.version.name);
+        let series = sh::crate_dir().join("qemu-patches").join(self.version.name);
         let mut all = patch_files(&series)?;
         all.extend(patch_files(&series.join("repack"))?);
         if all.is_empty() {
@@ -255,7 +255,9 @@ pub fn ensure_venv(l: &Layout) -> Result<()> {
 
 /// The environment every compiler run gets: ccache shares results across clones.
 fn ccache_env(cmd: &mut Command) -> &mut Command {
-    cmd.env("CCACHE_BASEDIR", sh::root()).env("CCACHE_NOHASHDIR", "true")
+    // Paths below the crate's directory hash as relative ones: another clone or crate
+    // shares this one's compiled objects.
+    cmd.env("CCACHE_BASEDIR", sh::crate_dir()).env("CCACHE_NOHASHDIR", "true")
 }
 
 /// The arguments QEMU's configure gets for `l`. Options that only some releases have
@@ -405,7 +407,7 @@ pub fn generated_glue(l: &Layout) -> Result<String> {
     let newest = fs::read_dir(&dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("qemu-hello-rs-"))
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{}-", crate_package().0)))
         .map(|e| e.path().join("out/glue.rs"))
         .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
         .max();
@@ -416,11 +418,50 @@ pub fn generated_glue(l: &Layout) -> Result<String> {
 fn build_staticlib(l: &Layout) -> Result<()> {
     sh::step("building the Rust staticlib against this tree's headers");
     let mut cmd = cargo();
-    cmd.current_dir(sh::root())
-        .args(["build", "--release", "--lib", "--package", "qemu-hello-rs", "--target-dir"])
+    cmd.current_dir(sh::crate_dir())
+        .args(["build", "--release", "--lib", "--package", &crate_package().0, "--target-dir"])
         .arg(&l.cargo_target);
     cargo_env(l, &mut cmd);
     sh::run(&mut cmd)
+}
+
+/// The command crate's package name and its library's name (`cargo metadata`).
+pub fn crate_package() -> &'static (String, String) {
+    static PACKAGE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    PACKAGE.get_or_init(|| {
+        let manifest = sh::crate_dir().join("Cargo.toml");
+        let read = || -> Result<(String, String)> {
+            let out = sh::output(
+                cargo()
+                    .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
+                    .arg(&manifest),
+            )?;
+            let meta: serde_json::Value = serde_json::from_str(&out)?;
+            let manifest = manifest.canonicalize()?;
+            let package = meta["packages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["manifest_path"].as_str().is_some_and(|m| Path::new(m) == manifest))
+                .context("cargo metadata does not list the crate")?;
+            let lib = package["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "staticlib")))
+                .context("the crate has no staticlib target ([lib] crate-type = [\"staticlib\"])")?;
+            let name = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+            Ok((name(&package["name"]), name(&lib["name"]).replace('-', "_")))
+        };
+        read().unwrap_or_else(|e| {
+            eprintln!("error: {}: {e:#}", manifest.display());
+            std::process::exit(1)
+        })
+    })
+}
+
+fn crate_lib_name() -> &'static str {
+    &crate_package().1
 }
 
 /// An empty `ar` archive at `path`, unless a file is there already. Meson wants the

@@ -39,7 +39,7 @@ fn parse_name(name: &str) -> Result<String> {
 pub fn new_command(args: &NewCommandArgs) -> Result<()> {
     let name = &args.name;
     let c_name = name.replace('-', "_");
-    let root = sh::root();
+    let root = sh::crate_dir();
     // `Since:` is the release the series targets first.
     let since = versions::DEFAULT.rsplit_once('.').map_or(versions::DEFAULT, |(major_minor, _)| major_minor);
     let mut files: Vec<(PathBuf, String)> = vec![
@@ -77,6 +77,9 @@ pub fn new_command(args: &NewCommandArgs) -> Result<()> {
         bail!("{} exists already: the command {name:?} is declared", existing.display());
     }
     for (path, text) in &files {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
         fs::write(path, text)?;
         out!("wrote {}", path.strip_prefix(root).unwrap_or(path).display());
     }

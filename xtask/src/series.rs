@@ -41,11 +41,11 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
         Plain { binary: l.build.join("qemu-system-x86_64"), qmp_manual: l.build.join("docs/qemu-qmp-ref.7") };
     let patches = l.patches()?;
     // The walk depends on the series and on what builds the libraries: the crate's
-    // sources, its build script and generator, the declarations.
+    // sources, its build script, the layer and its generator, the declarations.
     let mut inputs = patches.clone();
     let listed = harness::repo::project_files(
         sh::root(),
-        &["src", "build", "build.rs", "scripts", "qapi", "Cargo.toml", "Cargo.lock"],
+        &["src", "build.rs", "layer", "layer-build", "qapi", "Cargo.toml", "Cargo.lock"],
     )?;
     inputs.extend(listed.iter().map(|f| sh::root().join(f)));
     let mut stamp = format!("{}\n", v.sha256);

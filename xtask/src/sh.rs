@@ -16,6 +16,20 @@ pub fn root() -> &'static Path {
     })
 }
 
+static CRATE_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Chooses the command crate the build serves (`--crate DIR`); once, before any use.
+pub fn set_crate_dir(dir: PathBuf) {
+    let _ = CRATE_DIR.set(dir);
+}
+
+/// The command crate whose declarations (`qapi/`), series (`qemu-patches/`) and library
+/// the build uses, with its builds in its own `target/qemu/`: `--crate DIR`, or this
+/// repository's root crate.
+pub fn crate_dir() -> &'static Path {
+    CRATE_DIR.get_or_init(|| root().to_path_buf())
+}
+
 /// Progress for the user, on stderr.
 pub fn step(msg: impl AsRef<str>) {
     eprintln!("==> {}", msg.as_ref());

@@ -102,6 +102,17 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
             .env("QEMU_HELLO_VERSION", l.version.release);
         qemu::cargo_env(l, &mut scaffold);
         sh::run(&mut scaffold)?;
+        sh::step(
+            "a command crate of its own, outside this repository, built with the layer (tests/external_crate.rs)",
+        );
+        let mut external = qemu::cargo();
+        external
+            .current_dir(sh::root())
+            .args(["test", "--test", "external_crate", "--", "--ignored"])
+            .env("QEMU_HELLO_XTASK", std::env::current_exe()?)
+            .env("QEMU_HELLO_SERIES", l.version.name);
+        qemu::cargo_env(l, &mut external);
+        sh::run(&mut external)?;
     }
     sh::step(format!("all checks passed for QEMU {}", l.version.name));
     Ok(())

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The command layer's C side: every `unsafe` block of the crate.
 //!
-//! A command author writes a safe function in `src/commands/<command>.rs`; `build.rs`
-//! generates, from the schema in `qapi/`, the `extern "C"` handler QEMU calls for it
-//! (`OUT_DIR/glue.rs`, included at the end of this file) and a compile-time proof that
-//! the handler has exactly the type bindgen reads from QEMU's generated headers. The
-//! generated code only calls what is written here, once:
+//! A command author writes a safe function in `src/commands/<command>.rs`; the command
+//! crate's build (`qemu_monitor_layer_build::generate()`) generates, from the schema in
+//! `qapi/`, the `extern "C"` handler QEMU calls for it (`OUT_DIR/glue.rs`, which
+//! `commands!()` includes) and a compile-time proof that the handler has exactly the
+//! type bindgen reads from QEMU's generated headers. The generated code only calls what
+//! is written here, once:
 //!
 //! - [`Arg`]: a C argument as QAPI passes it → the Rust type the function takes
 //!   (`&str`, `Option<&str>`, integers, `bool`, and their optional forms with QAPI's
@@ -28,9 +29,9 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
 
-use crate::bindings;
 use crate::error::CommandError;
 use crate::error_text::ErrorText;
+use crate::sys as bindings;
 use crate::text::{self, ParamError};
 
 /// The scope of one handler call. The generated handler makes one on its stack and lends
@@ -206,7 +207,6 @@ pub struct List<N: ListNode> {
     len: usize,
 }
 
-#[allow(dead_code)] // used by generated code only when a declaration has a list
 impl<N: ListNode> List<N> {
     /// The empty list (NULL to QEMU).
     pub const fn new() -> Self {
@@ -238,8 +238,8 @@ impl<N: ListNode> List<N> {
         self.len == 0
     }
 
-    /// The C list, handed over to QEMU.
-    pub(crate) fn into_raw(self) -> *mut N {
+    /// The C list, handed over to QEMU (a leak unless QEMU frees it).
+    pub fn into_raw(self) -> *mut N {
         let head = self.head;
         core::mem::forget(self);
         head
@@ -350,8 +350,7 @@ impl fmt::Debug for GStr {
 /// A QAPI struct's C storage: zeroed memory from glib's allocator, which the
 /// marshaller's `qapi_free_*` visitor releases with `g_free`. Never NULL: g_malloc0
 /// aborts when memory runs out (the library itself has no path to `abort`).
-#[allow(dead_code, reason = "called by the generated code of commands that return a struct")]
-fn g_new0<T>() -> *mut T {
+pub fn g_new0<T>() -> *mut T {
     // SAFETY: g_malloc0 returns zeroed memory of the size asked for, aligned for any C
     // type.
     unsafe { bindings::g_malloc0(core::mem::size_of::<T>() as _) }.cast()
@@ -436,7 +435,6 @@ impl HmpArgs {
 
     /// A number argument (`T`, which monitor/hmp.c stores as a double): whether given, and
     /// its value.
-    #[allow(dead_code, reason = "called by the generated code of HMP entries with such arguments")]
     pub fn double(&self, key: &CStr) -> (bool, f64) {
         // SAFETY: as in `str`.
         let has = unsafe { bindings::qdict_haskey(self.0, key.as_ptr()) } != 0;
@@ -449,7 +447,6 @@ impl HmpArgs {
     }
 
     /// An integer argument (`i`, `l`, `M`, `o`): whether given, and its value.
-    #[allow(dead_code, reason = "called by the generated code of HMP entries with such arguments")]
     pub fn int(&self, key: &CStr) -> (bool, i64) {
         // SAFETY: as in `str`.
         let has = unsafe { bindings::qdict_haskey(self.0, key.as_ptr()) } != 0;
@@ -459,7 +456,6 @@ impl HmpArgs {
 
     /// A boolean argument (`b`, or a flag `-x`, absent when not given): whether given,
     /// and its value.
-    #[allow(dead_code, reason = "called by the generated code of HMP entries with such arguments")]
     pub fn bool(&self, key: &CStr) -> (bool, bool) {
         // SAFETY: as in `str`.
         let has = unsafe { bindings::qdict_haskey(self.0, key.as_ptr()) } != 0;
@@ -640,10 +636,10 @@ pub fn print_line(text: &str) -> Result<(), WriteError> {
     result
 }
 
-/// Last resort: the code above is written not to panic; if it ever did, abort rather than
-/// unwind into C.
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+/// Ends the process as C's `abort()` does: the panic handler `commands!()` defines for a
+/// command crate's library (the layer is written not to panic; if it ever did, abort
+/// rather than unwind into C).
+pub fn abort() -> ! {
     // SAFETY: abort() has no preconditions and does not return.
     unsafe { bindings::abort() }
 }
@@ -665,6 +661,3 @@ core::arch::global_asm!(
 );
 #[cfg(not(target_arch = "x86_64"))]
 compile_error!("the weak rust_eh_personality above is written for x86_64 hosts");
-
-// The handlers, types and events generated from the schema (see build.rs).
-include!(concat!(env!("OUT_DIR"), "/glue.rs"));

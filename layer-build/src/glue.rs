@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! The code build.rs generates from the declarations in `qapi/`: for each command, the
+//! The code a command crate's build.rs generates from its declarations in `qapi/`: for each command, the
 //! `extern "C"` handler QEMU calls, which converts the arguments, calls the author's safe
 //! function and reports its result; for HMP entries, the handler the dispatcher calls;
 //! Rust forms of the schema's structs and a sender per event. Each handler is followed
@@ -428,18 +428,24 @@ pub fn parse_hx(file: &str, text: &str) -> Result<Vec<HmpEntry>, String> {
     Ok(entries)
 }
 
-/// The schema files (paths relative to the current directory) as the QAPI front end of
-/// the QEMU source tree `src_dir` reads them, through `root/scripts/qapi-describe.py`.
+/// This crate's `scripts/qapi-describe.py`, which reads a schema with QEMU's own front end.
+pub fn describe_script() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/qapi-describe.py")
+}
+
+/// The schema files (paths relative to `root`, the command crate) as the QAPI front end
+/// of the QEMU source tree `src_dir` reads them, through [`describe_script`].
 pub fn describe(
     root: &std::path::Path,
     src_dir: &std::path::Path,
     files: &[String],
 ) -> Result<Schema, String> {
-    let script = root.join("scripts/qapi-describe.py");
+    let script = describe_script();
     let out = std::process::Command::new("python3")
         .arg(&script)
         .arg(src_dir)
         .args(files)
+        .current_dir(root)
         .output()
         .map_err(|e| format!("cannot run python3 {}: {e}", script.display()))?;
     if !out.status.success() {

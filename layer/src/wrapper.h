@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The QEMU and C library declarations the Rust side uses; read by bindgen (see build.rs). */
+/* The QEMU and C library declarations the layer's runtime uses; read by bindgen (see build.rs); nothing of any command. */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
-#include "qapi/qapi-commands-misc.h"
 /* QEMU >= 10.0 moved the QObject headers from qapi/qmp/ to qobject/. */
 #if __has_include("qobject/qdict.h")
 #include "qobject/qdict.h"

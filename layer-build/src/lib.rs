@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The build-time half of [`qemu-monitor-layer`]: what a command crate's `build.rs`
+//! calls, the way `cxx-build` serves `cxx`.
+//!
+//! ```no_run
+//! // the `fn main` of a command crate's build.rs
+//! qemu_monitor_layer_build::generate();
+//! ```
+//!
+//! It reads the crate's declarations (`qapi/<command>.json` with QEMU's own QAPI front
+//! end, through `scripts/qapi-describe.py`, and the HMP entries `qapi/<command>.hx` /
+//! `.info.hx`), checks the command functions' signatures in `src/commands/<command>.rs`,
+//! and writes into `OUT_DIR`:
+//!
+//! - `glue.rs`: the `extern "C"` handlers QEMU calls, the schema's types and event
+//!   senders, each handler with its compile-time proof against bindgen's prototype;
+//! - `commands.rs`: one module per command file, each under `#[forbid(unsafe_code)]`;
+//! - `bindings.rs`: bindgen's declarations of exactly what the glue calls, with QEMU's
+//!   `Monitor`, `QDict` and `Error` taken from the layer (one Rust type each).
+//!
+//! The crate's `src/lib.rs` includes them with `qemu_monitor_layer::commands!()`.
+//!
+//! The QEMU tree is the configured, patched build tree named by `QEMU_BUILD_DIR` (which
+//! `cargo xtask build` sets); without it, `target/qemu/<default release>/build` under
+//! the crate or its workspace.
+//!
+//! [`qemu-monitor-layer`]: ../qemu_monitor_layer/index.html
+
+#[doc(hidden)]
+pub mod glue;
+pub mod tree;
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The QEMU release whose build tree is used when `QEMU_BUILD_DIR` is unset.
+pub const DEFAULT_QEMU_VERSION: &str = "10.2.2";
+
+/// Generates the command crate's glue, commands and bindings into `OUT_DIR`; stops the
+/// build with a message naming the file, command and member on anything it refuses.
+pub fn generate() {
+    let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    println!("cargo::rerun-if-changed=qapi");
+    // The command functions' signatures are checked against the schema (names, order).
+    println!("cargo::rerun-if-changed=src/commands");
+    println!("cargo::rerun-if-changed={}", glue::describe_script().display());
+    let tree = Tree::from_env(&root);
+    let misc_h = tree.build.join("qapi/qapi-commands-misc.h");
+    println!("cargo::rerun-if-changed={}", misc_h.display());
+    println!("cargo::rerun-if-changed={}", tree.src.join("include/monitor/hmp.h").display());
+    if !misc_h.is_file() {
+        fail(&format!(
+            "{} does not exist.\n\
+             The build tree is configured but its QAPI headers are not generated yet;\n\
+             `cargo xtask build` generates them before it builds this crate.",
+            misc_h.display()
+        ));
+    }
+    require_condition(&tree.build);
+
+    let (schema_files, hx_files) = declarations(&root);
+    let schema = glue::describe(&root, &tree.src, &schema_files).unwrap_or_else(|e| fail(&e));
+    let mut hmp = Vec::new();
+    for f in &hx_files {
+        let stem = f.strip_suffix(".info.hx").or_else(|| f.strip_suffix(".hx")).unwrap_or(f);
+        if !schema_files.iter().any(|s| s.strip_suffix(".json") == Some(stem)) {
+            fail(&format!(
+                "{f}: no {stem}.json beside it; an HMP entry belongs to a command's declarations \
+                 (the series adds it with that command)"
+            ));
+        }
+        let text =
+            fs::read_to_string(root.join(f)).unwrap_or_else(|e| fail(&format!("cannot read {f}: {e}")));
+        hmp.extend(glue::parse_hx(f, &text).unwrap_or_else(|e| fail(&e)));
+    }
+    let generated = glue::generate(&schema, &hmp, &root).unwrap_or_else(|e| fail(&e));
+    let out = out_dir();
+    write(&out.join("glue.rs"), &generated.glue);
+    write(&out.join("commands.rs"), &generated.modules);
+
+    // The generated headers of every schema module the declarations may land in.
+    let mut wrapper =
+        String::from("#include \"qemu/osdep.h\"\n#include \"qapi/error.h\"\n#include \"monitor/hmp.h\"\n");
+    for kind in ["types", "commands", "events"] {
+        wrapper.push_str(&format!("#include \"qapi/qapi-{kind}-misc.h\"\n"));
+    }
+    let mut builder = tree
+        .bindgen(&wrapper)
+        // One Rust type each for QEMU's monitor, argument dictionary and error: the
+        // layer's, which its functions take.
+        .blocklist_type("Monitor|QDict|Error")
+        .raw_line("#[allow(unused_imports)]")
+        .raw_line("pub use ::qemu_monitor_layer::__private::sys::{Error, Monitor, QDict};");
+    for f in &generated.allow.functions {
+        builder = builder.allowlist_function(f);
+    }
+    for t in &generated.allow.types {
+        builder = builder.allowlist_type(t);
+    }
+    for e in &generated.allow.enums {
+        builder = builder.newtype_enum(e);
+    }
+    write_bindings(builder, &out);
+}
+
+/// The configured QEMU tree a crate is compiled against.
+pub struct Tree {
+    /// The build tree (`config-host.mak`, generated headers, `compile_commands.json`).
+    pub build: PathBuf,
+    /// Its source tree (`SRC_PATH=` of `config-host.mak`).
+    pub src: PathBuf,
+}
+
+impl Tree {
+    /// `QEMU_BUILD_DIR`, or the default release's tree under `root` or its parent
+    /// directories (a workspace's `target/`).
+    pub fn from_env(root: &Path) -> Tree {
+        println!("cargo::rerun-if-env-changed=QEMU_BUILD_DIR");
+        let default = Path::new("target/qemu").join(DEFAULT_QEMU_VERSION).join("build");
+        let build = match env::var_os("QEMU_BUILD_DIR") {
+            Some(d) => PathBuf::from(d),
+            None => root
+                .ancestors()
+                .map(|a| a.join(&default))
+                .find(|d| d.join("config-host.mak").is_file())
+                .unwrap_or_else(|| root.join(&default)),
+        };
+        if !build.join("config-host.mak").is_file() {
+            fail(&format!(
+                "no configured QEMU build tree at {}.\n\
+                 A command crate is compiled against the headers of a patched, configured QEMU.\n\
+                 To fix:\n  \
+                   cargo xtask build            # fetches, patches, configures and builds QEMU\n\
+                 or point QEMU_BUILD_DIR at a build tree configured from a source tree with\n\
+                 the crate's series (qemu-patches/<version>/) applied.",
+                build.display()
+            ));
+        }
+        let mak = build.join("config-host.mak");
+        let text =
+            fs::read_to_string(&mak).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", mak.display())));
+        let src = match text.lines().find_map(|l| l.strip_prefix("SRC_PATH=")) {
+            Some(src) => PathBuf::from(src.trim()),
+            None => fail(&format!("{} has no SRC_PATH= line", mak.display())),
+        };
+        Tree { build, src }
+    }
+
+    /// A bindgen builder over `wrapper` (C source) with the tree's own compile flags.
+    pub fn bindgen(&self, wrapper: &str) -> bindgen::Builder {
+        println!("cargo::rerun-if-changed={}", self.build.join("compile_commands.json").display());
+        let clang_args = tree::tree_flags(&self.build).unwrap_or_else(|e| fail(&e));
+        bindgen::Builder::default()
+            .header_contents("wrapper.h", wrapper)
+            .clang_args(&clang_args)
+            .use_core()
+            .rust_edition(bindgen::RustEdition::Edition2024)
+            .raw_line("// @generated by qemu-monitor-layer-build from QEMU's headers; do not edit.")
+            .layout_tests(false)
+    }
+}
+
+/// Runs `builder` and writes `OUT_DIR/bindings.rs`.
+pub fn write_bindings(builder: bindgen::Builder, out: &Path) {
+    let bindings = builder.generate().unwrap_or_else(|e| fail(&format!("bindgen failed: {e}")));
+    bindings
+        .write_to_file(out.join("bindings.rs"))
+        .unwrap_or_else(|e| fail(&format!("cannot write bindings.rs: {e}")));
+}
+
+/// Cargo's `OUT_DIR` for the running build script.
+pub fn out_dir() -> PathBuf {
+    PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+}
+
+/// The declaration files, relative to the crate root: `qapi/*.json` and `qapi/*.hx`.
+fn declarations(root: &Path) -> (Vec<String>, Vec<String>) {
+    let dir = root.join("qapi");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", dir.display())))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    let pick = |ext: &str| names.iter().filter(|n| n.ends_with(ext)).map(|n| format!("qapi/{n}")).collect();
+    (pick(".json"), pick(".hx"))
+}
+
+fn write(path: &Path, text: &str) {
+    fs::write(path, text).unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", path.display())));
+}
+
+/// The series declares every command under `CONFIG_MONITOR_RUST_LIB`, which
+/// `--monitor-rust-lib` sets in config-host.h: without it the headers declare none of
+/// them, and bindgen's view would lack every prototype the handlers are proven against.
+fn require_condition(build_dir: &Path) {
+    let h = build_dir.join("config-host.h");
+    println!("cargo::rerun-if-changed={}", h.display());
+    let text = fs::read_to_string(&h).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", h.display())));
+    if !text.lines().any(|l| l.trim_end() == "#define CONFIG_MONITOR_RUST_LIB") {
+        fail(&format!(
+            "{} does not define CONFIG_MONITOR_RUST_LIB.\n\
+             The tree was configured without --monitor-rust-lib, so QEMU's headers declare none\n\
+             of the commands in qapi/ (the series puts them under that condition).\n\
+             To fix: configure with --monitor-rust-lib=PATH (the staticlib cargo writes; an empty\n\
+             archive until then), as `cargo xtask build` does.",
+            h.display()
+        ));
+    }
+}
+
+/// Stops the build script with `msg`.
+pub fn fail(msg: &str) -> ! {
+    panic!("\n\nqemu-monitor-layer build:\n{msg}\n\n");
+}

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The layer's own declarations from the configured QEMU tree (`QEMU_BUILD_DIR`): the
+//! monitor, error, dictionary and stdio functions the runtime calls, nothing of any
+//! command (a command crate's build generates those).
+
+use std::fs;
+
+fn main() {
+    let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    println!("cargo::rerun-if-changed=src/wrapper.h");
+    let tree = qemu_monitor_layer_build::Tree::from_env(&root);
+    // QEMU 10 renamed qemu_mutex_iothread_locked() to bql_locked().
+    let main_loop = tree.src.join("include/qemu/main-loop.h");
+    println!("cargo::rerun-if-changed={}", main_loop.display());
+    println!("cargo::rustc-check-cfg=cfg(qemu_bql_locked)");
+    if fs::read_to_string(&main_loop).is_ok_and(|t| t.contains("bool bql_locked(void)")) {
+        println!("cargo::rustc-cfg=qemu_bql_locked");
+    }
+    let wrapper = fs::read_to_string(root.join("src/wrapper.h"))
+        .unwrap_or_else(|e| qemu_monitor_layer_build::fail(&format!("cannot read src/wrapper.h: {e}")));
+    let builder = tree
+        .bindgen(&wrapper)
+        .allowlist_function("hmp_handle_error|monitor_printf")
+        .allowlist_function("qdict_get_try_str|qdict_get_try_int|qdict_get_try_bool|qdict_haskey")
+        .allowlist_function("qdict_get_double|bql_locked|qemu_mutex_iothread_locked")
+        .allowlist_function("error_setg_internal")
+        .allowlist_function("g_strerror|g_strndup|g_malloc0|g_free|g_intern_string")
+        .allowlist_function("__errno_location|abort")
+        .allowlist_function("flockfile|funlockfile|fwrite_unlocked|fputc_unlocked|fflush_unlocked")
+        .allowlist_function("clearerr_unlocked|__fpurge")
+        .allowlist_var("stdout")
+        .allowlist_type("Monitor|QDict|Error")
+        .opaque_type("Monitor|QDict|Error|_IO_FILE");
+    qemu_monitor_layer_build::write_bindings(builder, &qemu_monitor_layer_build::out_dir());
+}
