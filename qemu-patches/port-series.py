@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Write the patch series for one QEMU release from the declarations in qapi/.
 
-Usage: port-series.py QEMU_GIT_TREE VERSION MESON [OUT_DIR]
+Usage: HMP_ENTRIES=FILE [COMMAND_CRATE=DIR] port-series.py QEMU_GIT_TREE VERSION MESON [OUT_DIR]
 
 Run by `cargo xtask patches` (which prepares the trees) and, with OUT_DIR, by
 `cargo xtask patches --check` / `cargo xtask test`, which compare OUT_DIR with the
@@ -27,6 +27,7 @@ anchors here. Review the result, run `cargo xtask test --qemu VERSION`, and comm
 """
 
 import difflib
+import json
 import os
 import re
 import subprocess
@@ -40,6 +41,9 @@ from qapi_compat import schema_for  # noqa: E402
 # The command crate whose declarations the series carries (`cargo xtask --crate DIR`);
 # this repository by default.
 CRATE = Path(os.environ.get("COMMAND_CRATE", ROOT)).resolve()
+# Its HMP entries as the layer's reader (layer-build/src/hx.rs) read them, written by
+# `cargo xtask patches`: {file: {name, cmd, table, doc}}.
+HMP = json.loads(Path(os.environ["HMP_ENTRIES"]).read_text()) if "HMP_ENTRIES" in os.environ else None
 IDENTITY = ["-c", "user.name=qemu-hello-rs developers", "-c", "user.email=dev@qemu-hello-rs.invalid",
             "-c", "core.abbrev=12"]
 DATE = "2026-11-24T21:59:51+00:00"
@@ -170,10 +174,11 @@ def conditional(text):
     return text
 
 
-def hx_conditional(entry):
-    """The HMP entry with its table part (before SRST) under #if CONDITION."""
-    table, sep, doc = entry.partition("SRST\n")
-    return f"#if defined({CONDITION})\n{table.rstrip()}\n#endif\n\n{sep}{doc}"
+def hx_conditional(text, table):
+    """The HMP entry file's text with its table part (before SRST) under #if CONDITION."""
+    if not text.startswith(table):
+        fail(f"the HMP entry's table part is not where the reader found it:\n{table}")
+    return f"#if defined({CONDITION})\n{table}\n#endif\n\n" + text[len(table):].lstrip("\n")
 
 
 def paragraphs(lines):
@@ -206,18 +211,6 @@ def schema_doc(text, name):
     return "\n".join(body)
 
 
-def hx_field(text, key):
-    m = re.search(r"^\s*\.%s\s*=\s*\"?([^\",]*)\"?," % key, text, re.M)
-    if not m:
-        fail(f"HMP entry lacks .{key}")
-    return m.group(1).strip()
-
-
-def hx_doc(text):
-    m = re.search(r"^SRST\n.*?\n(.*?)^ERST", text, re.M | re.S)
-    return m.group(1) if m else ""
-
-
 def main():
     if len(sys.argv) not in (4, 5):
         fail(__doc__)
@@ -225,6 +218,8 @@ def main():
     if "/" in meson:
         meson = str(Path(meson).resolve())
     out = Path(sys.argv[4]).resolve() if len(sys.argv) == 5 else ROOT / "qemu-patches" / version
+    if HMP is None:
+        fail("HMP_ENTRIES is not set: run this through `cargo xtask patches`, which reads the HMP entries")
     if git(tree, "status", "--porcelain").strip():
         fail(f"{tree} has uncommitted changes")
     base = git(tree, "rev-parse", "HEAD").strip()
@@ -291,14 +286,15 @@ def main():
             decl = CRATE / "qapi" / (stem + suffix)
             if not decl.is_file():
                 continue
-            entry = hx_conditional(decl.read_text())
-            hmp_name, handler = hx_field(entry, "name"), hx_field(entry, "cmd")
+            fields = HMP[f"qapi/{decl.name}"]
+            entry = hx_conditional(decl.read_text(), fields["table"])
+            hmp_name, handler = fields["name"], fields["cmd"]
             edit(tree, hx, lambda t: t.rstrip("\n") + "\n\n" + entry)
             edit(tree, "include/monitor/hmp.h", lambda t: insert_after(
                 t, r"(?s)\A.*^void hmp_[^\n]*;\n", f"void {handler}(Monitor *mon, const QDict *qdict);\n",
                 "the last hmp_ prototype"))
             what = "info " + hmp_name if suffix == ".info.hx" else hmp_name
-            commit(tree, f"monitor: add the {what} HMP command\n\n{wrap(hx_doc(entry))}\n\n"
+            commit(tree, f"monitor: add the {what} HMP command\n\n{wrap(fields['doc'])}\n\n"
                          + wrap(HANDLER_NOTE.format(handler=handler, what="command")) + "\n")
     feature_head = git(tree, "rev-parse", "HEAD").strip()
 

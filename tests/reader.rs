@@ -8,6 +8,7 @@
 //! keywords or the handler's own locals are escaped.
 
 use qemu_monitor_layer_build::glue;
+use qemu_monitor_layer_build::hx::{self, HmpEntry};
 
 use std::path::{Path, PathBuf};
 
@@ -221,15 +222,23 @@ fn hx_text(args_type: &str) -> String {
     )
 }
 
-fn hx(args_type: &str) -> Result<Vec<glue::HmpEntry>, String> {
-    glue::parse_hx("qapi/k.hx", &hx_text(args_type))
+fn hx(args_type: &str) -> Result<HmpEntry, String> {
+    hx::read("qapi/k.hx", &hx_text(args_type))
 }
 
 #[test]
 fn hmp_args_type_letters_read_as_monitor_hmp_c_stores_them() {
-    let entries = hx("a:s,b:S?,c:F,d:B?,e:i,f:l?,g:M,h:o?,t:T,u:T?,v:b,x:-x,y:-ys").unwrap();
+    let entry = hx("a:s,b:S?,c:F,d:B?,e:i,f:l?,g:M,h:o?,t:T,u:T?,v:b,x:-x,y:-ys").unwrap();
+    // The fields the series, the package and the tests read.
+    assert_eq!(
+        (entry.name.as_str(), entry.cmd.as_str(), entry.help.as_str(), entry.params.as_str()),
+        ("k", "hmp_k", "k", "")
+    );
+    assert!(!entry.info && entry.module == "k", "{entry:?}");
+    assert!(entry.table.starts_with("    {\n") && entry.table.ends_with("},"), "{:?}", entry.table);
+    assert_eq!(entry.doc, "  K.\n");
     let got: Vec<String> =
-        entries[0].args.iter().map(|a| format!("{}={:?}/{}", a.name, a.kind, a.optional)).collect();
+        entry.args.iter().map(|a| format!("{}={:?}/{}", a.name, a.kind, a.optional)).collect();
     assert_eq!(
         got,
         [
@@ -249,8 +258,7 @@ fn hmp_args_type_letters_read_as_monitor_hmp_c_stores_them() {
             "y=Str/true",
         ]
     );
-    let two =
-        glue::parse_hx("qapi/k.hx", &format!("{}{}", hx_text(""), hx_text("a:s").replace("\"k\"", "\"k2\"")));
+    let two = hx::read("qapi/k.hx", &format!("{}{}", hx_text(""), hx_text("a:s").replace("\"k\"", "\"k2\"")));
     let err = two.expect_err("two entries in one file accepted");
     assert!(err.contains("qapi/k.hx: 2 HMP entries; a file holds one"), "{err}");
     for bad in ["o:O", "f:/", "n:i.", "w:b?", "z:-", "z:-xy", "q:q"] {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! What the declarations in `qapi/` declare, read back for tests that check a build or
 //! a manual against them: each QAPI definition with its doc comment's members and
-//! example, and each HMP entry's name and help.
+//! example, and each HMP entry (through `qemu_monitor_layer_build::hx`, the reader the
+//! generator uses).
 
 use std::fs;
 use std::path::Path;
@@ -18,16 +19,9 @@ pub struct Definition {
     pub example: Vec<String>,
 }
 
-/// One HMP entry of a `qapi/<name>.hx` (a command) or `.info.hx` (an `info` subcommand).
-#[derive(Clone, Debug)]
-pub struct HmpEntry {
-    pub info: bool,
-    pub name: String,
-    pub params: String,
-    pub help: String,
-    /// The C handler (`.cmd`).
-    pub cmd: String,
-}
+/// One HMP entry of a `qapi/<name>.hx` (a command) or `.info.hx` (an `info` subcommand),
+/// as the layer's generator reads it.
+pub use qemu_monitor_layer_build::hx::HmpEntry;
 
 fn files(root: &Path, suffix: &str) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = fs::read_dir(root.join("qapi"))
@@ -101,24 +95,7 @@ fn example(doc: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// Every HMP entry in `root/qapi/*.hx`.
+/// Every HMP entry in `root/qapi/*.hx`, read by the layer's one reader.
 pub fn hmp_entries(root: &Path) -> Vec<HmpEntry> {
-    let field = |text: &str, key: &str| -> String {
-        let line = text
-            .lines()
-            .find(|l| l.trim_start().starts_with(&format!(".{key}")))
-            .unwrap_or_else(|| panic!("HMP entry without .{key}:\n{text}"));
-        let value = line.split_once('=').map(|(_, v)| v.trim()).unwrap_or_default();
-        value.trim_end_matches(',').trim_matches('"').to_string()
-    };
-    files(root, ".hx")
-        .into_iter()
-        .map(|(path, text)| HmpEntry {
-            info: path.ends_with(".info.hx"),
-            name: field(&text, "name"),
-            params: field(&text, "params"),
-            help: field(&text, "help"),
-            cmd: field(&text, "cmd"),
-        })
-        .collect()
+    qemu_monitor_layer_build::hx::read_dir(root).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -12,6 +12,8 @@ use std::fmt::Write;
 
 use serde::Deserialize;
 
+pub use crate::hx::{HmpArg, HmpEntry};
+
 /// What `scripts/qapi-describe.py` reports (QEMU's own QAPI front end).
 #[derive(Deserialize, Debug)]
 pub struct Schema {
@@ -118,24 +120,6 @@ pub struct Member {
     #[serde(rename = "if")]
     pub ifcond: IfCond,
     pub features: Vec<String>,
-}
-
-/// One HMP entry, read from a `qapi/<command>.hx` or `qapi/<command>.info.hx` file.
-#[derive(Debug)]
-pub struct HmpEntry {
-    pub file: String,
-    /// The Rust module the file belongs to: its stem with `-` as `_`.
-    pub module: String,
-    pub name: String,
-    pub cmd: String,
-    pub args: Vec<HmpArg>,
-}
-
-#[derive(Debug, Clone)]
-pub struct HmpArg {
-    pub name: String,
-    pub kind: Kind,
-    pub optional: bool,
 }
 
 /// How a value crosses the boundary.
@@ -350,82 +334,6 @@ fn variant_name(value: &str) -> String {
         out.insert(0, 'V');
     }
     out
-}
-
-/// Reads the HMP entries of one `.hx` declaration file.
-pub fn parse_hx(file: &str, text: &str) -> Result<Vec<HmpEntry>, String> {
-    let stem = std::path::Path::new(file)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.split('.').next())
-        .unwrap_or_default();
-    let module = stem.replace('-', "_");
-    let field = |block: &str, key: &str| -> Option<String> {
-        block.lines().find_map(|l| {
-            let rest = l.trim().strip_prefix('.')?.strip_prefix(key)?.trim_start().strip_prefix('=')?;
-            let v = rest.trim().trim_end_matches(',').trim();
-            Some(v.trim_matches('"').to_string())
-        })
-    };
-    let mut entries = Vec::new();
-    for block in text.split("\n    {").skip(usize::from(!text.starts_with("    {"))) {
-        let block = block.split("SRST").next().unwrap_or_default();
-        let name = field(block, "name").ok_or_else(|| format!("{file}: an HMP entry without .name"))?;
-        let cmd = field(block, "cmd").ok_or_else(|| format!("{file}: HMP entry {name:?} has no .cmd"))?;
-        let args_type = field(block, "args_type").unwrap_or_default();
-        let mut args = Vec::new();
-        for spec in args_type.split(',').filter(|s| !s.is_empty()) {
-            let (arg, ty) = spec
-                .split_once(':')
-                .ok_or_else(|| format!("{file}: HMP entry {name:?}: args_type item {spec:?} has no ':'"))?;
-            // What monitor/hmp.c's monitor_parse_arguments() stores in the QDict for each
-            // letter: a string for s S F B and for an option `-xs`, an integer for i l M o,
-            // a double for T, a bool for b and for a flag `-x` (absent: false).
-            let letters = ty.strip_suffix('?').unwrap_or(ty);
-            let optional = letters.len() < ty.len();
-            let option = letters.strip_prefix('-');
-            let (kind, optional) = match (letters, option) {
-                (_, Some(o)) if !optional && o.len() == 1 && o.chars().all(|c| c.is_ascii_alphabetic()) => {
-                    (Kind::Scalar("bool"), false)
-                }
-                (_, Some(o))
-                    if !optional
-                        && o.len() == 2
-                        && o.starts_with(|c: char| c.is_ascii_alphabetic())
-                        && o.ends_with('s') =>
-                {
-                    (Kind::Str, true)
-                }
-                ("s" | "S" | "F" | "B", None) => (Kind::Str, optional),
-                ("i" | "l" | "M" | "o", None) => (Kind::Scalar("i64"), optional),
-                ("T", None) => (Kind::Scalar("f64"), optional),
-                // monitor/hmp.c reads no `?` after `b`: `b?` would garble the rest of args_type.
-                ("b", None) if !optional => (Kind::Scalar("bool"), false),
-                _ => {
-                    return Err(format!(
-                        "{file}: HMP entry {name:?}: args_type {ty:?} of {arg:?} is not supported by the \
-                         command layer (supported: s S F B, i l M o, T, b, each optionally with ?; \
-                         a flag -x; an option with a string -xs; `b` takes no ?)"
-                    ));
-                }
-            };
-            args.push(HmpArg { name: arg.to_string(), kind, optional });
-        }
-        entries.push(HmpEntry { file: file.to_string(), module: module.clone(), name, cmd, args });
-    }
-    if entries.is_empty() {
-        return Err(format!("{file}: no HMP entry (`    {{ .name = ..., .cmd = hmp_..., }},`)"));
-    }
-    if entries.len() > 1 {
-        // The series gives each file one patch, one #if block and one prototype.
-        return Err(format!(
-            "{file}: {} HMP entries; a file holds one (qapi/<command>.hx, qapi/<command>.info.hx): \
-             declare another command for {:?}",
-            entries.len(),
-            entries[1].name
-        ));
-    }
-    Ok(entries)
 }
 
 /// This crate's `scripts/qapi-describe.py`, which reads a schema with QEMU's own front end.
@@ -971,7 +879,7 @@ fn gen_qmp(g: &mut String, c: &Command, schema: &Schema, lists: &[List]) -> Resu
 /// The conversion of one HMP argument from the dispatcher's QDict.
 fn hmp_convert(h: &HmpEntry, a: &HmpArg, name: &str) -> String {
     let key = format!("c{:?}", a.name);
-    // How monitor/hmp.c stores each args_type (see `parse_hx`).
+    // How monitor/hmp.c stores each args_type (see `hx::read`).
     let get = match a.kind {
         // An enum is a name in HMP (args_type `s`); its `Arg` impl looks the name up.
         Kind::Str | Kind::Enum(_) => "str",

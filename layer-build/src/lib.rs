@@ -28,6 +28,7 @@
 
 #[doc(hidden)]
 pub mod glue;
+pub mod hx;
 pub mod tree;
 
 use std::env;
@@ -59,21 +60,9 @@ pub fn generate() {
     }
     require_condition(&tree.build);
 
-    let (schema_files, hx_files) = declarations(&root);
+    let schema_files = declarations(&root);
     let schema = glue::describe(&root, &tree.src, &schema_files).unwrap_or_else(|e| fail(&e));
-    let mut hmp = Vec::new();
-    for f in &hx_files {
-        let stem = f.strip_suffix(".info.hx").or_else(|| f.strip_suffix(".hx")).unwrap_or(f);
-        if !schema_files.iter().any(|s| s.strip_suffix(".json") == Some(stem)) {
-            fail(&format!(
-                "{f}: no {stem}.json beside it; an HMP entry belongs to a command's declarations \
-                 (the series adds it with that command)"
-            ));
-        }
-        let text =
-            fs::read_to_string(root.join(f)).unwrap_or_else(|e| fail(&format!("cannot read {f}: {e}")));
-        hmp.extend(glue::parse_hx(f, &text).unwrap_or_else(|e| fail(&e)));
-    }
+    let hmp = hx::read_dir(&root).unwrap_or_else(|e| fail(&e));
     let generated = glue::generate(&schema, &hmp, &root).unwrap_or_else(|e| fail(&e));
     let out = out_dir();
     write(&out.join("glue.rs"), &generated.glue);
@@ -174,16 +163,15 @@ pub fn out_dir() -> PathBuf {
     PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
 }
 
-/// The declaration files, relative to the crate root: `qapi/*.json` and `qapi/*.hx`.
-fn declarations(root: &Path) -> (Vec<String>, Vec<String>) {
+/// The schema files, relative to the crate root: `qapi/*.json`.
+fn declarations(root: &Path) -> Vec<String> {
     let dir = root.join("qapi");
     let mut names: Vec<String> = fs::read_dir(&dir)
         .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", dir.display())))
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .collect();
     names.sort();
-    let pick = |ext: &str| names.iter().filter(|n| n.ends_with(ext)).map(|n| format!("qapi/{n}")).collect();
-    (pick(".json"), pick(".hx"))
+    names.iter().filter(|n| n.ends_with(".json")).map(|n| format!("qapi/{n}")).collect()
 }
 
 fn write(path: &Path, text: &str) {

@@ -47,6 +47,17 @@ pub fn patches(args: &PatchesArgs) -> Result<()> {
 pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
     qemu::ensure_venv(l)?;
     sh::step(format!("generating the QEMU {} series from qapi/", l.version.name));
+    // The HMP entries as the generator reads them (one reader for everything).
+    let entries = qemu_monitor_layer_build::hx::read_dir(sh::crate_dir()).map_err(anyhow::Error::msg)?;
+    let hmp: serde_json::Map<String, serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            let fields = serde_json::json!({ "name": e.name, "cmd": e.cmd, "table": e.table, "doc": e.doc });
+            (e.file.clone(), fields)
+        })
+        .collect();
+    let hmp_json = tempfile::Builder::new().prefix("hmp-entries-").suffix(".json").tempfile()?;
+    std::fs::write(hmp_json.path(), serde_json::to_string(&hmp)?)?;
     sh::run(
         Command::new("python3")
             .arg(sh::root().join("qemu-patches/port-series.py"))
@@ -54,7 +65,8 @@ pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
             .arg(l.version.name)
             .arg(l.venv.join("bin/meson"))
             .arg(out)
-            .env("COMMAND_CRATE", sh::crate_dir()),
+            .env("COMMAND_CRATE", sh::crate_dir())
+            .env("HMP_ENTRIES", hmp_json.path()),
     )
 }
 

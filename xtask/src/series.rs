@@ -166,27 +166,23 @@ fn applied_declarations(l: &Layout) -> Result<Vec<String>> {
     for entry in fs::read_dir(sh::root().join("qapi"))? {
         let path = entry?.path();
         let file = path.file_name().context("declaration name")?.to_string_lossy().into_owned();
+        if !file.ends_with(".json") {
+            continue;
+        }
         let text = fs::read_to_string(&path)?;
-        let present = if file.ends_with(".json") {
-            let first = text
-                .lines()
-                .find_map(|line| line.strip_prefix("{ "))
-                .and_then(|rest| rest.split(',').next())
-                .with_context(|| format!("{} declares nothing", path.display()))?;
-            misc.contains(first)
-        } else if file.ends_with(".hx") {
-            let handler = text
-                .lines()
-                .find_map(|line| line.trim().strip_prefix(".cmd"))
-                .map(|rest| rest.trim_start_matches([' ', '=']).trim_end_matches(',').trim())
-                .with_context(|| format!("{} has no .cmd", path.display()))?;
-            let table = if file.ends_with(".info.hx") { &info_hx } else { &hx };
-            table.contains(handler)
-        } else {
-            false
-        };
-        if present {
+        let first = text
+            .lines()
+            .find_map(|line| line.strip_prefix("{ "))
+            .and_then(|rest| rest.split(',').next())
+            .with_context(|| format!("{} declares nothing", path.display()))?;
+        if misc.contains(first) {
             out.push(file);
+        }
+    }
+    for e in qemu_monitor_layer_build::hx::read_dir(sh::root()).map_err(anyhow::Error::msg)? {
+        let table = if e.info { &info_hx } else { &hx };
+        if table.contains(&e.cmd) {
+            out.push(e.file.trim_start_matches("qapi/").to_string());
         }
     }
     out.sort();
