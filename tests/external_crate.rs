@@ -16,6 +16,7 @@ use std::process::Command;
 
 use harness::commands::HelloWorld;
 use harness::qapi::{ErrorClass, ExecuteError};
+use harness::repo::stdout_of as run;
 use harness::{Options, Qemu};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -104,19 +105,6 @@ impl harness::qapi::Command for Greet {
     type Ok = Value;
     const NAME: &'static str = "greet";
     const ALLOW_OOB: bool = false;
-}
-
-/// Runs `cmd` and returns its stdout; fails the test with its output otherwise.
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn xtask(krate: &Path) -> Command {

@@ -17,10 +17,9 @@
 //! `cargo test --test new_command -- --ignored`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use harness::commands::HumanMonitorCommand;
-use harness::repo::RepoCopy;
+use harness::repo::{RepoCopy, stdout_of as run};
 use harness::{Options, Qemu};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -78,7 +77,7 @@ ERST
 /// Its function.
 const KINDS_RS: &str = "use core::fmt::Write;
 
-use crate::error_text::ErrorText;
+use qemu_monitor_layer::error_text::ErrorText;
 use crate::prelude::*;
 
 /// Prints each argument on QEMU's standard output, as received.
@@ -146,19 +145,6 @@ impl harness::qapi::Command for QuerySayHello {
     type Ok = Value;
     const NAME: &'static str = QUERY;
     const ALLOW_OOB: bool = false;
-}
-
-/// Runs `cmd` and returns its stdout; fails the test with its output otherwise.
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

@@ -61,6 +61,19 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// Runs `cmd` and returns its stdout; fails the test with its output otherwise.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 impl RepoCopy {
     /// Copies the repository whose root is `root` (the crate's manifest dir).
     pub fn of(root: &Path) -> RepoCopy {

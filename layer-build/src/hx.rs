@@ -58,7 +58,7 @@ pub fn read_dir(root: &Path) -> Result<Vec<HmpEntry>, String> {
         let stem = name.strip_suffix(".info.hx").or_else(|| name.strip_suffix(".hx")).unwrap_or(name);
         if !names.iter().any(|n| n.strip_suffix(".json") == Some(stem)) {
             return Err(format!(
-                "{file}: no {stem}.json beside it; an HMP entry belongs to a command's declarations \
+                "{file}: no qapi/{stem}.json beside it; an HMP entry belongs to a command's declarations \
                  (the series adds it with that command)"
             ));
         }

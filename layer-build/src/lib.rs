@@ -26,6 +26,7 @@
 //!
 //! [`qemu-monitor-layer`]: ../qemu_monitor_layer/index.html
 
+mod emit;
 #[doc(hidden)]
 pub mod glue;
 pub mod hx;

@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The Rust the generator writes, as syntax trees (`quote!`), printed by `prettyplease`:
+//! the schema's types, a sender per event, and the `extern "C"` handlers with their
+//! proofs. How each kind of value crosses the boundary is [`crossing`], one table.
+//!
+//! Comments in the output (each `// SAFETY:`, the command and member an argument comes
+//! from) are written as `__comment!(N)` statements or items, or `__trailing!(N)` after a
+//! statement (N indexes the texts kept aside), which [`render`] turns into `//`
+//! comments: token trees carry none.
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::quote;
+
+use crate::glue::{Command, Enum, Event, HmpArg, HmpEntry, Kind, List, Member, Struct};
+
+/// An identifier; `r#name` makes a raw one.
+pub fn id(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(name, Span::call_site()),
+    }
+}
+
+std::thread_local! {
+    /// The texts of the comment markers written so far; a marker holds its index, so
+    /// that prettyplease never has to wrap it.
+    static COMMENTS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn marker(text: &str) -> Literal {
+    COMMENTS.with_borrow_mut(|c| {
+        c.push(text.to_string());
+        Literal::usize_unsuffixed(c.len() - 1)
+    })
+}
+
+/// A comment on its own line(s) where it stands (a statement or an item).
+fn comment(text: &str) -> TokenStream {
+    let n = marker(text);
+    quote!(__comment!(#n);)
+}
+
+/// A comment at the end of the previous statement's last line.
+fn trailing(text: &str) -> TokenStream {
+    let n = marker(text);
+    quote!(__trailing!(#n);)
+}
+
+/// `#[doc = ".."]` for each line of `text` (`///` once printed).
+fn doc(text: &str) -> TokenStream {
+    let lines = text.lines().map(|l| format!(" {l}"));
+    quote!(#(#[doc = #lines])*)
+}
+
+/// How a value of one kind crosses the boundary: everything the generator knows about
+/// a kind, in one place.
+pub struct Crossing {
+    /// The type a command function takes for a required member (`Option<_>` of it when
+    /// the member is optional), and an event sender.
+    pub arg: TokenStream,
+    /// The type QAPI's C passes (a handler's parameter, an event sender's).
+    pub c: TokenStream,
+    /// The owned type a returned struct or a list holds (strings in glib memory).
+    pub owned: TokenStream,
+    /// An owned value `v` as its C value, handed to QEMU (which frees it).
+    pub to_c: fn(TokenStream) -> TokenStream,
+    /// An optional owned value `v` as its C value; `zero` is the C field's zeroed value.
+    pub to_c_optional: fn(TokenStream, TokenStream) -> TokenStream,
+    /// The `HmpArgs` getter for what monitor/hmp.c stores (an enum is its name).
+    pub hmp_get: Ident,
+}
+
+/// The table: str, a built-in scalar, an enum of the schema.
+pub fn crossing(k: Kind) -> Crossing {
+    match k {
+        Kind::Str => Crossing {
+            arg: quote!(&str),
+            c: quote!(*const ::core::ffi::c_char),
+            owned: quote!(GStr),
+            to_c: |v| quote!(#v.into_raw()),
+            to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), GStr::into_raw)),
+            hmp_get: id("str"),
+        },
+        Kind::Scalar(t) => {
+            let ty = id(t);
+            Crossing {
+                arg: quote!(#ty),
+                c: quote!(#ty),
+                owned: quote!(#ty),
+                to_c: |v| v,
+                // An absent member keeps the default; QEMU reads only the flag.
+                to_c_optional: |v, _| quote!(#v.unwrap_or_default()),
+                hmp_get: id(match t {
+                    "bool" => "bool",
+                    "f64" => "double",
+                    _ => "int",
+                }),
+            }
+        }
+        Kind::Enum(e) => {
+            let e = id(e);
+            Crossing {
+                arg: quote!(qapi::#e),
+                c: quote!(bindings::#e),
+                owned: quote!(qapi::#e),
+                to_c: |v| quote!(#v.to_c()),
+                to_c_optional: |v, zero| quote!(#v.map_or(#zero, |e| e.to_c())),
+                hmp_get: id("str"),
+            }
+        }
+    }
+}
+
+/// The generated Rust as text: printed by prettyplease, the comment markers made
+/// comments, headed by `header`.
+pub fn render(header: &str, tokens: TokenStream) -> Result<String, String> {
+    let file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("the generator wrote Rust that does not parse: {e}"))?;
+    let printed = prettyplease::unparse(&file);
+    let mut out: Vec<String> = vec![format!("// {header}"), String::new()];
+    let text_of = |n: &str| -> Result<String, String> {
+        let n: usize = n.parse().map_err(|_| format!("a bad comment marker: {n}"))?;
+        COMMENTS.with_borrow(|c| c.get(n).cloned()).ok_or_else(|| format!("no comment {n}"))
+    };
+    for line in printed.lines() {
+        let text = line.trim_start();
+        let indent = &line[..line.len() - text.len()];
+        // A blank line between items (and before a comment above the next one).
+        let after_item = out.last().is_some_and(|l| {
+            let t = l.trim_start();
+            (t == "}" || t == "};") && l.len() - t.len() == indent.len()
+        });
+        if after_item && !text.starts_with(['}', ')']) && !text.starts_with("__trailing!") {
+            out.push(String::new());
+        }
+        if let Some(n) = text.strip_prefix("__comment!(").and_then(|r| r.strip_suffix(");")) {
+            out.extend(text_of(n)?.lines().map(|l| format!("{indent}// {l}")));
+        } else if let Some(n) = text.strip_prefix("__trailing!(").and_then(|r| r.strip_suffix(");")) {
+            // The statement before it on one line, so that the comment sits beside all of
+            // it (a compile error's snippet shows the command and member).
+            let mut start = out.len().saturating_sub(1);
+            while start > 0 && out[start].len() - out[start].trim_start().len() > indent.len() {
+                start -= 1;
+            }
+            let closing = out.get(start).is_some_and(|l| l.trim_start().starts_with(['}', ')', ']']));
+            if closing {
+                start = start.saturating_sub(1);
+                while start > 0 && out[start].len() - out[start].trim_start().len() > indent.len() {
+                    start -= 1;
+                }
+            }
+            let joined: Vec<String> = out.drain(start..).map(|l| l.trim().to_string()).collect();
+            let joined = joined.join(" ").replace("( ", "(").replace(" )", ")");
+            out.push(format!("{indent}{joined} // {}", text_of(n)?));
+        } else if text.contains("__comment!") || text.contains("__trailing!") {
+            return Err(format!("a comment marker prettyplease did not print on a line of its own: {line}"));
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    COMMENTS.with_borrow_mut(Vec::clear);
+    Ok(out.join("\n") + "\n")
+}
+
+/// `qapi::<List>`, an alias of the layer's `List` over the C node type: values are pushed
+/// into glib memory, and QEMU's `qapi_free_<List>` frees them (QEMU's marshaller after
+/// the command, or the list's `Drop` if it is never handed over).
+pub fn list(l: &List) -> TokenStream {
+    let c = id(&l.c_name);
+    let free = id(&format!("qapi_free_{}", l.c_name));
+    let (value, set) = match &l.elem {
+        crate::glue::Elem::Value(k) => {
+            let x = crossing(*k);
+            (x.owned, (x.to_c)(quote!(v)))
+        }
+        crate::glue::Elem::Struct(s) => {
+            let s = id(s);
+            (quote!(qapi::#s), quote!(Ret::into_c(v)))
+        }
+    };
+    let d = doc(&format!("QAPI list `{}`: build it with `push` or `collect`.", l.c_name));
+    let safety = comment(&format!(
+        "SAFETY: `next` is the node's own field, `set` stores a glib allocation or a\n\
+         scalar, and {free} is QEMU's own free for this list."
+    ));
+    let set_safety = comment(&format!(
+        "SAFETY: `node` is a zeroed node of ours (the trait's contract); a pointer\n\
+         value takes a glib allocation, which {free} releases."
+    ));
+    let next_safety = comment("SAFETY: `node` is a valid node (the trait's contract).");
+    let free_safety =
+        comment("SAFETY: `list` is a list of ours, built in glib memory (the trait's contract).");
+    quote! {
+        #d
+        #[allow(non_camel_case_types)]
+        pub type #c = List<bindings::#c>;
+        #safety
+        unsafe impl ListNode for bindings::#c {
+            type Value = #value;
+            unsafe fn set(node: *mut Self, v: #value) {
+                #set_safety
+                unsafe { (*node).value = #set };
+            }
+            unsafe fn next(node: *mut Self) -> *mut *mut Self {
+                #next_safety
+                unsafe { &raw mut (*node).next }
+            }
+            unsafe fn free(list: *mut Self) {
+                #free_safety
+                unsafe { bindings::#free(list) }
+            }
+        }
+    }
+}
+
+/// A QAPI enum as a Rust enum: its values by name, to and from QEMU's C enum (by the C
+/// constants' names, so each release's spelling and a 'prefix' are QEMU's own), and the
+/// `Arg` conversions a command function's parameter uses. The count is proven against
+/// QEMU's `__MAX` constant.
+pub fn enumeration(e: &Enum, variants: &[String]) -> TokenStream {
+    let name = id(&e.c_name);
+    let max = id(&e.max);
+    let vs: Vec<Ident> = variants.iter().map(|v| id(v)).collect();
+    let docs: Vec<TokenStream> = e.values.iter().map(|v| doc(&format!("`{}`", v.name))).collect();
+    let wire: Vec<&str> = e.values.iter().map(|v| v.name.as_str()).collect();
+    let consts: Vec<Ident> = e.values.iter().map(|v| id(&v.c_const)).collect();
+    let n = Literal::usize_unsuffixed(vs.len());
+    let d = doc(&format!("QAPI enum `{}` ({}).", e.name, e.file));
+    let proof = comment("Proof: as many values as QEMU's enum.");
+    let fwd_enum = comment("SAFETY: forwarded; an enum value carries no pointer.");
+    let fwd_name = comment("SAFETY: forwarded from our contract (HMP passes an enum as its name).");
+    let fwd = comment("SAFETY: forwarded from our contract.");
+    quote! {
+        #d
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum #name {
+            #(#docs #vs,)*
+        }
+
+        impl #name {
+            /// Every value, in the schema's order.
+            pub const ALL: [#name; #n] = [#(Self::#vs),*];
+
+            /// The value's name in the schema (and on the wire).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    #(Self::#vs => #wire,)*
+                }
+            }
+
+            /// The value called `name`, as QMP spells it.
+            pub fn from_name(name: &str) -> Option<#name> {
+                Self::ALL.into_iter().find(|v| v.name() == name)
+            }
+
+            /// QEMU's C value.
+            pub(crate) const fn to_c(self) -> bindings::#name {
+                match self {
+                    #(Self::#vs => bindings::#name::#consts,)*
+                }
+            }
+
+            fn of_c(c: bindings::#name) -> Option<#name> {
+                Self::ALL.into_iter().find(|v| v.to_c() == c)
+            }
+        }
+
+        #proof
+        const _: () = assert!(bindings::#name::#max.0 as usize == #n);
+
+        impl<'a> Arg<'a, Required<bindings::#name>> for #name {
+            unsafe fn from_c(c: Required<bindings::#name>, _: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
+                Self::of_c(c.0).ok_or_else(|| CommandError::new(format_args!("Parameter '{member}' has no value {}", c.0.0)))
+            }
+        }
+
+        impl<'a> Arg<'a, OptionalEnum<(bool, bindings::#name)>> for Option<#name> {
+            unsafe fn from_c(c: OptionalEnum<(bool, bindings::#name)>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
+                let (has, value) = c.0;
+                #fwd_enum
+                if has { unsafe { Arg::from_c(Required(value), scope, member) }.map(Some) } else { Ok(None) }
+            }
+        }
+
+        impl<'a> Arg<'a, Required<*const c_char>> for #name {
+            unsafe fn from_c(c: Required<*const c_char>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
+                #fwd_name
+                let text: &'a str = unsafe { Arg::from_c(c, scope, member) }?;
+                Self::from_name(text).ok_or_else(|| CommandError::new(format_args!("Parameter '{member}' does not accept value '{text}'")))
+            }
+        }
+
+        impl<'a> Arg<'a, OptionalEnum<*const c_char>> for Option<#name> {
+            unsafe fn from_c(c: OptionalEnum<*const c_char>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
+                if c.0.is_null() {
+                    return Ok(None);
+                }
+                #fwd
+                unsafe { Arg::from_c(Required(c.0), scope, member) }.map(Some)
+            }
+        }
+    }
+}
+
+/// One member of a returned struct: its Rust field and the statement that fills the C
+/// struct `c` from `self`.
+pub struct Field {
+    pub name: String,
+    pub optional: bool,
+    /// The Rust field's name (raw when a keyword) and the bindgen field's.
+    pub rust: String,
+    pub c: String,
+    /// The C struct has a `has_<member>` flag (QEMU < 8.0, or a scalar).
+    pub has: Option<String>,
+    /// A list (by its C name), or a value of a kind.
+    pub ty: Result<String, Kind>,
+}
+
+/// A QAPI struct as a Rust struct that `Ret` turns into glib-allocated C.
+pub fn structure(s: &Struct, fields: &[Field]) -> TokenStream {
+    let name = id(&s.c_name);
+    let mut text = format!("QAPI struct `{}` ({}), returned to QEMU in glib memory.", s.name, s.file);
+    if let Some(base) = &s.base {
+        // QEMU's C struct has the base's members first, as the flat member list does.
+        text.push_str(&format!("\n\nIts first members are those of its base, `{base}`."));
+    }
+    let d = doc(&text);
+    let mut decls = Vec::new();
+    let mut fill = Vec::new();
+    for f in fields {
+        let field = id(&f.rust);
+        let cfield = id(&f.c);
+        let this = quote!(self.#field);
+        let (ty, value) = match (&f.ty, f.optional) {
+            (Ok(list), false) => {
+                let list = id(list);
+                (quote!(qapi::#list), quote!(#this.into_raw()))
+            }
+            (Ok(list), true) => {
+                let list = id(list);
+                (quote!(Option<qapi::#list>), quote!(#this.map_or(ptr::null_mut(), List::into_raw)))
+            }
+            (Err(k), optional) => {
+                let x = crossing(*k);
+                let owned = x.owned;
+                if optional {
+                    (quote!(Option<#owned>), (x.to_c_optional)(this, quote!((*c).#cfield)))
+                } else {
+                    (owned, (x.to_c)(this))
+                }
+            }
+        };
+        let fd = doc(&format!("`{}`{}", f.name, if f.optional { " (optional)" } else { "" }));
+        decls.push(quote!(#fd pub #field: #ty,));
+        if let Some(has) = &f.has {
+            let has = id(&format!("has_{has}"));
+            fill.push(quote!((*c).#has = self.#field.is_some();));
+        }
+        fill.push(quote!((*c).#cfield = #value;));
+    }
+    let free = format!("qapi_free_{}", s.c_name);
+    let safety = comment(&format!(
+        "SAFETY: the struct and every string and list in it come from glib's allocator\n\
+         (`g_new0`, `GStr`, `List`), as {free} expects."
+    ));
+    let fill_safety = comment(&format!(
+        "SAFETY: `c` is zeroed, exclusively ours and sized for the struct; each string\n\
+         member takes a glib allocation, which QEMU's {free} releases."
+    ));
+    quote! {
+        #d
+        #[derive(Debug)]
+        pub struct #name {
+            #(#decls)*
+        }
+
+        #safety
+        unsafe impl Ret for #name {
+            type C = *mut bindings::#name;
+            fn into_c(self) -> *mut bindings::#name {
+                let c = g_new0::<bindings::#name>();
+                #fill_safety
+                unsafe {
+                    #(#fill)*
+                }
+                c
+            }
+            fn failed() -> *mut bindings::#name {
+                ptr::null_mut()
+            }
+        }
+    }
+}
+
+/// One member as a handler or a sender passes it: its Rust name, kind and C parameters.
+pub struct Param<'a> {
+    pub member: &'a Member,
+    pub kind: Kind,
+    /// The Rust identifier (raw when a keyword).
+    pub rust: String,
+}
+
+/// The C parameters (name, type) a member is passed as: the `has_` flag, then the value.
+pub fn c_params(p: &Param) -> Vec<(Ident, TokenStream)> {
+    let mut v = Vec::new();
+    if p.member.has {
+        v.push((flag_local(&p.member.c_name), quote!(bool)));
+    }
+    v.push((local(&p.member.c_name), crossing(p.kind).c));
+    v
+}
+
+/// The generated handler's local for a member's converted value. Every member's local
+/// starts with `arg_` and every `has_` flag's with `flag_`; the handler's own locals
+/// (`scope`, `call`, `errp`, `mon`, `qdict`, `args`, `out`) start with neither, so no
+/// member name can collide with them or with each other.
+pub fn local(c_name: &str) -> Ident {
+    id(&format!("arg_{c_name}"))
+}
+
+fn flag_local(c_name: &str) -> Ident {
+    id(&format!("flag_{c_name}"))
+}
+
+/// Sends the QMP event: the sender takes what a command function would (`&str`, scalars,
+/// enums), copies strings into NUL-terminated glib memory for the call, and is proven
+/// against bindgen's prototype of QEMU's sender.
+pub fn event(e: &Event, params: &[Param]) -> TokenStream {
+    let sender = id(&format!("send_{}", e.c_name));
+    let f = id(&format!("qapi_event_send_{}", e.c_name));
+    let mut decl = Vec::new();
+    let mut prep = Vec::new();
+    let mut args = Vec::new();
+    let mut c_types = Vec::new();
+    for p in params {
+        let name = id(&p.rust);
+        let x = crossing(p.kind);
+        let arg = x.arg;
+        decl.push(if p.member.optional { quote!(#name: Option<#arg>) } else { quote!(#name: #arg) });
+        c_types.extend(c_params(p).into_iter().map(|(_, t)| t));
+        match (p.kind, p.member.optional) {
+            (Kind::Str, false) => {
+                prep.push(quote!(let #name = GStr::new(#name);));
+                args.push(quote!(#name.as_ptr()));
+            }
+            (Kind::Str, true) => {
+                prep.push(quote!(let #name = #name.map(GStr::new);));
+                if p.member.has {
+                    args.push(quote!(#name.is_some()));
+                }
+                args.push(quote!(#name.as_ref().map_or(ptr::null(), GStr::as_ptr)));
+            }
+            (k, false) => args.push((crossing(k).to_c)(quote!(#name))),
+            (k, true) => {
+                args.push(quote!(#name.is_some()));
+                let zero = match k {
+                    Kind::Enum(t) => {
+                        let t = id(t);
+                        quote!(bindings::#t(0))
+                    }
+                    _ => quote!(Default::default()),
+                };
+                args.push((crossing(k).to_c_optional)(quote!(#name), zero));
+            }
+        }
+    }
+    let d = doc(&format!("Sends the QMP event `{}` ({}) to every QMP monitor.", e.name, e.file));
+    let safety = comment(
+        "SAFETY: the strings are NUL-terminated and live until the call returns; the\n\
+         generated sender copies what it keeps.",
+    );
+    quote! {
+        #d
+        pub fn #sender(#(#decl),*) {
+            #(#prep)*
+            #safety
+            unsafe { bindings::#f(#(#args),*) }
+        }
+
+        const _: () = {
+            let _: unsafe extern "C" fn(#(#c_types),*) = bindings::#f;
+        };
+    }
+}
+
+/// The compile-time proof that handler `f` has exactly the type of QEMU's prototype.
+fn proof(f: &Ident) -> TokenStream {
+    let c = comment(&format!("Proof: `{f}` has exactly the type of QEMU's prototype, as bindgen reads it."));
+    quote! {
+        #c
+        const _: () = {
+            let _ = [#f, bindings::#f];
+        };
+    }
+}
+
+/// QMP `c`'s handler: converts the arguments, calls the author's function and completes
+/// the call with its result (`ret`: the Rust type it returns, `c_ret` QEMU's).
+pub fn qmp(c: &Command, params: &[Param], ret: TokenStream, c_ret: Option<TokenStream>) -> TokenStream {
+    let f = id(&format!("qmp_{}", c.c_name));
+    let m = id(&c.c_name);
+    let mut c_decl = Vec::new();
+    let mut convert = Vec::new();
+    let mut call_args = Vec::new();
+    for p in params {
+        for (n, t) in c_params(p) {
+            c_decl.push(quote!(#n: #t));
+        }
+        let name = local(&p.member.c_name);
+        let flag = flag_local(&p.member.c_name);
+        let c_value = match (p.kind, p.member.optional, p.member.has) {
+            (Kind::Str, true, true) => {
+                // QEMU < 8.0 flags an optional string; the layer takes NULL as absent.
+                convert.push(quote!(let #name = if #flag { #name } else { ptr::null() };));
+                quote!(Optional(#name))
+            }
+            (Kind::Str, true, false) => quote!(Optional(#name)),
+            (Kind::Scalar(_), true, _) => quote!(Optional((#flag, #name))),
+            (Kind::Enum(_), true, _) => quote!(qapi::OptionalEnum((#flag, #name))),
+            (_, false, _) => quote!(Required(#name)),
+        };
+        let member = p.member.name.as_str();
+        convert.push(comment(&format!(
+            "SAFETY: `{name}` is as QAPI passes it (this function's contract), lent\n\
+             for a borrow of `scope`, which ends with this call."
+        )));
+        convert.push(quote!(let #name = unsafe { Arg::from_c(#c_value, &scope, #member) }?;));
+        convert.push(trailing(&format!("command '{}', member '{member}'", c.name)));
+        call_args.push(name);
+    }
+    c_decl.push(quote!(errp: *mut *mut bindings::Error));
+    let c_ret = c_ret.map(|t| quote!(-> #t));
+    let d = doc(&format!(
+        "QMP `{}`, declared in {}; implemented by\n`crate::commands::{m}::{m}`.\n\n# Safety\n\
+         QAPI's marshaller calls it with the arguments the schema declares (strings\n\
+         NUL-terminated and valid for the call) and an `errp` QEMU's error rules allow.",
+        c.name, c.file
+    ));
+    let name = Literal::c_string(&std::ffi::CString::new(f.to_string()).unwrap_or_default());
+    let safety = comment("SAFETY: `errp` is as QAPI passes it (this function's contract).");
+    let proof = proof(&f);
+    quote! {
+        #d
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn #f(#(#c_decl),*) #c_ret {
+            let scope = Scope::new();
+            let _ = &scope;
+            let call = || -> Result<#ret, CommandError> {
+                #(#convert)*
+                crate::commands::#m::#m(#(#call_args),*)
+            };
+            #safety
+            unsafe { reply(call(), errp, #name) }
+        }
+
+        #proof
+    }
+}
+
+/// The conversion of one HMP argument from the dispatcher's QDict into `name`.
+pub fn hmp_convert(h: &HmpEntry, a: &HmpArg, name: &Ident) -> TokenStream {
+    let key = Literal::c_string(&std::ffi::CString::new(a.name.as_str()).unwrap_or_default());
+    let get = crossing(a.kind).hmp_get;
+    let c_value = match (get == "str", a.optional) {
+        (true, true) if matches!(a.kind, Kind::Enum(_)) => quote!(qapi::OptionalEnum(args.str(#key))),
+        (true, true) => quote!(Optional(args.str(#key))),
+        (true, false) => quote!(Required(args.str(#key))),
+        (false, true) => quote!(Optional(args.#get(#key))),
+        (false, false) => quote!(Required(args.#get(#key).1)),
+    };
+    let member = a.name.as_str();
+    let safety = comment(
+        "SAFETY: the dictionary's strings are NUL-terminated and live for the call,\n\
+         lent for a borrow of `scope`, which ends with it.",
+    );
+    let note = trailing(&format!("HMP '{}', argument '{member}'", h.name));
+    quote! {
+        #safety
+        let #name = unsafe { Arg::from_c(#c_value, &scope, #member) }?;
+        #note
+    }
+}
+
+/// An HMP handler around `body` (which defines `call`), with its proof.
+pub fn hmp(h: &HmpEntry, what: &str, body: TokenStream) -> TokenStream {
+    let f = id(&h.cmd);
+    let d = doc(&format!(
+        "HMP `{}`, declared in {}; {what}.\n\n# Safety\n\
+         The HMP dispatcher calls it with the calling monitor and the arguments it parsed\n\
+         according to `args_type`, both valid for the call.",
+        h.name, h.file
+    ));
+    let name = Literal::c_string(&std::ffi::CString::new(h.cmd.as_str()).unwrap_or_default());
+    let args_safety =
+        comment("SAFETY: `qdict` is the dispatcher's argument dictionary (this function's contract).");
+    let safety = comment("SAFETY: `mon` is the calling monitor (this function's contract).");
+    let proof = proof(&f);
+    quote! {
+        #d
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn #f(mon: *mut bindings::Monitor, qdict: *const bindings::QDict) {
+            #args_safety
+            let args = unsafe { HmpArgs::new(qdict) };
+            let _ = &args;
+            let scope = Scope::new();
+            let _ = &scope;
+            #body
+            #safety
+            unsafe { hmp_reply(mon, call(), #name) }
+        }
+
+        #proof
+    }
+}
+
+/// The body of an HMP twin: the QMP command's function, called with the HMP arguments.
+pub fn hmp_twin_body(c: &Command, converts: Vec<TokenStream>, names: Vec<Ident>) -> TokenStream {
+    let m = id(&c.c_name);
+    quote! {
+        let call = || -> Result<(), CommandError> {
+            #(#converts)*
+            crate::commands::#m::#m(#(#names),*)
+        };
+    }
+}
+
+/// The body of an HMP-only handler: the author's function gets the monitor first.
+pub fn hmp_body(h: &HmpEntry, converts: Vec<TokenStream>, names: Vec<Ident>) -> TokenStream {
+    let m = id(&h.module);
+    let f = id(&h.cmd);
+    let safety = comment("SAFETY: `mon` is the calling monitor, valid for the call.");
+    quote! {
+        let call = || -> Result<(), CommandError> {
+            #(#converts)*
+            #safety
+            let mut out = unsafe { Monitor::new(mon) };
+            crate::commands::#m::#f(&mut out, #(#names),*)
+        };
+    }
+}
+
+/// The schema's types and event senders, in `mod qapi`.
+pub fn qapi_module(items: Vec<TokenStream>) -> TokenStream {
+    quote! {
+        /// Rust forms of the schema's types and a sender per event.
+        pub mod qapi {
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// An optional enum member's C value, as `Optional` is for the layer's own
+            /// types: the orphan rule lets this crate implement the layer's `Arg` for
+            /// `Option<Enum>` only with a type of its own in the impl.
+            #[allow(dead_code)]
+            pub struct OptionalEnum<C>(pub C);
+
+            #(#items)*
+        }
+    }
+}
