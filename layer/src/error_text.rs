@@ -42,18 +42,6 @@ impl<const N: usize> ErrorText<N> {
     pub fn is_truncated(&self) -> bool {
         self.truncated
     }
-
-    fn push(&mut self, s: &str) -> bool {
-        let end = self.len + s.len();
-        match self.buf.get_mut(self.len..end) {
-            Some(dst) if end < N => {
-                dst.copy_from_slice(s.as_bytes());
-                self.len = end;
-                true
-            }
-            _ => false,
-        }
-    }
 }
 
 impl<const N: usize> Default for ErrorText<N> {
@@ -62,20 +50,41 @@ impl<const N: usize> Default for ErrorText<N> {
     }
 }
 
+/// The work of `write_str`, for every `N` at once: generic code is compiled into each
+/// crate that uses it, and a command crate formats errors too, so the body is kept out
+/// of the generic impl (one copy in the archive, not one per crate and size).
+#[inline(never)]
+fn write_into(buf: &mut [u8], len: &mut usize, truncated: &mut bool, s: &str) {
+    fn push(buf: &mut [u8], len: &mut usize, s: &str) -> bool {
+        let end = *len + s.len();
+        let n = buf.len();
+        match buf.get_mut(*len..end) {
+            Some(dst) if end < n => {
+                dst.copy_from_slice(s.as_bytes());
+                *len = end;
+                true
+            }
+            _ => false,
+        }
+    }
+    if *truncated || push(buf, len, s) {
+        return;
+    }
+    // Keep as much of `s` as fits in front of the ellipsis, cut at a char boundary.
+    let room = buf.len().saturating_sub(1).saturating_sub(*len + ELLIPSIS.len());
+    let mut cut = room.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    push(buf, len, s.get(..cut).unwrap_or(""));
+    push(buf, len, ELLIPSIS);
+    *truncated = true;
+}
+
 impl<const N: usize> fmt::Write for ErrorText<N> {
+    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        if self.truncated || self.push(s) {
-            return Ok(());
-        }
-        // Keep as much of `s` as fits in front of the ellipsis, cut at a char boundary.
-        let room = (N - 1).saturating_sub(self.len + ELLIPSIS.len());
-        let mut cut = room.min(s.len());
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        self.push(s.get(..cut).unwrap_or(""));
-        self.push(ELLIPSIS);
-        self.truncated = true;
+        write_into(&mut self.buf, &mut self.len, &mut self.truncated, s);
         Ok(())
     }
 }

@@ -379,6 +379,7 @@ pub unsafe fn reply<R: Ret>(
 ///
 /// # Safety
 /// `mon` is the calling monitor, valid for the call.
+#[inline]
 pub unsafe fn hmp_reply(mon: *mut bindings::Monitor, result: Result<(), CommandError>, func: &'static CStr) {
     if let Err(e) = result {
         let mut err: *mut bindings::Error = ptr::null_mut();
