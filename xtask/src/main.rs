@@ -13,6 +13,7 @@ mod package;
 mod patches;
 mod qemu;
 mod reference;
+mod repo;
 mod run;
 mod scaffold;
 mod series;
@@ -53,6 +54,9 @@ enum Cmd {
     Patches(patches::PatchesArgs),
     /// Build a Debian package of the patched QEMU (prefix /usr/lib/qemu-hello-rs/VERSION); print its path.
     Package(BuildArgs),
+    /// Write a signed Debian repository of the built packages (target/debian/*.deb, or
+    /// those given) into DIR; print the path of its sources entry.
+    Repo(repo::RepoArgs),
     /// Run the patched QEMU under libvirt and drive it with virsh qemu-monitor-command.
     Libvirt(libvirt::LibvirtArgs),
     /// Build if needed; print the Rust glue generated from qapi/ for the release (the
@@ -93,8 +97,8 @@ fn run(cli: Cli) -> Result<()> {
             Cmd::Build(_) | Cmd::Run(_) | Cmd::Patches(_) | Cmd::NewCommand(_) | Cmd::Glue(_)
         ) {
             anyhow::bail!(
-                "--crate is for build, run, patches, new-command and glue; test, bench, package and \
-                 libvirt serve this repository's crate"
+                "--crate is for build, run, patches, new-command and glue; test, bench, package, repo \
+                 and libvirt serve this repository's crate"
             );
         }
         sh::set_crate_dir(dir.canonicalize()?);
@@ -114,6 +118,7 @@ fn run(cli: Cli) -> Result<()> {
             out!("{}", deb.display());
         }
         Cmd::NewCommand(args) => scaffold::new_command(&args)?,
+        Cmd::Repo(args) => repo::repo(&args)?,
         Cmd::Glue(args) => {
             let built = qemu::build(&args)?;
             out!("{}", qemu::generated_glue(&built.layout)?);

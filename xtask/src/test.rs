@@ -149,6 +149,18 @@ fn test_package(l: &Layout, args: &BuildArgs) -> Result<()> {
         .args(["test", "--test", "package", "--", "--ignored"])
         .env("QEMU_HELLO_DEB", &deb);
     qemu::cargo_env(l, &mut test);
+    sh::run(&mut test)?;
+
+    deps::ensure(crate::repo::TOOLS)?;
+    sh::step(
+        "a signed apt repository of the package: verified, tampering refused, installed by name (tests/repo.rs)",
+    );
+    let mut test = qemu::cargo();
+    test.current_dir(sh::root())
+        .args(["test", "--test", "repo", "--", "--ignored", "--nocapture"])
+        .env("QEMU_HELLO_DEB", &deb)
+        .env("QEMU_HELLO_XTASK", std::env::current_exe()?);
+    qemu::cargo_env(l, &mut test);
     sh::run(&mut test)
 }
 

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The signed apt repository `cargo xtask repo` writes, used as a host uses it.
+//!
+//! First without touching the host (apt with its own lists, cache and sources in a
+//! temporary directory): `apt-get update` verifies the signature and offers the package;
+//! a tampered `Packages` file, a tampered `InRelease` and a repository signed by a key
+//! the entry does not name are each refused, and nothing of them is offered. Then as an
+//! administrator: the repository's one `signed-by` sources entry goes into
+//! `/etc/apt/sources.list.d/`, `apt-get install qemu-hello-rs-<release>` installs it from
+//! there with its dependencies, and the emulator runs; afterwards the package, the entry
+//! and the repository's lists are removed, and the host's sources are as they were.
+//!
+//! Needs root, the `.deb` of `cargo xtask package` in `QEMU_HELLO_DEB` and the xtask
+//! binary in `QEMU_HELLO_XTASK`; `cargo xtask test` (default release) runs it after
+//! tests/package.rs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use harness::repo::stdout_of;
+
+fn env_path(name: &str) -> PathBuf {
+    let p = std::env::var_os(name).map(PathBuf::from).unwrap_or_else(|| {
+        panic!("{name} is not set (cargo xtask test sets it for this test, after building the package)")
+    });
+    assert!(p.exists(), "{name}={} does not exist", p.display());
+    p
+}
+
+fn field(deb: &Path, name: &str) -> String {
+    stdout_of(Command::new("dpkg-deb").arg("--field").arg(deb).arg(name)).trim().to_string()
+}
+
+/// apt with its own sources, lists and cache under `dir`: nothing of the host's is read
+/// or changed.
+struct IsolatedApt {
+    dir: tempfile::TempDir,
+}
+
+impl IsolatedApt {
+    fn new(sources: &str) -> IsolatedApt {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["parts", "lists/partial", "cache/archives/partial"] {
+            fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        fs::write(dir.path().join("parts/repo.sources"), sources).unwrap();
+        IsolatedApt { dir }
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let d = self.dir.path().display();
+        let mut c = Command::new(program);
+        c.args(["-o", "Dir::Etc::SourceList=/dev/null"])
+            .args(["-o", &format!("Dir::Etc::SourceParts={d}/parts")])
+            .args(["-o", &format!("Dir::State::Lists={d}/lists")])
+            .args(["-o", &format!("Dir::Cache={d}/cache")])
+            .args(["-o", "Debug::NoLocking=1"]);
+        c
+    }
+
+    fn update(&self) -> Output {
+        self.cmd("apt-get").args(["update", "-q"]).output().expect("apt-get runs")
+    }
+
+    /// The candidate version apt offers for `package`, if any.
+    fn candidate(&self, package: &str) -> Option<String> {
+        let out = self.cmd("apt-cache").args(["policy", package]).output().expect("apt-cache runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("Candidate: "))
+            .filter(|v| *v != "(none)")
+            .map(str::to_string)
+    }
+}
+
+fn all_output(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// A copy of the repository at `repo` in `dest`, with `edit` applied; its sources entry.
+fn tampered(repo: &Path, dest: &Path, edit: impl FnOnce(&Path)) -> String {
+    stdout_of(Command::new("cp").arg("-a").arg(repo).arg(dest));
+    edit(dest);
+    fs::read_to_string(repo.join("qemu-hello-rs.sources"))
+        .unwrap()
+        .replace(&repo.display().to_string(), &dest.display().to_string())
+}
+
+/// What the test adds to the host, removed on drop (also when it fails).
+struct HostEntry {
+    sources: PathBuf,
+    package: String,
+    lists_prefix: String,
+}
+
+impl Drop for HostEntry {
+    fn drop(&mut self) {
+        let _ = Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["purge", "-y", "-q", &self.package])
+            .output();
+        let _ = fs::remove_file(&self.sources);
+        if let Ok(entries) = fs::read_dir("/var/lib/apt/lists") {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&self.lists_prefix) {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+}
+
+fn sources_dir_listing() -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir("/etc/apt/sources.list.d")
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+#[ignore = "needs root and a built package; cargo xtask test runs it for the default release"]
+fn a_signed_repository_installs_and_refuses_tampering() {
+    let deb = env_path("QEMU_HELLO_DEB");
+    let xtask = env_path("QEMU_HELLO_XTASK");
+    let (package, version) = (field(&deb, "Package"), field(&deb, "Version"));
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+
+    let start = std::time::Instant::now();
+    let printed = stdout_of(Command::new(&xtask).arg("repo").arg(&repo).arg(&deb));
+    eprintln!("repository built in {:.1} s", start.elapsed().as_secs_f64());
+    let sources_file = PathBuf::from(printed.lines().last().expect("repo prints the sources entry"));
+    let sources = fs::read_to_string(&sources_file).unwrap();
+    assert!(sources.contains("Signed-By: ") && sources.contains("URIs: file:"), "{sources}");
+
+    // The signature verifies, and apt offers exactly the package's version.
+    let apt = IsolatedApt::new(&sources);
+    let out = apt.update();
+    assert!(out.status.success(), "apt-get update of the repository failed:\n{}", all_output(&out));
+    assert_eq!(apt.candidate(&package), Some(version.clone()), "the version apt offers");
+
+    // A Packages file changed after signing: its hash no longer matches the signed Release.
+    let bad = tampered(&repo, &tmp.path().join("bad-packages"), |r| {
+        let p = r.join("dists/stable/main/binary-amd64/Packages");
+        let text = fs::read_to_string(&p).unwrap().replace(&format!("Version: {version}"), "Version: 99.0");
+        fs::write(&p, text).unwrap();
+        stdout_of(Command::new("gzip").arg("-9nkf").arg(&p));
+    });
+    let apt = IsolatedApt::new(&bad);
+    let out = apt.update();
+    let text = all_output(&out);
+    assert!(
+        !out.status.success() && text.contains("Hash Sum mismatch"),
+        "a tampered Packages accepted:\n{text}"
+    );
+    assert_eq!(apt.candidate(&package), None, "the tampered repository's package is offered");
+
+    // The signed file itself changed: the signature is bad.
+    let bad = tampered(&repo, &tmp.path().join("bad-release"), |r| {
+        let p = r.join("dists/stable/InRelease");
+        let text = fs::read_to_string(&p).unwrap().replace("Label: qemu-hello-rs", "Label: someone-else");
+        fs::write(&p, text).unwrap();
+    });
+    let apt = IsolatedApt::new(&bad);
+    let out = apt.update();
+    let text = all_output(&out);
+    assert!(!out.status.success() && text.contains("BADSIG"), "a tampered InRelease accepted:\n{text}");
+    assert_eq!(apt.candidate(&package), None);
+
+    // Signed by a key the entry does not name.
+    let other_home = tmp.path().join("other-gnupg");
+    fs::create_dir(&other_home).unwrap();
+    let gpg = |args: &[&str]| {
+        stdout_of(
+            Command::new("gpg")
+                .env("GNUPGHOME", &other_home)
+                .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
+                .args(args),
+        )
+    };
+    gpg(&["--quick-generate-key", "someone else", "ed25519", "sign", "never"]);
+    let other = tmp.path().join("other.gpg");
+    gpg(&["--export", "--output", other.to_str().unwrap()]);
+    let apt = IsolatedApt::new(&sources.replace(
+        &repo.join("qemu-hello-rs-archive-keyring.gpg").display().to_string(),
+        &other.display().to_string(),
+    ));
+    let out = apt.update();
+    let text = all_output(&out);
+    assert!(
+        !out.status.success() && text.contains("NO_PUBKEY"),
+        "a repository signed by another key accepted:\n{text}"
+    );
+    assert_eq!(apt.candidate(&package), None);
+
+    // As an administrator: one sources entry, then apt-get install by name.
+    let before = sources_dir_listing();
+    let entry = HostEntry {
+        sources: PathBuf::from("/etc/apt/sources.list.d/qemu-hello-rs-test.sources"),
+        package: package.clone(),
+        // apt names a list file after its URI, '/' as '_'.
+        lists_prefix: format!("{}_", repo.display().to_string().replace('/', "_")),
+    };
+    let _ = Command::new("apt-get").args(["purge", "-y", "-q", &package]).output();
+    fs::write(&entry.sources, &sources).unwrap();
+    let only_ours = tempfile::tempdir().unwrap();
+    fs::write(only_ours.path().join("ours.sources"), &sources).unwrap();
+    // Only this entry is fetched (no network); the host's other lists are kept.
+    let out = Command::new("apt-get")
+        .args(["update", "-q", "-o", "APT::Get::List-Cleanup=false", "-o", "Dir::Etc::SourceList=/dev/null"])
+        .args(["-o", &format!("Dir::Etc::SourceParts={}", only_ours.path().display())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "apt-get update:\n{}", all_output(&out));
+    let start = std::time::Instant::now();
+    let out = Command::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "-q", "--no-install-recommends", &package])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "apt-get install {package} from the repository:\n{}", all_output(&out));
+    eprintln!("installed from the repository in {:.1} s", start.elapsed().as_secs_f64());
+    let installed = stdout_of(Command::new("dpkg-query").args(["-W", "-f", "${Version}", &package]));
+    assert_eq!(installed, version);
+    let policy = stdout_of(Command::new("apt-cache").args(["policy", &package]));
+    assert!(policy.contains(&format!("file:{} stable/main", repo.display())), "{policy}");
+    let release = package.trim_start_matches("qemu-hello-rs-");
+    let emulator = format!("/usr/lib/qemu-hello-rs/{release}/bin/qemu-system-x86_64");
+    let v = stdout_of(Command::new(&emulator).arg("--version"));
+    assert!(v.starts_with(&format!("QEMU emulator version {release}")), "{v}");
+
+    let prefix = entry.lists_prefix.clone();
+    let ours = |p: &str| {
+        fs::read_dir("/var/lib/apt/lists")
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(p))
+    };
+    assert!(ours(&prefix), "no list of the repository in /var/lib/apt/lists (prefix {prefix})");
+    drop(entry);
+    assert_eq!(sources_dir_listing(), before, "the host's sources entries are not as they were");
+    assert!(!ours(&prefix), "the repository's lists are left in /var/lib/apt/lists");
+    let left = Command::new("dpkg-query").args(["-W", &package]).output().unwrap();
+    assert!(
+        !left.status.success() || String::from_utf8_lossy(&left.stdout).trim().ends_with('\t'),
+        "{package} is still installed"
+    );
+}
