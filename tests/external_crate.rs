@@ -1,15 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! The layer serves a command crate that is not this repository: a minimal crate in a
-//! temporary directory (its own `Cargo.toml` depending on `layer/` and `layer-build/` by
-//! path, its own `qapi/` and one command returning a struct, with state kept between
-//! calls) is scaffolded with `cargo xtask --crate DIR new-command`, its series written
-//! with `cargo xtask --crate DIR patches`, and QEMU built with its library by `cargo
-//! xtask --crate DIR build`; then its command is called over QMP, and the hello-world
-//! family, which that QEMU does not carry, is an unknown command there.
+//! The layer serves a command crate that is not this repository, in a QEMU that carries
+//! its own Rust as well: a minimal crate in a temporary directory (its own `Cargo.toml`
+//! depending on `layer/` and `layer-build/` by path, its own `qapi/` and one command
+//! returning a struct, with state kept between calls) is scaffolded with `cargo xtask
+//! --crate DIR new-command`, its series written with `cargo xtask --crate DIR patches`,
+//! and QEMU 10.2.2 built with its library *and* `--enable-rust` by `cargo xtask --crate
+//! DIR build --with-qemu-rust`. Then:
 //!
-//! It builds QEMU in the temporary directory (ccache makes that a few minutes), so
-//! `cargo xtask test` runs it once, for the default release (`--ignored`), with the
-//! xtask binary in `QEMU_HELLO_XTASK`.
+//! - the emulator holds both Rust libraries: the crate's handlers, and QEMU's Rust HPET
+//!   (`hpet::device::HPETState`) instead of the C one; the one `rust_eh_personality` is
+//!   the standard library's (strong), the layer's weak stand-in having given way;
+//! - QEMU's Rust HPET works: through QEMU's qtest protocol on a `pc` machine, its
+//!   capabilities read as an HPET's (vendor 8086h, three 64-bit timers, legacy routing,
+//!   a 10 ns period) and, once enabled, its main counter advances by exactly 100,000
+//!   ticks in 1 ms of virtual time;
+//! - the crate's command answers over QMP, and the hello-world family, which that QEMU
+//!   does not carry, is an unknown command there.
+//!
+//! It builds QEMU in the temporary directory (about 10 minutes: QEMU's Rust changes
+//! config-host.h, so ccache helps only from the second run), so `cargo xtask test` runs it
+//! once, for the default release (`--ignored`), with the xtask binary in
+//! `QEMU_HELLO_XTASK`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -95,6 +106,52 @@ pub fn greet(name: Option<&str>) -> Result<qapi::GreetInfo, CommandError> {
 }
 ";
 
+/// QEMU's Rust HPET on a `pc` machine, driven through QEMU's qtest protocol (the
+/// accelerator QEMU's own device tests use): registers read and written at 0xfed00000.
+fn hpet_works(binary: &Path) {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("qtest.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let mut qemu = Command::new(binary)
+        .args(["-M", "pc", "-accel", "qtest", "-display", "none", "-nodefaults", "-qtest"])
+        .arg(format!("unix:{}", sock.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("QEMU starts");
+    let (stream, _) = listener.accept().expect("QEMU connects to the qtest socket");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut ask = |line: &str| -> String {
+        writeln!(writer, "{line}").unwrap();
+        loop {
+            let mut reply = String::new();
+            assert!(reader.read_line(&mut reply).unwrap() > 0, "qtest closed on {line:?}");
+            // Replies start with OK or FAIL; IRQ notices start with IRQ.
+            if reply.starts_with("OK") || reply.starts_with("FAIL") || reply.starts_with("ERR") {
+                return reply.trim().to_string();
+            }
+        }
+    };
+    let value = |reply: String| -> u64 {
+        let hex = reply.strip_prefix("OK 0x").unwrap_or_else(|| panic!("qtest: {reply}"));
+        u64::from_str_radix(hex, 16).unwrap()
+    };
+    // General capabilities: revision 1, three timers (2 in bits 8-12), 64-bit counter,
+    // legacy routing, vendor 8086h; then the period in femtoseconds (10 ns).
+    assert_eq!(value(ask("readl 0xfed00000")), 0x8086_a201, "HPET capabilities");
+    assert_eq!(value(ask("readl 0xfed00004")), 10_000_000, "HPET counter period (fs)");
+    assert_eq!(ask("writel 0xfed00010 0x1"), "OK", "enabling the HPET");
+    let before = value(ask("readq 0xfed000f0"));
+    assert_eq!(ask("clock_step 1000000"), "OK 1000000");
+    let after = value(ask("readq 0xfed000f0"));
+    assert_eq!(after - before, 100_000, "HPET ticks in 1 ms of virtual time at 10 ns each");
+    let _ = qemu.kill();
+    let _ = qemu.wait();
+}
+
 #[derive(Serialize, Debug, Default)]
 struct Greet {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -145,13 +202,30 @@ fn a_crate_of_its_own_builds_against_the_layer_and_answers() {
         .filter(|p| p.extension().is_some_and(|e| e == "patch"))
         .collect();
     assert_eq!(series.len(), 2, "the series: the meson option and greet's schema entry: {series:?}");
-    let built = run(xtask(krate).args(["build", "--qemu", &version]));
+    let start = std::time::Instant::now();
+    let built = run(xtask(krate).args(["build", "--qemu", &version, "--with-qemu-rust"]));
+    eprintln!("QEMU with the crate and its own Rust built in {:.0} s", start.elapsed().as_secs_f64());
     let binary = PathBuf::from(built.lines().last().expect("build prints the binary's path"));
     assert!(
         binary.starts_with(krate.canonicalize().unwrap()),
         "{} is not the crate's build",
         binary.display()
     );
+
+    // Both Rust libraries are in the emulator.
+    let symbols = run(Command::new("nm").arg(&binary));
+    let defined = |kind: &str, name: &str| symbols.lines().any(|l| l.ends_with(&format!(" {kind} {name}")));
+    assert!(defined("T", "qmp_greet"), "the crate's handler is not in the emulator");
+    assert!(
+        defined("T", "rust_eh_personality"),
+        "no strong rust_eh_personality: QEMU's Rust std is not linked"
+    );
+    assert!(symbols.contains("hpet6device9HPETState"), "QEMU's Rust HPET is not in the emulator");
+    assert!(
+        !defined("t", "hpet_ram_read") && !defined("T", "hpet_ram_read"),
+        "the C HPET is in the emulator"
+    );
+    hpet_works(&binary);
 
     let mut vm = Qemu::start(&binary, &Options::default()).expect("QEMU starts");
     let mut qmp = vm.qmp().expect("handshake");

@@ -75,5 +75,9 @@ pub const LIBVIRT: &[&str] = &["libvirt-daemon", "libvirt-daemon-driver-qemu", "
 /// tests/package.rs, and AppArmor's parser to check the snippets the package ships.
 pub const SYSTEM_LIBVIRT: &[&str] = &["libvirt-daemon-system", "apparmor"];
 
+/// QEMU's own Rust (`--with-qemu-rust`): Debian's bindgen (0.60, as QEMU 10.2 asks);
+/// rustc and cargo come with the toolchain that builds this project.
+pub const QEMU_RUST: &[&str] = &["bindgen"];
+
 /// Tools the tests run QEMU under: memcheck for tests/valgrind.rs.
 pub const TEST_TOOLS: &[&str] = &["valgrind"];

@@ -7,6 +7,7 @@
 #[macro_use]
 mod sh;
 mod bench;
+mod crates;
 mod deps;
 mod libvirt;
 mod package;
@@ -76,6 +77,11 @@ pub struct BuildArgs {
     /// Use this orig tarball (its sha256 must match the pinned one; checked every time).
     #[arg(long, value_name = "FILE", value_parser = source::parse_file)]
     qemu_tarball: Option<PathBuf>,
+    /// Build QEMU with its own Rust as well (`--enable-rust`: QEMU's Rust devices, such
+    /// as the HPET, beside the command library), in target/qemu/<version>-qemu-rust/.
+    /// For the releases with a patch in qemu-patches/with-qemu-rust/ (10.2.2).
+    #[arg(long)]
+    with_qemu_rust: bool,
 }
 
 /// Errors end the program with one line on stderr: what failed and why, the causes

@@ -15,7 +15,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::versions::Version;
-use crate::{BuildArgs, deps, reference, sh, source};
+use crate::{BuildArgs, crates, deps, reference, sh, source};
 
 /// Where packages install: one versioned prefix below it per QEMU release.
 pub const PACKAGE_PREFIX: &str = "/usr/lib/qemu-hello-rs";
@@ -38,6 +38,9 @@ pub enum Flavor {
     /// The product configured for the hosts: prefix `/usr/lib/qemu-hello-rs/<version>`,
     /// linking the `Rust` build's staticlib, installed into a staging dir for the `.deb`.
     Package,
+    /// The product with QEMU's own Rust too (`--enable-rust`), its staticlib built
+    /// against that tree: the two Rust libraries in one emulator.
+    QemuRust,
 }
 
 /// Where one version's build lives.
@@ -58,6 +61,7 @@ impl Layout {
             Flavor::ReferenceC => format!("{}-c", version.name),
             Flavor::Plain => format!("{}-series", version.name),
             Flavor::Package => format!("{}-pkg", version.name),
+            Flavor::QemuRust => format!("{}-qemu-rust", version.name),
         };
         let dir = sh::crate_dir().join("target/qemu").join(name);
         Layout {
@@ -115,6 +119,18 @@ impl Layout {
         if all.is_empty() {
             bail!("no patches in {}", series.display());
         }
+        if self.flavor == Flavor::QemuRust {
+            let dir = sh::root().join("qemu-patches/with-qemu-rust").join(self.version.name);
+            let extra = patch_files(&dir)?;
+            if extra.is_empty() {
+                bail!(
+                    "--with-qemu-rust: no patch for QEMU {} in {} (it is written for 10.2.2)",
+                    self.version.name,
+                    dir.display()
+                );
+            }
+            all.extend(extra);
+        }
         Ok(all)
     }
 }
@@ -136,7 +152,7 @@ pub struct Built {
 }
 
 pub fn build(args: &BuildArgs) -> Result<Built> {
-    build_flavor(args, Flavor::Rust)
+    build_flavor(args, if args.with_qemu_rust { Flavor::QemuRust } else { Flavor::Rust })
 }
 
 pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
@@ -148,13 +164,17 @@ pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
     fs::create_dir_all(&layout.dir)?;
     prepare_source(&layout, args)?;
     ensure_venv(&layout)?;
+    if flavor == Flavor::QemuRust {
+        deps::ensure(deps::QEMU_RUST)?;
+        crates::fill_packagecache(&layout.src)?;
+    }
     configure(&layout)?;
-    if matches!(flavor, Flavor::Rust | Flavor::ReferenceC) {
+    if matches!(flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::QemuRust) {
         sh::step("generating QEMU's headers (QAPI, trace, config)");
         ninja(&layout, &HEADERS, "ninja-headers.log")?;
         match flavor {
-            Flavor::Rust => build_staticlib(&layout)?,
-            _ => reference::build_archive(&layout)?,
+            Flavor::ReferenceC => reference::build_archive(&layout)?,
+            _ => build_staticlib(&layout)?,
         }
     }
     install(&layout)?;
@@ -274,8 +294,13 @@ fn configure_args(l: &Layout) -> Result<Vec<String>> {
     // The series declares the commands under CONFIG_MONITOR_RUST_LIB, which the option
     // sets: configure with it from the start, so that the headers the staticlib is built
     // against declare them (see `empty_archive`).
-    if matches!(l.flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::Package) {
+    if matches!(l.flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::Package | Flavor::QemuRust) {
         args.push(format!("--monitor-rust-lib={}", l.staticlib().display()));
+    }
+    if l.flavor == Flavor::QemuRust {
+        // QEMU's own Rust: its crates from subprojects/packagecache (crates::), Debian's
+        // bindgen, the toolchain's rustc.
+        args.push("--enable-rust".into());
     }
     // The plain tree renders the manual; the others leave it out.
     args.push(if l.flavor == Flavor::Plain { "--enable-docs" } else { "--disable-docs" }.to_string());
@@ -321,7 +346,7 @@ pub fn configure(l: &Layout) -> Result<()> {
         return Ok(());
     }
     sh::step(format!("configuring QEMU {} (x86_64-softmmu)", l.version.name));
-    if matches!(l.flavor, Flavor::Rust | Flavor::ReferenceC) {
+    if matches!(l.flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::QemuRust) {
         empty_archive(&l.staticlib())?;
     }
     if l.build.exists() {

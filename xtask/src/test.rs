@@ -45,7 +45,7 @@ pub fn test(args: &TestArgs) -> Result<()> {
     }
     let mut passed = Vec::new();
     for v in versions::ALL {
-        let build = BuildArgs { qemu: v, qemu_src: None, qemu_tarball: None };
+        let build = BuildArgs { qemu: v, qemu_src: None, qemu_tarball: None, with_qemu_rust: false };
         test_version(&build, args.long).with_context(|| format!("QEMU {}", v.name))?;
         passed.push(v.name);
     }
@@ -103,7 +103,7 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
         qemu::cargo_env(l, &mut scaffold);
         sh::run(&mut scaffold)?;
         sh::step(
-            "a command crate of its own, outside this repository, built with the layer (tests/external_crate.rs)",
+            "a command crate of its own, outside this repository, in a QEMU built with its own Rust too (tests/external_crate.rs)",
         );
         let mut external = qemu::cargo();
         external
