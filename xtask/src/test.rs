@@ -109,7 +109,7 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
         external
             .current_dir(sh::root())
             .args(["test", "--test", "external_crate", "--", "--ignored"])
-            .env("QEMU_HELLO_XTASK", std::env::current_exe()?)
+            .env("QEMU_HELLO_XTASK", xtask_exe()?)
             .env("QEMU_HELLO_SERIES", l.version.name);
         qemu::cargo_env(l, &mut external);
         sh::run(&mut external)?;
@@ -159,9 +159,22 @@ fn test_package(l: &Layout, args: &BuildArgs) -> Result<()> {
     test.current_dir(sh::root())
         .args(["test", "--test", "repo", "--", "--ignored", "--nocapture"])
         .env("QEMU_HELLO_DEB", &deb)
-        .env("QEMU_HELLO_XTASK", std::env::current_exe()?);
+        .env("QEMU_HELLO_XTASK", xtask_exe()?);
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)
+}
+
+/// A copy of this xtask binary for the tests that run it (`QEMU_HELLO_XTASK`): cargo
+/// rebuilds `target/debug/xtask` while this one runs (`cargo test --workspace` builds it
+/// for xtask/tests/cli.rs), which leaves only `/proc/self/exe` pointing at this one.
+fn xtask_exe() -> Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let dest = sh::root().join("target/xtask-for-tests/xtask");
+    std::fs::create_dir_all(dest.parent().context("a parent")?)?;
+    let _ = std::fs::remove_file(&dest);
+    std::fs::copy("/proc/self/exe", &dest).context("cannot copy /proc/self/exe")?;
+    std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))?;
+    Ok(dest)
 }
 
 /// The series is what the declarations in `qapi/` generate, passes checkpatch, and
