@@ -70,8 +70,8 @@ fn cargo_caches() -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-fn cached(directory: &str) -> Option<PathBuf> {
-    cargo_caches().into_iter().map(|c| c.join(format!("{directory}.crate"))).find(|p| p.is_file())
+fn cached(caches: &[PathBuf], directory: &str) -> Option<PathBuf> {
+    caches.iter().map(|c| c.join(format!("{directory}.crate"))).find(|p| p.is_file())
 }
 
 /// Fills `src/subprojects/packagecache/` with every crate the wraps name.
@@ -79,16 +79,20 @@ pub fn fill_packagecache(src: &Path) -> Result<()> {
     let wraps = wraps(src)?;
     let cache = src.join("subprojects/packagecache");
     fs::create_dir_all(&cache)?;
-    let missing: Vec<&Wrap> = wraps.iter().filter(|w| cached(&w.directory).is_none()).collect();
+    let before = cargo_caches();
+    let missing: Vec<&Wrap> = wraps.iter().filter(|w| cached(&before, &w.directory).is_none()).collect();
     if !missing.is_empty() {
         fetch(&missing)?;
     }
+    // Read after the fetch: it may have made the first registry cache directory.
+    let caches = cargo_caches();
     for w in &wraps {
         let dest = cache.join(&w.source_filename);
         if dest.is_file() && source::sha256(&dest)? == w.source_hash {
             continue;
         }
-        let from = cached(&w.directory).with_context(|| format!("cargo did not fetch {}", w.directory))?;
+        let from =
+            cached(&caches, &w.directory).with_context(|| format!("cargo did not fetch {}", w.directory))?;
         let hash = source::sha256(&from)?;
         if hash != w.source_hash {
             bail!("{}: sha256 {hash}, but QEMU's wrap expects {}", from.display(), w.source_hash);

@@ -121,9 +121,10 @@ pub fn write(dir: &Path, debs: &[PathBuf], key_id: Option<&str>) -> Result<PathB
     let gpg = || {
         let mut c = Command::new("gpg");
         if let Some(h) = &home {
-            c.env("GNUPGHOME", h);
+            // The generated key has no passphrase; the user's key asks gpg-agent for its own.
+            c.env("GNUPGHOME", h).args(["--pinentry-mode", "loopback", "--passphrase", ""]);
         }
-        c.args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "", "--local-user", &key]);
+        c.args(["--batch", "--yes", "--local-user", &key]);
         c
     };
     sh::step(format!("signing the Release file with key {key}"));
