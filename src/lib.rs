@@ -2,7 +2,7 @@
 //! QEMU's `hello-world` family of monitor commands, written in Rust on the command layer
 //! (`layer/`, the `qemu-monitor-layer` crate).
 //!
-//! This crate builds a `no_std` static library that QEMU links into `qemu-system-*`
+//! This crate builds a static library that QEMU links into `qemu-system-*`
 //! (see `qemu-patches/`). A command is declared in `qapi/<command>.json` (and, with an
 //! HMP form, `qapi/<command>.hx`) and implemented by a safe function in
 //! `src/commands/<command>.rs`; `build.rs` generates the C handlers QEMU calls.
@@ -14,7 +14,6 @@
 //!
 //! Unit tests build with `std` and without the generated code, so they need no QEMU.
 
-#![cfg_attr(not(test), no_std)]
 #![allow(clippy::result_large_err)]
 
 pub mod message;

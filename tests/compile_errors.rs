@@ -6,8 +6,8 @@
 //! type, a required parameter for an optional member, a missing function, a function
 //! that ignores a member, a `'static` borrow of an argument (QMP and its HMP twin), two
 //! members of one type taken in the other order, and `unsafe` in a command file (also
-//! behind `#![allow(unsafe_code)]`), and an HMP entry with no command declaration
-//! beside it. The unchanged copy builds.
+//! behind `#![allow(unsafe_code)]`), an HMP entry with no command declaration beside it,
+//! and a build with `panic = "abort"`. The unchanged copy builds.
 
 use std::path::Path;
 use std::process::Output;
@@ -21,11 +21,16 @@ const SIGNATURE: &str =
 const KEEP_BODY: &str = "let message: Option<Result<&str, ParamError>> =";
 
 fn build(copy: &RepoCopy, target: &Path) -> Output {
+    build_with(copy, target, &[])
+}
+
+fn build_with(copy: &RepoCopy, target: &Path, env: &[(&str, &str)]) -> Output {
     let build_dir = std::env::var_os("QEMU_BUILD_DIR").expect("cargo xtask test sets QEMU_BUILD_DIR");
     copy.cargo()
         .args(["build", "--release", "--lib", "--package", "qemu-hello-rs", "--target-dir"])
         .arg(target)
         .env("QEMU_BUILD_DIR", build_dir)
+        .envs(env.iter().copied())
         .output()
         .expect("cargo runs")
 }
@@ -201,4 +206,10 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "an orphan .hx built:\n{stderr}");
     assert_mentions(&stderr, &["qapi/orphan.hx: no qapi/orphan.json beside it"]);
+
+    // panic = "abort": a panic in a command would end the VM, so the build refuses it.
+    let out = build_with(&copy, target.path(), &[("CARGO_PROFILE_RELEASE_PANIC", "abort")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a panic = \"abort\" build succeeded:\n{stderr}");
+    assert_mentions(&stderr, &["this crate is built with panic = \"abort\"", "needs panic = \"unwind\""]);
 }

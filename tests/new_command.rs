@@ -102,6 +102,146 @@ pub fn say_kinds(
 }
 ";
 
+/// `count-words`: real Rust in a command (`String`, `Vec`, `format!`, `to_uppercase`),
+/// returning a struct with a list.
+const WORDS_JSON: &str = "##
+# @WordCount:
+#
+# What @count-words found.
+#
+# @count: how many words
+#
+# @longest: the longest word, in capitals
+#
+# @words: the words, in order
+#
+# @summary: one line about them
+#
+# Since: 10.2
+##
+{ 'struct': 'WordCount',
+  'data': { 'count': 'int', 'longest': 'str', 'words': ['str'], 'summary': 'str' } }
+
+##
+# @count-words:
+#
+# Count the words of @text.
+#
+# @text: the text
+#
+# Since: 10.2
+##
+{ 'command': 'count-words', 'data': { 'text': 'str' }, 'returns': 'WordCount' }
+";
+
+/// Its function: every value is built with `String`/`Vec` and handed to QEMU.
+const WORDS_RS: &str = "use crate::prelude::*;
+
+/// Counts the words of `text`; the longest in capitals, and a summary line.
+pub fn count_words(text: &str) -> Result<qapi::WordCount, CommandError> {
+    let words: Vec<String> = text.split_whitespace().map(String::from).collect();
+    let longest = words.iter().max_by_key(|w| w.chars().count()).map(|w| w.to_uppercase()).unwrap_or_default();
+    let summary = format!(\"{} words, the longest has {} letters\", words.len(), longest.chars().count());
+    Ok(qapi::WordCount {
+        count: words.len() as i64,
+        longest: longest.into(),
+        words: words.into_iter().map(GStr::from).collect(),
+        summary: summary.into(),
+    })
+}
+";
+
+/// `panic-on`: a command that panics in each of the four ways a command can by mistake.
+const PANIC_JSON: &str = "##
+# @panic-on:
+#
+# Panic in the way @how names.
+#
+# @how: index, unwrap, explicit or capacity
+#
+# Since: 10.2
+##
+{ 'command': 'panic-on', 'data': { 'how': 'str' } }
+";
+
+/// Its HMP twin.
+const PANIC_HX: &str = "    {
+        .name       = \"panic-on\",
+        .args_type  = \"how:s\",
+        .params     = \"how\",
+        .help       = \"panic in the way how names\",
+        .cmd        = hmp_panic_on,
+    },
+
+SRST
+``panic-on`` *how*
+  Panic in the way *how* names.
+ERST
+";
+
+/// Its function: an index out of range, an `unwrap` on `None`, a `panic!` with a
+/// formatted message, a capacity overflow.
+const PANIC_RS: &str = "use crate::prelude::*;
+
+/// Panics in the way `how` names.
+pub fn panic_on(how: &str) -> Result<(), CommandError> {
+    let words: Vec<&str> = how.split('-').collect();
+    match how {
+        \"index\" => print_line(words[words.len() + 6]).map_err(CommandError::new),
+        \"unwrap\" => print_line(how.strip_prefix('x').unwrap()).map_err(CommandError::new),
+        \"explicit\" => panic!(\"asked to panic {} ({} letters)\", how, how.len()),
+        \"capacity\" => {
+            let v: Vec<u64> = Vec::with_capacity(usize::MAX - how.len());
+            print_line(&format!(\"{}\", v.capacity())).map_err(CommandError::new)
+        }
+        _ => Err(CommandError::new(format!(\"unknown way to panic: {how}\"))),
+    }
+}
+";
+
+/// `count-words` over QMP.
+#[derive(Serialize, Debug)]
+struct CountWords {
+    text: String,
+}
+
+impl harness::qapi::Command for CountWords {
+    type Ok = Value;
+    const NAME: &'static str = "count-words";
+    const ALLOW_OOB: bool = false;
+}
+
+/// `panic-on` over QMP.
+#[derive(Serialize, Debug)]
+struct PanicOn {
+    how: String,
+}
+
+impl harness::qapi::Command for PanicOn {
+    type Ok = Value;
+    const NAME: &'static str = "panic-on";
+    const ALLOW_OOB: bool = false;
+}
+
+/// What a panic in `panic-on` answers: the command, the place in its file (`needle`'s
+/// line there, any column) and the message.
+fn assert_panicked(desc: &str, needle: &str, message: &str) {
+    let prefix = "command 'panic-on' panicked at ";
+    let rest = desc.strip_prefix(prefix).unwrap_or_else(|| panic!("{desc:?} does not start with {prefix:?}"));
+    let (place, said) = rest.split_once(": ").unwrap_or_else(|| panic!("no place in {desc:?}"));
+    assert_eq!(said, message, "{desc:?}");
+    if needle.is_empty() {
+        // A panic inside the standard library (a capacity overflow) is placed there.
+        assert!(place.contains("library/alloc/"), "{desc:?}");
+        return;
+    }
+    let line = PANIC_RS.lines().position(|l| l.contains(needle)).expect("the needle is in PANIC_RS") + 1;
+    let mut parts = place.rsplitn(3, ':');
+    let (column, at_line, file) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    assert_eq!((file, at_line), ("src/commands/panic_on.rs", line.to_string().as_str()), "{desc:?}");
+    assert!(column.parse::<u32>().is_ok(), "{desc:?}");
+}
+
 /// `say-kinds` over QMP.
 #[derive(Serialize, Debug)]
 struct SayKinds {
@@ -226,6 +366,14 @@ fn a_scaffolded_command_builds_and_answers() {
         "pub fn query_say_hello() -> Result<qapi::SayHelloInfoList, CommandError>",
     );
     std::fs::write(&query_file, query_stub.replace(query_stub_line, query_body)).unwrap();
+    // Steps 1 and 2 for real Rust in a command, and for its four kinds of panic.
+    run(copy.cargo().args(["xtask", "new-command", "count-words"]));
+    std::fs::write(copy.path().join("qapi/count-words.json"), WORDS_JSON).unwrap();
+    std::fs::write(copy.path().join("src/commands/count_words.rs"), WORDS_RS).unwrap();
+    run(copy.cargo().args(["xtask", "new-command", "panic-on", "--hmp"]));
+    std::fs::write(copy.path().join("qapi/panic-on.json"), PANIC_JSON).unwrap();
+    std::fs::write(copy.path().join("qapi/panic-on.hx"), PANIC_HX).unwrap();
+    std::fs::write(copy.path().join("src/commands/panic_on.rs"), PANIC_RS).unwrap();
     // Step 3: the series, and the build.
     run(copy.cargo().args(["xtask", "patches", "--qemu", &version]));
     let built = run(copy.cargo().args(["xtask", "build", "--qemu", &version]));
@@ -291,18 +439,88 @@ fn a_scaffolded_command_builds_and_answers() {
         SayKinds { flag: false, opt: None, mon: 7, args: 0.25, on: false, size: None, rest: None, ..kinds };
     assert_eq!(qmp.execute(&kinds).expect("say-kinds succeeds"), json!({}));
     assert_eq!(vm.stdout(), format!("{LINE}\n{LOUD}\n{LINE}\n{LOUD}\n{full}\n{bare}\n{full}\n{bare}\n"));
+
+    // Real Rust: the reply built with String, Vec, format! and to_uppercase.
+    let words = |qmp: &mut harness::Qmp, text: &str| {
+        qmp.execute(&CountWords { text: text.into() }).expect("count-words succeeds")
+    };
+    assert_eq!(
+        words(&mut qmp, "Grüße aus der  Straße"),
+        json!({ "count": 4, "longest": "STRASSE", "words": ["Grüße", "aus", "der", "Straße"],
+                "summary": "4 words, the longest has 7 letters" })
+    );
+    assert_eq!(
+        words(&mut qmp, ""),
+        json!({ "count": 0, "longest": "", "words": [], "summary": "0 words, the longest has 0 letters" })
+    );
+    // Each kind of panic ends that call only, with the error; QEMU stays up and the next
+    // call works.
+    for (how, needle, message) in [
+        ("index", "words[words.len()", "index out of bounds: the len is 1 but the index is 7"),
+        ("unwrap", ".unwrap()", "called `Option::unwrap()` on a `None` value"),
+        ("explicit", "panic!(", "asked to panic explicit (8 letters)"),
+        ("capacity", "", "capacity overflow"),
+    ] {
+        match qmp.execute(&PanicOn { how: how.into() }) {
+            Err(harness::qapi::ExecuteError::Qapi(e)) => {
+                assert_eq!(e.class, harness::qapi::ErrorClass::GenericError, "{how}");
+                assert_panicked(&e.desc, needle, message);
+            }
+            other => panic!("panic-on {how}: {other:?}"),
+        }
+        assert!(vm.is_running(), "QEMU ended after panic-on {how}");
+        assert_eq!(
+            words(&mut qmp, "still here"),
+            json!({ "count": 2, "longest": "STILL", "words": ["still", "here"],
+                                                 "summary": "2 words, the longest has 5 letters" })
+        );
+    }
+    match qmp.execute(&PanicOn { how: "gently".into() }) {
+        Err(harness::qapi::ExecuteError::Qapi(e)) => assert_eq!(e.desc, "unknown way to panic: gently"),
+        other => panic!("panic-on gently: {other:?}"),
+    }
+    let mut hmp = |line: &str| qmp.execute(&HumanMonitorCommand { command_line: line.into() }).expect("HMP");
+    let out = hmp("panic-on explicit");
+    let desc =
+        out.strip_prefix("Error: ").and_then(|o| o.strip_suffix("\r\n")).unwrap_or_else(|| panic!("{out:?}"));
+    assert_panicked(desc, "panic!(", "asked to panic explicit (8 letters)");
+    assert_eq!(hmp("hello-world after the panics"), "");
+    assert!(vm.stdout().ends_with("{bare}\nhello-world after the panics\n".replace("{bare}", bare).as_str()));
     assert!(vm.is_running());
     drop(vm);
+
+    // Under valgrind: 1,000 allocating calls and 1,000 panicking ones lose nothing.
+    let memcheck = harness::memcheck::Memcheck::new();
+    let mut vm =
+        Qemu::start(&binary, &memcheck.options(Options::default())).expect("QEMU starts under valgrind");
+    let mut qmp = vm.qmp().expect("handshake");
+    let ways = ["index", "unwrap", "explicit", "capacity"];
+    for i in 0..1_000 {
+        let text = format!("call {i} of a thousand, Straße {}", "x".repeat(i % 50));
+        let reply = qmp.execute(&CountWords { text }).expect("count-words under valgrind");
+        assert_eq!(reply["count"], json!(6));
+        let how = ways[i % ways.len()];
+        assert!(qmp.execute(&PanicOn { how: how.into() }).is_err(), "panic-on {how} under valgrind");
+    }
+    let _ = qmp.execute(&harness::qapi::qmp::quit {});
+    let status = vm.wait_exit(std::time::Duration::from_secs(300)).expect("QEMU exits after quit");
+    assert!(status.success(), "QEMU exited with {status} under valgrind:\n{}", vm.stderr());
+    memcheck.check(&["count_words", "panic_on", "qemu_monitor_layer", "qemu_hello_rs"], "2,000 calls");
 
     let mut changed = copy.changed_files();
     changed.retain(|p| !p.starts_with(format!("qemu-patches/{version}/")));
     changed.sort();
     let expected: Vec<PathBuf> = [
+        "qapi/count-words.json",
+        "qapi/panic-on.hx",
+        "qapi/panic-on.json",
         "qapi/query-say-hello.json",
         "qapi/say-hello.hx",
         "qapi/say-hello.json",
         "qapi/say-kinds.hx",
         "qapi/say-kinds.json",
+        "src/commands/count_words.rs",
+        "src/commands/panic_on.rs",
         "src/commands/query_say_hello.rs",
         "src/commands/say_hello.rs",
         "src/commands/say_kinds.rs",

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod declared;
 pub mod events;
 pub mod libvirt;
+pub mod memcheck;
 pub mod repo;
 
 /// The QMP client crate, re-exported so tests match on its error types.

@@ -537,6 +537,7 @@ pub fn qmp(c: &Command, params: &[Param], ret: TokenStream, c_ret: Option<TokenS
         c.name, c.file
     ));
     let name = Literal::c_string(&std::ffi::CString::new(f.to_string()).unwrap_or_default());
+    let cmd_name = c.name.as_str();
     let safety = comment("SAFETY: `errp` is as QAPI passes it (this function's contract).");
     let proof = proof(&f);
     quote! {
@@ -550,7 +551,7 @@ pub fn qmp(c: &Command, params: &[Param], ret: TokenStream, c_ret: Option<TokenS
                 crate::commands::#m::#m(#(#call_args),*)
             };
             #safety
-            unsafe { reply(call(), errp, #name) }
+            unsafe { reply(guard(#cmd_name, CRATE_ROOT, call), errp, #name) }
         }
 
         #proof
@@ -591,6 +592,7 @@ pub fn hmp(h: &HmpEntry, what: &str, body: TokenStream) -> TokenStream {
         h.name, h.file
     ));
     let name = Literal::c_string(&std::ffi::CString::new(h.cmd.as_str()).unwrap_or_default());
+    let cmd_name = h.name.as_str();
     let args_safety =
         comment("SAFETY: `qdict` is the dispatcher's argument dictionary (this function's contract).");
     let safety = comment("SAFETY: `mon` is the calling monitor (this function's contract).");
@@ -606,7 +608,7 @@ pub fn hmp(h: &HmpEntry, what: &str, body: TokenStream) -> TokenStream {
             let _ = &scope;
             #body
             #safety
-            unsafe { hmp_reply(mon, call(), #name) }
+            unsafe { hmp_reply(mon, guard(#cmd_name, CRATE_ROOT, call), #name) }
         }
 
         #proof

@@ -19,9 +19,13 @@
 //! - [`Monitor`]: the calling human monitor, written to with `core::fmt`.
 //! - [`print_line`]: one whole line on C's `stdout`, flushed, or the error that stopped it.
 //!
-//! No panic can unwind into C: the library is built with `panic = "abort"` and written
-//! not to panic (no indexing, no unwrap); the panic handler aborts as a last resort.
+//! - [`GlibAlloc`]: Rust's heap (`String`, `Vec`, `format!`) on glib's allocator, so a
+//!   `String` becomes a [`GStr`] QEMU frees with `g_free`, without a copy.
+//!
+//! No panic can unwind into C: each handler runs its command inside
+//! [`guard`](crate::boundary::guard), which turns a panic into the call's error.
 
+use core::alloc::{GlobalAlloc, Layout};
 use core::cell::{Cell, UnsafeCell};
 use core::ffi::{CStr, c_char, c_int};
 use core::fmt::{self, Write};
@@ -283,6 +287,14 @@ impl<N: ListNode> FromIterator<N::Value> for List<N> {
     }
 }
 
+impl<N: ListNode> From<Vec<N::Value>> for List<N> {
+    /// The values in order. QEMU's lists are linked, so each value moves into a node of
+    /// its own (the values themselves are not copied).
+    fn from(values: Vec<N::Value>) -> Self {
+        values.into_iter().collect()
+    }
+}
+
 // SAFETY: the nodes come from glib (`g_new0`) and hold what `ListNode::set` stores,
 // which its implementation guarantees QEMU can free.
 unsafe impl<N: ListNode> Ret for List<N> {
@@ -331,6 +343,19 @@ impl GStr {
         let p = self.0;
         core::mem::forget(self);
         p
+    }
+}
+
+impl From<String> for GStr {
+    /// `s` itself, without a copy: its buffer is already glib's ([`GlibAlloc`]); a NUL
+    /// is appended (which may grow the buffer in place). A NUL inside `s` ends the C
+    /// string there, as C reads it (and as [`GStr::new`] does).
+    fn from(s: String) -> GStr {
+        let mut bytes = core::mem::ManuallyDrop::new(s.into_bytes());
+        bytes.push(0);
+        // The buffer came from the global allocator, `GlibAlloc` (align 1, so
+        // `g_try_malloc`/`g_try_realloc`), and is NUL-terminated: g_free releases it.
+        GStr(bytes.as_mut_ptr().cast())
     }
 }
 
@@ -637,28 +662,72 @@ pub fn print_line(text: &str) -> Result<(), WriteError> {
     result
 }
 
-/// Ends the process as C's `abort()` does: the panic handler `commands!()` defines for a
-/// command crate's library (the layer is written not to panic; if it ever did, abort
-/// rather than unwind into C).
-pub fn abort() -> ! {
-    // SAFETY: abort() has no preconditions and does not return.
-    unsafe { bindings::abort() }
-}
+/// The alignment glibc's `malloc` (which glib's `g_malloc` is, since glib 2.46) gives
+/// every block on the 64-bit hosts QEMU supports.
+const MALLOC_ALIGN: usize = 16;
 
-// `compiler_builtins`' precompiled objects (its `__divti3`, which QEMU's link may take
-// from this archive) refer to `rust_eh_personality` in their unwind tables; with
-// `panic = "abort"` nothing calls it. It is defined *weak*: a Rust standard library
-// linked into the same binary (QEMU's own Rust, `--enable-rust`) brings a strong one,
-// which wins instead of clashing. Never called; it traps if it ever were.
-#[cfg(target_arch = "x86_64")]
-core::arch::global_asm!(
-    ".pushsection .text.rust_eh_personality,\"ax\",@progbits",
-    ".weak rust_eh_personality",
-    ".type rust_eh_personality,@function",
-    "rust_eh_personality:",
-    "ud2",
-    ".size rust_eh_personality, . - rust_eh_personality",
-    ".popsection",
-);
-#[cfg(not(target_arch = "x86_64"))]
-compile_error!("the weak rust_eh_personality above is written for x86_64 hosts");
+/// Rust's global allocator in a command library: glib's (`g_try_malloc`,
+/// `g_try_realloc`, `g_free`), so memory a command builds with `String` or `Vec` is
+/// memory QEMU can own and free. Layouts aligned beyond what `malloc` gives (none of
+/// QEMU's types are) take `posix_memalign` and `free`. A failed allocation returns
+/// NULL, so `try_reserve` reports it; elsewhere Rust's handler aborts the process, as
+/// `g_malloc` does in QEMU's C.
+pub struct GlibAlloc;
+
+// SAFETY: every block comes from malloc (through glib or posix_memalign), sized and
+// aligned for its layout, and goes back to free (g_free is free); NULL reports failure.
+unsafe impl GlobalAlloc for GlibAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() <= MALLOC_ALIGN {
+            // SAFETY: g_try_malloc has no preconditions; the size is non-zero (the
+            // GlobalAlloc contract) and the block is aligned to MALLOC_ALIGN.
+            unsafe { bindings::g_try_malloc(layout.size() as _) }.cast()
+        } else {
+            let mut p = ptr::null_mut();
+            // SAFETY: the alignment is a power of two (Layout's) and a multiple of
+            // sizeof(void *) (it exceeds 16); `p` is written only on success.
+            let failed = unsafe { bindings::posix_memalign(&mut p, layout.align() as _, layout.size() as _) };
+            if failed == 0 { p.cast() } else { ptr::null_mut() }
+        }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if layout.align() <= MALLOC_ALIGN {
+            // SAFETY: as in `alloc`.
+            unsafe { bindings::g_try_malloc0(layout.size() as _) }.cast()
+        } else {
+            // SAFETY: forwarded from our caller's contract.
+            let p = unsafe { self.alloc(layout) };
+            if !p.is_null() {
+                // SAFETY: `p` is a fresh block of `layout.size()` bytes.
+                unsafe { ptr::write_bytes(p, 0, layout.size()) };
+            }
+            p
+        }
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, _layout: Layout) {
+        // SAFETY: `p` came from `alloc`/`realloc` (the caller's contract): a malloc block.
+        unsafe { bindings::g_free(p.cast()) }
+    }
+
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if layout.align() <= MALLOC_ALIGN {
+            // SAFETY: `p` is a live block of ours (the caller's contract); g_try_realloc
+            // keeps its contents, returns NULL and leaves it alone on failure.
+            unsafe { bindings::g_try_realloc(p.cast(), new_size as _) }.cast()
+        } else {
+            // SAFETY: a layout of the new size and the same alignment is valid (the
+            // caller's contract); copy what both blocks hold, then free the old one.
+            unsafe {
+                let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+                let q = self.alloc(new_layout);
+                if !q.is_null() {
+                    ptr::copy_nonoverlapping(p, q, layout.size().min(new_size));
+                    self.dealloc(p, layout);
+                }
+                q
+            }
+        }
+    }
+}

@@ -9,7 +9,6 @@
 //!
 //! ```ignore
 //! // src/lib.rs of a command crate
-//! #![no_std]
 //! qemu_monitor_layer::commands!();
 //! ```
 //!
@@ -24,16 +23,20 @@
 //!   bindgen at compile time);
 //! - state shared between calls lives in a [`BqlRefCell`](prelude::BqlRefCell), which
 //!   checks QEMU's big lock and refuses re-entrant use with an error, never a crash;
-//! - a declaration the layer does not carry out is refused at build time, never dropped.
+//! - a declaration the layer does not carry out is refused at build time, never dropped;
+//! - a panic in a command ends that call only, as an error reply naming the command, the
+//!   message and the place ([`boundary`]); command code has `std`, and its heap
+//!   (`String`, `Vec`, `format!`) is glib's, so a `String` becomes QEMU's `char *`
+//!   without a copy.
 //!
 //! [`qemu-monitor-layer-build`]: ../qemu_monitor_layer_build/index.html
 
-#![cfg_attr(not(test), no_std)]
-// `CommandError` carries its text in a fixed 512-byte buffer (the library has no
-// allocator); a successful call only writes the discriminant, so the size costs nothing
+// `CommandError` carries its text in a fixed 512-byte buffer, so that making one never
+// allocates; a successful call only writes the discriminant, so the size costs nothing
 // on the path that matters.
 #![allow(clippy::result_large_err)]
 
+pub mod boundary;
 pub mod error;
 pub mod error_text;
 pub mod text;
@@ -82,9 +85,10 @@ pub mod prelude {
 #[doc(hidden)]
 #[cfg(not(test))]
 pub mod __private {
+    pub use crate::boundary::guard;
     pub use crate::error::CommandError;
     pub use crate::ffi::{
-        Arg, GStr, HmpArgs, List, ListNode, Monitor, Optional, Required, Ret, Scope, abort, g_new0,
+        Arg, GStr, GlibAlloc, HmpArgs, List, ListNode, Monitor, Optional, Required, Ret, Scope, g_new0,
         hmp_reply, reply,
     };
     pub use core::ffi::{CStr, c_char, c_int};
@@ -100,8 +104,8 @@ pub mod __private {
 /// `qemu_monitor_layer_build::generate()`): the modules `commands` (one per
 /// `src/commands/<command>.rs`, each under `#[forbid(unsafe_code)]`) and `prelude` (the
 /// layer's prelude and the schema's `qapi` types, what a command file `use`s), the
-/// private handlers QEMU calls, and the library's panic handler (so a command crate
-/// compiles it under `#[cfg(not(test))]`: its unit tests use std's).
+/// private handlers QEMU calls, and the global allocator (glib's); a command crate
+/// compiles it under `#[cfg(not(test))]`, so its unit tests need no QEMU.
 #[macro_export]
 macro_rules! commands {
     () => {
@@ -126,12 +130,10 @@ macro_rules! commands {
             include!(concat!(env!("OUT_DIR"), "/glue.rs"));
         }
 
-        /// Last resort: the layer and the generated handlers are written not to panic; if
-        /// anything ever did, abort rather than unwind into C.
-        #[panic_handler]
-        fn panic(_: &::core::panic::PanicInfo<'_>) -> ! {
-            $crate::__private::abort()
-        }
+        /// Rust's heap in the library is glib's (`String`, `Vec` and `format!` in command
+        /// code build memory QEMU can own). Unit tests keep the system allocator.
+        #[global_allocator]
+        static GLIB: $crate::__private::GlibAlloc = $crate::__private::GlibAlloc;
 
         /// What a command function needs, and nothing unsafe.
         pub mod prelude {

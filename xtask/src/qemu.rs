@@ -447,7 +447,37 @@ fn build_staticlib(l: &Layout) -> Result<()> {
         .args(["build", "--release", "--lib", "--package", &crate_package().0, "--target-dir"])
         .arg(&l.cargo_target);
     cargo_env(l, &mut cmd);
-    sh::run(&mut cmd)
+    sh::run(&mut cmd)?;
+    seal_staticlib(&l.staticlib())
+}
+
+/// Leaves the handlers QEMU calls (`qmp_*`, `hmp_*`) the only global symbols of the
+/// crate's own object in the staticlib. LTO already makes everything else local but
+/// three of the Rust standard library's (`rust_eh_personality`, a panic marker, the
+/// `.init_array` entry that records argv), which a second standard library in the same
+/// binary also defines: QEMU's own Rust (`--enable-rust`, linked whole), with which they
+/// would clash. Made local, each copy keeps its own (both are the same code). Rewrites
+/// the archive only when something changes, so an unchanged library does not relink QEMU.
+pub fn seal_staticlib(lib: &Path) -> Result<()> {
+    let prefix = format!("{}-", crate_lib_name());
+    let members = sh::output(Command::new("ar").arg("t").arg(lib))?;
+    let member = members
+        .lines()
+        .find(|m| m.starts_with(&prefix) && m.ends_with(".o"))
+        .with_context(|| format!("{} has no member {prefix}*.o (built without LTO?)", lib.display()))?;
+    let dir = tempfile::tempdir()?;
+    sh::output(Command::new("ar").current_dir(dir.path()).arg("x").arg(lib).arg(member))?;
+    let object = dir.path().join(member);
+    let sealed = dir.path().join("sealed.o");
+    sh::output(
+        Command::new("objcopy").args(["--wildcard", "-G", "qmp_*", "-G", "hmp_*"]).arg(&object).arg(&sealed),
+    )?;
+    if fs::read(&object)? == fs::read(&sealed)? {
+        return Ok(());
+    }
+    fs::rename(&sealed, &object)?;
+    sh::output(Command::new("ar").current_dir(dir.path()).arg("rD").arg(lib).arg(member))?;
+    Ok(())
 }
 
 /// The command crate's package name and its library's name (`cargo metadata`).

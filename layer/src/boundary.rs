@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The panic boundary: every generated handler runs its command inside [`guard`], so a
+//! panic in command code (an index out of range, an `unwrap` on `None`, a `panic!`, a
+//! capacity overflow) ends that call only. The unwinding stops here, the values the
+//! command held are dropped on the way (nothing leaks, a `BqlRefCell` borrow is given
+//! back), and the client reads a `GenericError` naming the command, the panic's message
+//! and where it happened. No unwinding ever reaches C: the handlers are `extern "C"`,
+//! which Rust aborts at rather than unwind through, and nothing outside `guard` in them
+//! panics.
+//!
+//! While a command runs, a panic hook (installed once, the first time a handler runs)
+//! records the message and location for the reply instead of printing them; outside a
+//! command it hands over to the hook that was there before.
+//!
+//! Running out of memory is not a panic: as in QEMU's own C, the process aborts (Rust's
+//! allocation-failure handler does, as glib's `g_malloc` would).
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+use crate::error::CommandError;
+
+thread_local! {
+    /// How many guarded calls this thread is inside (the hook records only then).
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// The last panic in a guarded call: "<file>:<line>:<column>: <message>".
+    static CAUGHT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+fn install_hook() {
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if DEPTH.get() == 0 {
+            return previous(info);
+        }
+        let text = match info.location() {
+            Some(at) => {
+                format!("{}:{}:{}: {}", at.file(), at.line(), at.column(), payload_text(info.payload()))
+            }
+            None => payload_text(info.payload()).to_string(),
+        };
+        CAUGHT.set(Some(text));
+    }));
+}
+
+/// A panic payload's text: what `panic!` and the standard library's panics carry.
+fn payload_text(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "a panic without a message"
+    }
+}
+
+/// Runs the command call `call` of `command`: its result, or, if it panicked, an error
+/// "command '<command>' panicked at <file>:<line>:<column>: <message>", the file relative
+/// to `root` (the command crate's directory, ending in `/`) when it lies inside it.
+#[inline]
+pub fn guard<T>(
+    command: &'static str,
+    root: &'static str,
+    call: impl FnOnce() -> Result<T, CommandError>,
+) -> Result<T, CommandError> {
+    HOOK.call_once(install_hook);
+    DEPTH.set(DEPTH.get().wrapping_add(1));
+    // Unwind safety: the call's own values are dropped as it unwinds; what outlives it
+    // (state in a `BqlRefCell`) is as a `RefCell` leaves it, which a command that can
+    // panic half-way through an update must allow for, as with any `RefCell`.
+    let result = panic::catch_unwind(AssertUnwindSafe(call));
+    DEPTH.set(DEPTH.get().wrapping_sub(1));
+    result.unwrap_or_else(|payload| Err(panicked(command, root, payload)))
+}
+
+#[cold]
+#[inline(never)]
+fn panicked(command: &'static str, root: &str, payload: Box<dyn Any + Send>) -> CommandError {
+    let caught = CAUGHT.take().unwrap_or_else(|| payload_text(&*payload).to_string());
+    let text = caught.strip_prefix(root).unwrap_or(&caught);
+    // A payload of `panic_any` may panic as it is dropped: that stays here too.
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
+    CommandError::new(format_args!("command '{command}' panicked at {text}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/");
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    fn message<T: std::fmt::Debug>(r: Result<T, CommandError>) -> String {
+        r.expect_err("the call panicked").message().to_string()
+    }
+
+    #[test]
+    fn each_kind_of_panic_becomes_an_error_naming_the_command_and_the_place() {
+        let v = Vec::from([1, 2, 3]);
+        let i = v.len() + 4;
+        let line = line!() + 1;
+        let e = message(guard("count-words", "", || Ok(v[i])));
+        assert_eq!(
+            e,
+            format!(
+                "command 'count-words' panicked at {}:{line}:57: index out of bounds: the len is 3 but the index is 7",
+                file!()
+            )
+        );
+        let none: Option<u8> = std::hint::black_box(None);
+        let e = message(guard("c", ROOT, || Ok(none.unwrap())));
+        assert!(e.contains("called `Option::unwrap()` on a `None` value"), "{e}");
+        let e = message(guard("c", ROOT, || -> Result<(), _> { panic!("bad {} of {}", 3, "x") }));
+        assert!(e.starts_with(&format!("command 'c' panicked at {}:", file!())), "{e}");
+        assert!(e.ends_with(": bad 3 of x"), "{e}");
+        // A file inside the command crate's directory is given relative to it.
+        let inside = file!().split_once('/').expect("a path under the workspace").0;
+        let e = message(guard("c", leak(format!("{inside}/")), || -> Result<(), _> { panic!("here") }));
+        assert!(e.starts_with("command 'c' panicked at src/boundary.rs:"), "{e}");
+        let n = usize::MAX - usize::from(none.is_some());
+        let e = message(guard("c", ROOT, || Ok(Vec::<u64>::with_capacity(n).len())));
+        assert!(e.ends_with(": capacity overflow"), "{e}");
+    }
+
+    #[test]
+    fn a_call_that_does_not_panic_passes_through() {
+        assert_eq!(guard("c", ROOT, || Ok::<_, CommandError>(7)).unwrap(), 7);
+        let e = guard("c", ROOT, || Err::<(), _>(CommandError::new("refused"))).unwrap_err();
+        assert_eq!(e.message(), "refused");
+    }
+
+    #[test]
+    fn a_payload_that_panics_when_dropped_stays_inside() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("dropped");
+            }
+        }
+        let e = message(guard("c", ROOT, || -> Result<(), _> { panic::panic_any(Bomb) }));
+        assert!(e.ends_with(": a panic without a message"), "{e}");
+    }
+}
