@@ -6,122 +6,9 @@
  * milliseconds, without booting QEMU. Prints each check on stderr; exits 1 on the
  * first that fails. The staticlib's printed lines go to stdout, which the test reads.
  */
-#include "qemu/osdep.h"
-#include "qapi/error.h"
-#include "qapi/qapi-commands-misc.h"
-#include "qapi/qapi-events-misc.h"
-#include "qapi/qapi-types-misc.h"
-#include "monitor/hmp.h"
-
-/* The fakes' own versions of QEMU's opaque types. */
-struct Error {
-    char *msg;
-    const char *src;
-    int line;
-    const char *func;
-};
-struct Monitor {
-    GString *out;
-};
-struct QDict {
-    const char *message; /* NULL when absent */
-};
-
-static int failures;
-
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (cond) {                                                           \
-            fprintf(stderr, "ok: %s\n", #cond);                               \
-        } else {                                                              \
-            fprintf(stderr, "FAILED at line %d: %s: ", __LINE__, #cond);      \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, "\n");                                            \
-            exit(1);                                                          \
-        }                                                                     \
-    } while (0)
-
-void error_setg_internal(Error **errp, const char *src, int line,
-                         const char *func, const char *fmt, ...)
-{
-    va_list ap;
-    Error *e = g_new0(Error, 1);
-
-    va_start(ap, fmt);
-    e->msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    e->src = src;
-    e->line = line;
-    e->func = func;
-    if (!errp || *errp) {
-        fprintf(stderr, "FAILED: error_setg_internal with errp %p\n", (void *)errp);
-        exit(1);
-    }
-    *errp = e;
-}
-
-static void error_free_fake(Error *e)
-{
-    g_free(e->msg);
-    g_free(e);
-}
-
-bool hmp_handle_error(Monitor *mon, Error *err)
-{
-    if (!err) {
-        return false;
-    }
-    g_string_append_printf(mon->out, "Error: %s\n", err->msg);
-    error_free_fake(err);
-    return true;
-}
-
-int monitor_printf(Monitor *mon, const char *fmt, ...)
-{
-    va_list ap;
-    gsize before = mon->out->len;
-
-    va_start(ap, fmt);
-    g_string_append_vprintf(mon->out, fmt, ap);
-    va_end(ap);
-    return mon->out->len - before;
-}
-
-const char *qdict_get_try_str(const QDict *qdict, const char *key)
-{
-    CHECK(strcmp(key, "message") == 0, "unexpected key %s", key);
-    return qdict->message;
-}
-
-int qdict_haskey(const QDict *qdict, const char *key)
-{
-    return 0;
-}
-
-int64_t qdict_get_try_int(const QDict *qdict, const char *key, int64_t def)
-{
-    return def;
-}
-
-bool qdict_get_try_bool(const QDict *qdict, const char *key, bool def)
-{
-    return def;
-}
+#include "fakes.h"
 
 static GPtrArray *events;
-
-/* QEMU's big lock, as the command layer asks about it (7.2 and 10.x names). */
-static bool fake_bql = true;
-
-bool bql_locked(void)
-{
-    return fake_bql;
-}
-
-bool qemu_mutex_iothread_locked(void)
-{
-    return fake_bql;
-}
 
 void qapi_event_send_hello_world(const char *message)
 {
@@ -159,7 +46,7 @@ int main(void)
     Error *err;
     HelloWorldInfo *info;
     Monitor mon = { g_string_new("") };
-    QDict args = { NULL };
+    QDict args = { "message", NULL };
 
     events = g_ptr_array_new_with_free_func(g_free);
 
@@ -193,15 +80,15 @@ int main(void)
     g_free(info->last_message);
     g_free(info);
 
-    args.message = "from hmp";
+    args.value = "from hmp";
     hmp_hello_world(&mon, &args);
     CHECK(mon.out->len == 0, "HMP success printed \"%s\"", mon.out->str);
-    args.message = "bell\a";
+    args.value = "bell\a";
     hmp_hello_world(&mon, &args);
     CHECK(g_str_has_prefix(mon.out->str, "Error: Parameter 'message' contains the "
                            "control character U+0007"), "HMP error \"%s\"", mon.out->str);
     g_string_truncate(mon.out, 0);
-    args.message = NULL;
+    args.value = NULL;
     hmp_info_hello_world(&mon, &args);
     CHECK(strcmp(mon.out->str, "calls: 7\nprinted: 3\nrefused: 4\nfailed writes: 0\n"
                  "last message: from hmp\n") == 0, "info \"%s\"", mon.out->str);
