@@ -7,8 +7,12 @@
 //! the entry does not name are each refused, and nothing of them is offered. Then as an
 //! administrator: the repository's one `signed-by` sources entry goes into
 //! `/etc/apt/sources.list.d/`, `apt-get install qemu-hello-rs-<release>` installs it from
-//! there with its dependencies, and the emulator runs; afterwards the package, the entry
-//! and the repository's lists are removed, and the host's sources are as they were.
+//! there with its dependencies, and the emulator runs. Then an upgrade under a running
+//! domain of the system libvirt (`upgrade_under_a_running_domain`): a rebuild with a
+//! higher version (`QEMU_HELLO_DEB_UPGRADE`) published to the same repository,
+//! `apt-get upgrade`, a restart onto the new binary, and `apt-get remove` under the
+//! running domain. Afterwards the package, the entry and the repository's lists are
+//! removed, and the host's sources are as they were.
 //!
 //! Needs root, the `.deb` of `cargo xtask package` in `QEMU_HELLO_DEB` and the xtask
 //! binary in `QEMU_HELLO_XTASK`; `cargo xtask test` (default release) runs it after
@@ -18,6 +22,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use harness::libvirt::{Domain, Libvirt, SystemDaemons};
 use harness::repo::stdout_of;
 
 fn env_path(name: &str) -> PathBuf {
@@ -109,6 +114,150 @@ impl Drop for HostEntry {
             }
         }
     }
+}
+
+/// `apt-get ARGS` as root, non-interactive, seeing only the repository's sources entry
+/// (in `only_ours`): nothing else on the host is upgraded or fetched.
+fn apt_get_ours(only_ours: &Path, args: &[&str]) -> Output {
+    Command::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["-q", "-o", "Dir::Etc::SourceList=/dev/null"])
+        .args(["-o", &format!("Dir::Etc::SourceParts={}", only_ours.display())])
+        .args(["-o", "APT::Get::List-Cleanup=false"])
+        .args(args)
+        .output()
+        .expect("apt-get runs")
+}
+
+fn pid_of(dom: &Domain) -> String {
+    fs::read_to_string(format!("/run/libvirt/qemu/{}.pid", dom.name))
+        .expect("libvirt's pid file")
+        .trim()
+        .to_string()
+}
+
+/// `hello-world` through `virsh qemu-monitor-command`: it answers `{}`.
+fn hello(dom: &Domain, message: &str) {
+    let cmd = format!(r#"{{"execute":"hello-world","arguments":{{"message":"{message}"}}}}"#);
+    let out = dom.monitor(&["--return-value"], &cmd).expect("virsh runs");
+    assert!(
+        out.status.success() && all_output(&out).trim() == "{}",
+        "hello-world ({message}): {}",
+        all_output(&out)
+    );
+}
+
+/// The installed package (from the repository) runs a domain under the system libvirt; a
+/// rebuild with a higher version is published to the same repository, and `apt-get
+/// upgrade` replaces the emulator while the domain runs. The domain keeps running its
+/// old binary (deleted on disk) and answering; `virsh destroy` + `virsh start` runs the
+/// new one (the same inode as the installed file). `apt-get remove` while it runs leaves
+/// it running; a new start then fails at once with libvirt's error naming the emulator.
+fn upgrade_under_a_running_domain(
+    xtask: &Path,
+    repo: &Path,
+    deb: &Path,
+    package: &str,
+    emulator: &Path,
+    only_ours: &Path,
+) {
+    use std::os::unix::fs::MetadataExt;
+    let upgrade = env_path("QEMU_HELLO_DEB_UPGRADE");
+    assert_eq!(field(&upgrade, "Package"), package);
+    let (old_version, new_version) = (field(deb, "Version"), field(&upgrade, "Version"));
+    let newer = Command::new("dpkg").args(["--compare-versions", &new_version, "gt", &old_version]).status();
+    assert!(newer.unwrap().success(), "{new_version} is not newer than {old_version}");
+
+    let _daemons = SystemDaemons::ensure().unwrap_or_else(|e| panic!("the system libvirt: {e}"));
+    let lv = Libvirt::connect("qemu:///system").unwrap();
+    let dom = Domain::define(&lv, "qemu-hello-rs-upgrade", emulator).unwrap();
+    dom.start().unwrap();
+    let old_pid = pid_of(&dom);
+    hello(&dom, "before the upgrade");
+
+    stdout_of(Command::new(xtask).arg("repo").arg(repo).arg(deb).arg(&upgrade));
+    let out = apt_get_ours(only_ours, &["update"]);
+    assert!(
+        out.status.success(),
+        "apt-get update:
+{}",
+        all_output(&out)
+    );
+    let start = std::time::Instant::now();
+    let out = apt_get_ours(only_ours, &["upgrade", "-y"]);
+    assert!(
+        out.status.success(),
+        "apt-get upgrade:
+{}",
+        all_output(&out)
+    );
+    eprintln!(
+        "apt-get upgrade to {new_version} under a running domain: {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    let installed = stdout_of(Command::new("dpkg-query").args(["-W", "-f", "${Version}", package]));
+    assert_eq!(installed, new_version, "apt-get upgrade did not install the new version");
+
+    // The domain runs on, on its old binary (replaced on disk), and answers.
+    assert_eq!(dom.state(), "running");
+    let exe = fs::read_link(format!("/proc/{old_pid}/exe")).unwrap();
+    assert_eq!(exe.to_string_lossy(), format!("{} (deleted)", emulator.display()), "the running emulator");
+    hello(&dom, "after the upgrade, on the old binary");
+
+    // A new start runs the new binary.
+    let out = lv.virsh(&["destroy", &dom.name]).unwrap();
+    assert!(out.status.success(), "virsh destroy: {}", all_output(&out));
+    dom.start().unwrap();
+    let new_pid = pid_of(&dom);
+    assert_ne!(new_pid, old_pid);
+    let exe = format!("/proc/{new_pid}/exe");
+    assert_eq!(fs::read_link(&exe).unwrap(), emulator, "the restarted domain's emulator");
+    assert_eq!(
+        fs::metadata(&exe).unwrap().ino(),
+        fs::metadata(emulator).unwrap().ino(),
+        "the restarted domain does not run the installed (new) file"
+    );
+    hello(&dom, "on the new binary");
+
+    // Removed while the domain runs: it keeps running; a new start is refused at once.
+    let out = apt_get_ours(only_ours, &["remove", "-y", package]);
+    assert!(
+        out.status.success(),
+        "apt-get remove:
+{}",
+        all_output(&out)
+    );
+    assert!(!emulator.exists(), "{} is left after apt-get remove", emulator.display());
+    assert_eq!(dom.state(), "running");
+    hello(&dom, "after apt-get remove");
+    let out = lv.virsh(&["destroy", &dom.name]).unwrap();
+    assert!(out.status.success(), "virsh destroy: {}", all_output(&out));
+    let virsh = lv.virsh_command(&["start", &dom.name]);
+    let start = std::time::Instant::now();
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg(virsh.get_program())
+        .args(virsh.get_args())
+        .output()
+        .expect("timeout runs virsh");
+    let took = start.elapsed();
+    let text = all_output(&out);
+    assert_ne!(out.status.code(), Some(124), "virsh start of a removed emulator hung for 60 s");
+    assert!(
+        !out.status.success(),
+        "a domain started with its emulator removed:
+{text}"
+    );
+    assert!(
+        text.contains(&emulator.display().to_string()) && text.contains("No such file or directory"),
+        "libvirt's error does not name the missing emulator:
+{text}"
+    );
+    eprintln!(
+        "virsh start with the emulator removed: refused in {:.1} s: {}",
+        took.as_secs_f64(),
+        text.trim()
+    );
 }
 
 fn sources_dir_listing() -> Vec<String> {
@@ -230,6 +379,8 @@ fn a_signed_repository_installs_and_refuses_tampering() {
     let emulator = format!("/usr/lib/qemu-hello-rs/{release}/bin/qemu-system-x86_64");
     let v = stdout_of(Command::new(&emulator).arg("--version"));
     assert!(v.starts_with(&format!("QEMU emulator version {release}")), "{v}");
+
+    upgrade_under_a_running_domain(&xtask, &repo, &deb, &package, Path::new(&emulator), only_ours.path());
 
     let prefix = entry.lists_prefix.clone();
     let ours = |p: &str| {

@@ -54,7 +54,7 @@ enum Cmd {
     /// Regenerate qemu-patches/<version>/ from the declarations in qapi/ (--check: compare only).
     Patches(patches::PatchesArgs),
     /// Build a Debian package of the patched QEMU (prefix /usr/lib/qemu-hello-rs/VERSION); print its path.
-    Package(BuildArgs),
+    Package(package::PackageArgs),
     /// Write a signed Debian repository of the built packages (target/debian/*.deb, or
     /// those given) into DIR; print the path of its sources entry.
     Repo(repo::RepoArgs),
@@ -120,7 +120,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench(args) => bench::bench(&args)?,
         Cmd::Patches(args) => patches::patches(&args)?,
         Cmd::Package(args) => {
-            let deb = package::package(&args)?;
+            let deb = package::package(&args.build, args.rebuild)?;
             out!("{}", deb.display());
         }
         Cmd::NewCommand(args) => scaffold::new_command(&args)?,

@@ -29,7 +29,23 @@ const FIRMWARE: &str = "seabios, ipxe-qemu, qemu-system-data";
 
 const MAINTAINER: &str = "qemu-hello-rs developers <dev@qemu-hello-rs.invalid>";
 
-pub fn package(args: &BuildArgs) -> Result<PathBuf> {
+#[derive(clap::Args, Debug)]
+pub struct PackageArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// A rebuild of the same source for an upgrade: the version gets `+bN` (Debian's
+    /// binary-rebuild suffix), which apt takes as newer.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub rebuild: u32,
+}
+
+/// The package's version: the crate's, the QEMU release, and `+bN` for a rebuild.
+pub fn version(release: &str, rebuild: u32) -> String {
+    let base = format!("{}+qemu{release}", env!("CARGO_PKG_VERSION"));
+    if rebuild == 0 { base } else { format!("{base}+b{rebuild}") }
+}
+
+pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     // The ordinary build first (it checks the options): its staticlib is the one the
     // package links.
     qemu::build(args)?;
@@ -38,7 +54,7 @@ pub fn package(args: &BuildArgs) -> Result<PathBuf> {
     let l = &built.layout;
     let v = l.version;
     let name = format!("qemu-hello-rs-{}", v.name);
-    let version = env!("CARGO_PKG_VERSION");
+    let version = &version(v.release, rebuild);
     let stage = l.stage();
     let prefix = l.install();
     sh::step(format!("assembling {name} {version} in {}", stage.display()));
@@ -153,16 +169,22 @@ fn textwrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// The changelog of a native package, dated by the last commit (reproducible).
+/// The changelog of a native package, dated by the last commit (reproducible), naming
+/// that commit.
 fn changelog(name: &str, version: &str, release: &str) -> Result<String> {
-    let date = sh::output(Command::new("git").arg("-C").arg(sh::root()).args(["log", "-1", "--format=%aD"]))
-        .unwrap_or_default();
-    let date = if date.trim().is_empty() { "Thu, 01 Jan 1970 00:00:00 +0000".to_string() } else { date };
+    let git = |format: &str| {
+        sh::output(Command::new("git").arg("-C").arg(sh::root()).args(["log", "-1", format]))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (date, commit) = (git("--format=%aD"), git("--format=%H"));
+    let date = if date.is_empty() { "Thu, 01 Jan 1970 00:00:00 +0000".to_string() } else { date };
+    let commit = if commit.is_empty() { "an unknown commit (no git history)".to_string() } else { commit };
     Ok(format!(
         "{name} ({version}) unstable; urgency=medium\n\n  \
          * QEMU {release} with the qemu-hello-rs monitor commands, built by\n    \
-         `cargo xtask package`.\n\n -- {MAINTAINER}  {}\n",
-        date.trim()
+         `cargo xtask package` from commit {commit}.\n\n -- {MAINTAINER}  {}\n",
+        date
     ))
 }
 
@@ -171,7 +193,7 @@ fn copyright() -> String {
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
          Upstream-Name: qemu-hello-rs\n\
          Comment: QEMU, patched with the series in qemu-patches/, with the qemu-hello-rs\n \
-         staticlib (Rust) linked in; the staticlib includes Rust's core library.\n\n\
+         staticlib (Rust) linked in; the staticlib includes Rust's standard library.\n\n\
          Files: *\n\
          Copyright: 2003-2025 Fabrice Bellard and the QEMU Project developers\n \
          2026 the qemu-hello-rs developers\n\
@@ -187,7 +209,7 @@ fn copyright() -> String {
 
 const GPL: &str = " QEMU as a whole is released under the GNU General Public License, version 2;\n \
      parts of it are under other, compatible licenses (see its LICENSE file). The\n \
-     qemu-hello-rs code is GPL-2.0-or-later; Rust's core library is MIT or Apache-2.0.\n \
+     qemu-hello-rs code is GPL-2.0-or-later; Rust's standard library is MIT or Apache-2.0.\n \
      .\n \
      On Debian systems, the complete text of the GNU General Public License\n \
      version 2 can be found in /usr/share/common-licenses/GPL-2.";

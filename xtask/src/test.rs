@@ -138,7 +138,7 @@ fn test_series(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
 /// `cargo xtask package`, then tests/package.rs installs the `.deb` with apt and runs it
 /// under the system libvirt.
 fn test_package(l: &Layout, args: &BuildArgs) -> Result<()> {
-    let deb = package::package(args)?;
+    let deb = package::package(args, 0)?;
     deps::ensure(&[deps::SYSTEM_LIBVIRT, deps::LIBVIRT].concat())?;
     sh::step(format!(
         "installing {} and running it under the system libvirt (tests/package.rs)",
@@ -151,14 +151,18 @@ fn test_package(l: &Layout, args: &BuildArgs) -> Result<()> {
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)?;
 
+    // A rebuild with a higher version, for the upgrade under a running domain.
+    let upgrade = package::package(args, 1)?;
     deps::ensure(crate::repo::TOOLS)?;
     sh::step(
-        "a signed apt repository of the package: verified, tampering refused, installed by name (tests/repo.rs)",
+        "a signed apt repository of the package: verified, tampering refused, installed by name, \
+         upgraded and removed under a running domain (tests/repo.rs)",
     );
     let mut test = qemu::cargo();
     test.current_dir(sh::root())
         .args(["test", "--test", "repo", "--", "--ignored", "--nocapture"])
         .env("QEMU_HELLO_DEB", &deb)
+        .env("QEMU_HELLO_DEB_UPGRADE", &upgrade)
         .env("QEMU_HELLO_XTASK", xtask_exe()?);
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)
