@@ -15,6 +15,7 @@ mod patches;
 mod qemu;
 mod reference;
 mod repo;
+mod reproduce;
 mod run;
 mod scaffold;
 mod series;

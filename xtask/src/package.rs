@@ -46,9 +46,6 @@ pub fn version(release: &str, rebuild: u32) -> String {
 }
 
 pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
-    // The ordinary build first (it checks the options): its staticlib is the one the
-    // package links.
-    qemu::build(args)?;
     deps::ensure(TOOLS)?;
     let built = qemu::build_flavor(args, Flavor::Package)?;
     let l = &built.layout;
@@ -96,7 +93,15 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     let out_dir = sh::root().join("target/debian");
     fs::create_dir_all(&out_dir)?;
     let deb = out_dir.join(format!("{name}_{version}_amd64.deb"));
-    sh::run(Command::new("dpkg-deb").args(["--root-owner-group", "-Zxz", "--build"]).arg(&stage).arg(&deb))?;
+    // Reproducible: dpkg-deb dates the archive and clamps every file's time to
+    // SOURCE_DATE_EPOCH, the last commit's time; it sorts the members itself.
+    sh::run(
+        Command::new("dpkg-deb")
+            .env("SOURCE_DATE_EPOCH", source_date_epoch())
+            .args(["--root-owner-group", "-Zxz", "--build"])
+            .arg(&stage)
+            .arg(&deb),
+    )?;
 
     sh::step("lintian");
     sh::run(Command::new("lintian").args(["--fail-on", "error", "--display-info"]).arg(&deb))?;
@@ -167,6 +172,15 @@ fn textwrap(text: &str, width: usize) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The last commit's time (seconds since the epoch), or 0 without git history.
+fn source_date_epoch() -> String {
+    sh::output(Command::new("git").arg("-C").arg(sh::root()).args(["log", "-1", "--format=%ct"]))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "0".into())
 }
 
 /// The changelog of a native package, dated by the last commit (reproducible), naming

@@ -36,7 +36,8 @@ pub enum Flavor {
     /// build that does not use this project): the bisectability check and the manual.
     Plain,
     /// The product configured for the hosts: prefix `/usr/lib/qemu-hello-rs/<version>`,
-    /// linking the `Rust` build's staticlib, installed into a staging dir for the `.deb`.
+    /// with the staticlib built against this tree, installed into a staging dir for the
+    /// `.deb` (a build of its own: another clone reproduces it without any other).
     Package,
     /// The product with QEMU's own Rust too (`--enable-rust`), its staticlib built
     /// against that tree: the two Rust libraries in one emulator.
@@ -102,10 +103,9 @@ impl Layout {
         self.install().join("bin/qemu-system-x86_64")
     }
 
-    /// The staticlib linked into it (a package links the `Rust` build's).
+    /// The staticlib linked into it.
     pub fn staticlib(&self) -> PathBuf {
         match self.flavor {
-            Flavor::Package => Layout::new(self.version, Flavor::Rust).staticlib(),
             Flavor::ReferenceC => self.dir.join("libhello_world_c.a"),
             _ => self.cargo_target.join("release").join(format!("lib{}.a", crate_lib_name())),
         }
@@ -169,7 +169,7 @@ pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
         crates::fill_packagecache(&layout.src)?;
     }
     configure(&layout)?;
-    if matches!(flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::QemuRust) {
+    if matches!(flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::QemuRust | Flavor::Package) {
         sh::step("generating QEMU's headers (QAPI, trace, config)");
         ninja(&layout, &HEADERS, "ninja-headers.log")?;
         match flavor {
@@ -346,7 +346,7 @@ pub fn configure(l: &Layout) -> Result<()> {
         return Ok(());
     }
     sh::step(format!("configuring QEMU {} (x86_64-softmmu)", l.version.name));
-    if matches!(l.flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::QemuRust) {
+    if matches!(l.flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::QemuRust | Flavor::Package) {
         empty_archive(&l.staticlib())?;
     }
     if l.build.exists() {
@@ -447,6 +447,14 @@ fn build_staticlib(l: &Layout) -> Result<()> {
         .args(["build", "--release", "--lib", "--package", &crate_package().0, "--target-dir"])
         .arg(&l.cargo_target);
     cargo_env(l, &mut cmd);
+    // The library holds no path of this machine's: source paths (in panic locations and
+    // error sources) are given relative to the crate and to this repository.
+    let mut flags: Vec<String> =
+        std::env::var("RUSTFLAGS").unwrap_or_default().split_whitespace().map(String::from).collect();
+    for dir in [sh::crate_dir(), sh::root()] {
+        flags.push(format!("--remap-path-prefix={}/=", dir.display()));
+    }
+    cmd.env_remove("RUSTFLAGS").env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
     sh::run(&mut cmd)?;
     seal_staticlib(&l.staticlib())
 }

@@ -9,10 +9,16 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result, bail};
 
 /// The workspace root (the directory holding the top-level Cargo.toml).
+/// Names a clone of this repository for xtask to serve instead of its own.
+pub const ROOT_ENV: &str = "QEMU_HELLO_ROOT";
+
 pub fn root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    ROOT.get_or_init(|| match std::env::var_os(ROOT_ENV) {
+        // Another clone of this repository, for the reproducibility check
+        // (`reproduce::check`), with this same xtask.
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf(),
     })
 }
 

@@ -14,7 +14,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use crate::qemu::{self, Layout};
-use crate::{BuildArgs, deps, package, patches, reference, series, sh, source, versions};
+use crate::{BuildArgs, deps, package, patches, reference, reproduce, series, sh, source, versions};
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
@@ -165,7 +165,10 @@ fn test_package(l: &Layout, args: &BuildArgs) -> Result<()> {
         .env("QEMU_HELLO_DEB_UPGRADE", &upgrade)
         .env("QEMU_HELLO_XTASK", xtask_exe()?);
     qemu::cargo_env(l, &mut test);
-    sh::run(&mut test)
+    sh::run(&mut test)?;
+
+    sh::step("the package again from a second clone: byte-identical (reproducible)");
+    reproduce::check(args, &deb, &xtask_exe()?)
 }
 
 /// A copy of this xtask binary for the tests that run it (`QEMU_HELLO_XTASK`): cargo

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Reproducible packages: the `.deb` `cargo xtask package` built here is built again
+//! from a second clone of the same state, in another directory with its own target dir,
+//! and the two must be byte-identical. On any difference, diffoscope's report of it is
+//! printed and the check fails.
+//!
+//! What makes them equal: the series' fixed dates; QEMU's C compiled with relative
+//! source paths (meson's) and stripped; the Rust library built with this machine's paths
+//! remapped away (`build_staticlib`); `SOURCE_DATE_EPOCH` (the last commit's time) for
+//! the changelog and for dpkg-deb, which clamps file times and sorts the archive's
+//! members; md5sums sorted, modes normalised, gzip without names or times.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{BuildArgs, deps, sh, source};
+
+/// Builds the package again in a second clone with `xtask` (this same program) and
+/// compares it with `deb`.
+pub fn check(args: &BuildArgs, deb: &Path, xtask: &Path) -> Result<()> {
+    let tmp = tempfile::Builder::new().prefix("qemu-hello-rs-second-clone-").tempdir()?;
+    let clone = tmp.path().join("clone");
+    sh::step(format!("a second clone in {}: the same files and history, its own target dir", clone.display()));
+    // The same state as this checkout, committed or not, and its history (the changelog
+    // names the commit and takes its date).
+    harness::repo::copy_project(sh::root(), &clone).context("copying the project")?;
+    sh::run(Command::new("cp").arg("-a").arg(sh::root().join(".git")).arg(clone.join(".git")))?;
+
+    let mut cmd = Command::new(xtask);
+    cmd.env(sh::ROOT_ENV, &clone).args(["package", "--qemu", args.qemu.name]);
+    if let Some(t) = &args.qemu_tarball {
+        cmd.arg("--qemu-tarball").arg(t);
+    }
+    if let Some(d) = &args.qemu_src {
+        cmd.arg("--qemu-src").arg(d);
+    }
+    let start = Instant::now();
+    let out = sh::output(&mut cmd)?;
+    let second = PathBuf::from(out.lines().last().context("package printed no path")?);
+    eprintln!("the second clone's package built in {:.0} s", start.elapsed().as_secs_f64());
+    anyhow::ensure!(
+        second.starts_with(&clone),
+        "{} is not the second clone's package",
+        second.display()
+    );
+
+    if fs::read(deb)? == fs::read(&second)? {
+        sh::step(format!(
+            "reproducible: {} is byte-identical from both clones (sha256 {})",
+            deb.file_name().unwrap_or_default().to_string_lossy(),
+            source::sha256(deb)?
+        ));
+        return Ok(());
+    }
+    deps::ensure(&["diffoscope-minimal"])?;
+    sh::step("the packages differ; diffoscope's report:");
+    let status = Command::new("diffoscope").arg("--text").arg("-").arg(deb).arg(&second).status()?;
+    bail!(
+        "{} and {} differ (diffoscope exited with {status}): the package is not reproducible",
+        deb.display(),
+        second.display()
+    )
+}
