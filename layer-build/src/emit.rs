@@ -551,7 +551,7 @@ pub fn qmp(c: &Command, params: &[Param], ret: TokenStream, c_ret: Option<TokenS
                 crate::commands::#m::#m(#(#call_args),*)
             };
             #safety
-            unsafe { reply(guard(#cmd_name, CRATE_ROOT, call), errp, #name) }
+            unsafe { reply(guard(#cmd_name, call), errp, #name) }
         }
 
         #proof
@@ -608,7 +608,7 @@ pub fn hmp(h: &HmpEntry, what: &str, body: TokenStream) -> TokenStream {
             let _ = &scope;
             #body
             #safety
-            unsafe { hmp_reply(mon, guard(#cmd_name, CRATE_ROOT, call), #name) }
+            unsafe { hmp_reply(mon, guard(#cmd_name, call), #name) }
         }
 
         #proof

@@ -56,6 +56,9 @@ enum Cmd {
     Patches(patches::PatchesArgs),
     /// Build a Debian package of the patched QEMU (prefix /usr/lib/qemu-hello-rs/VERSION); print its path.
     Package(package::PackageArgs),
+    /// Build the package, then build it again from a second clone of this state in a
+    /// temporary directory; fail, with diffoscope's report, unless both are byte-identical.
+    Reproduce(BuildArgs),
     /// Write a signed Debian repository of the built packages (target/debian/*.deb, or
     /// those given) into DIR; print the path of its sources entry.
     Repo(repo::RepoArgs),
@@ -123,6 +126,10 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Package(args) => {
             let deb = package::package(&args.build, args.rebuild)?;
             out!("{}", deb.display());
+        }
+        Cmd::Reproduce(args) => {
+            let deb = package::package(&args, 0)?;
+            reproduce::check(&args, &deb, &std::env::current_exe()?)?;
         }
         Cmd::NewCommand(args) => scaffold::new_command(&args)?,
         Cmd::Repo(args) => repo::repo(&args)?,

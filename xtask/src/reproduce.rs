@@ -24,7 +24,10 @@ use crate::{BuildArgs, deps, sh, source};
 pub fn check(args: &BuildArgs, deb: &Path, xtask: &Path) -> Result<()> {
     let tmp = tempfile::Builder::new().prefix("qemu-hello-rs-second-clone-").tempdir()?;
     let clone = tmp.path().join("clone");
-    sh::step(format!("a second clone in {}: the same files and history, its own target dir", clone.display()));
+    sh::step(format!(
+        "a second clone in {}: the same files and history, its own target dir",
+        clone.display()
+    ));
     // The same state as this checkout, committed or not, and its history (the changelog
     // names the commit and takes its date).
     harness::repo::copy_project(sh::root(), &clone).context("copying the project")?;
@@ -42,11 +45,7 @@ pub fn check(args: &BuildArgs, deb: &Path, xtask: &Path) -> Result<()> {
     let out = sh::output(&mut cmd)?;
     let second = PathBuf::from(out.lines().last().context("package printed no path")?);
     eprintln!("the second clone's package built in {:.0} s", start.elapsed().as_secs_f64());
-    anyhow::ensure!(
-        second.starts_with(&clone),
-        "{} is not the second clone's package",
-        second.display()
-    );
+    anyhow::ensure!(second.starts_with(&clone), "{} is not the second clone's package", second.display());
 
     if fs::read(deb)? == fs::read(&second)? {
         sh::step(format!(

@@ -18,7 +18,10 @@ pub fn root() -> &'static Path {
         // Another clone of this repository, for the reproducibility check
         // (`reproduce::check`), with this same xtask.
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("xtask lives in the workspace")
+            .to_path_buf(),
     })
 }
 
