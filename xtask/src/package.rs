@@ -93,11 +93,20 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     let out_dir = sh::root().join("target/debian");
     fs::create_dir_all(&out_dir)?;
     let deb = out_dir.join(format!("{name}_{version}_amd64.deb"));
-    // Reproducible: dpkg-deb dates the archive and clamps every file's time to
-    // SOURCE_DATE_EPOCH, the last commit's time; it sorts the members itself.
+    // Reproducible: every file dated SOURCE_DATE_EPOCH, the last commit's time (dpkg-deb
+    // would only clamp the newer ones, leaving a file older than the commit as it is on
+    // this disk), which also dates the archive; dpkg-deb sorts the members itself.
+    let epoch = source_date_epoch();
+    sh::run(
+        Command::new("find")
+            .arg(&stage)
+            .args(["-exec", "touch", "--no-dereference", "--date"])
+            .arg(format!("@{epoch}"))
+            .args(["{}", "+"]),
+    )?;
     sh::run(
         Command::new("dpkg-deb")
-            .env("SOURCE_DATE_EPOCH", source_date_epoch())
+            .env("SOURCE_DATE_EPOCH", &epoch)
             .args(["--root-owner-group", "-Zxz", "--build"])
             .arg(&stage)
             .arg(&deb),
