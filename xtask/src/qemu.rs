@@ -460,7 +460,7 @@ fn build_staticlib(l: &Layout) -> Result<()> {
 }
 
 /// Leaves the handlers QEMU calls (`qmp_*`, `hmp_*`) the only global symbols of the
-/// crate's own object in the staticlib. LTO already makes everything else local but
+/// crate's own object in the staticlib (with the weak `DW.ref.rust_eh_personality`). LTO already makes everything else local but
 /// three of the Rust standard library's (`rust_eh_personality`, a panic marker, the
 /// `.init_array` entry that records argv), which a second standard library in the same
 /// binary also defines: QEMU's own Rust (`--enable-rust`, linked whole), with which they
@@ -477,8 +477,15 @@ pub fn seal_staticlib(lib: &Path) -> Result<()> {
     sh::output(Command::new("ar").current_dir(dir.path()).arg("x").arg(lib).arg(member))?;
     let object = dir.path().join(member);
     let sealed = dir.path().join("sealed.o");
+    // `DW.ref.rust_eh_personality` stays as it is (weak, hidden, the signature of a
+    // COMDAT group): the linker keeps one such group and every object's unwind tables
+    // reach the personality through it; made local, this object's tables would point into
+    // a discarded group, and the first panic would crash the unwinder.
     sh::output(
-        Command::new("objcopy").args(["--wildcard", "-G", "qmp_*", "-G", "hmp_*"]).arg(&object).arg(&sealed),
+        Command::new("objcopy")
+            .args(["--wildcard", "-G", "qmp_*", "-G", "hmp_*", "-G", "DW.ref.*"])
+            .arg(&object)
+            .arg(&sealed),
     )?;
     if fs::read(&object)? == fs::read(&sealed)? {
         return Ok(());
