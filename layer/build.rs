@@ -16,6 +16,10 @@ fn main() {
     if fs::read_to_string(&main_loop).is_ok_and(|t| t.contains("bool bql_locked(void)")) {
         println!("cargo::rustc-cfg=qemu_bql_locked");
     }
+    // The layer's global allocator is glib's: a binary that is not QEMU (a command
+    // crate's unit tests) links glib itself. In a staticlib this only names the library
+    // QEMU links anyway.
+    println!("cargo::rustc-link-lib=glib-2.0");
     let wrapper = fs::read_to_string(root.join("src/wrapper.h"))
         .unwrap_or_else(|e| qemu_monitor_layer_build::fail(&format!("cannot read src/wrapper.h: {e}")));
     let builder = tree

@@ -7,7 +7,8 @@
 //! that ignores a member, a `'static` borrow of an argument (QMP and its HMP twin), two
 //! members of one type taken in the other order, and `unsafe` in a command file (also
 //! behind `#![allow(unsafe_code)]`), an HMP entry with no command declaration beside it,
-//! and a build with `panic = "abort"`. The unchanged copy builds.
+//! a build with `panic = "abort"`, and a `#[global_allocator]` of the crate's own (the
+//! layer's, glib's, is what lets a `String` become QEMU's). The unchanged copy builds.
 
 use std::path::Path;
 use std::process::Output;
@@ -212,4 +213,17 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a panic = \"abort\" build succeeded:\n{stderr}");
     assert_mentions(&stderr, &["this crate is built with panic = \"abort\"", "needs panic = \"unwind\""]);
+
+    // A global allocator of the crate's own: `GStr::from(String)` hands the String's
+    // buffer to QEMU's g_free, which is sound only on the layer's allocator.
+    let own = errors_with_edits(
+        &copy,
+        target.path(),
+        &[(
+            "src/lib.rs",
+            "pub mod stats;",
+            "pub mod stats;\n#[global_allocator]\nstatic MINE: std::alloc::System = std::alloc::System;",
+        )],
+    );
+    assert_mentions(&own, &["conflicts with global allocator in: qemu_monitor_layer"]);
 }

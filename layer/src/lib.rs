@@ -44,6 +44,16 @@ pub mod text;
 #[cfg(not(test))]
 mod ffi;
 
+/// Rust's heap in every binary that links the layer is glib's: `String`, `Vec` and
+/// `format!` in command code build memory QEMU can own and free with `g_free`, which
+/// [`GStr`](prelude::GStr)'s `From<String>` relies on. It is defined here, not by the
+/// command crate, so it cannot be left out: a second `#[global_allocator]` anywhere in
+/// the program is a compile error ("conflicts with global allocator in:
+/// qemu_monitor_layer").
+#[cfg(not(test))]
+#[global_allocator]
+static GLIB: ffi::GlibAlloc = ffi::GlibAlloc;
+
 /// A module holding the bindgen output of the running build (`OUT_DIR/bindings.rs`):
 /// the layer's own (`sys`, see `build.rs`) and a command crate's (`bindings`).
 #[doc(hidden)]
@@ -88,8 +98,7 @@ pub mod __private {
     pub use crate::boundary::guard;
     pub use crate::error::CommandError;
     pub use crate::ffi::{
-        Arg, GStr, GlibAlloc, HmpArgs, List, ListNode, Monitor, Optional, Required, Ret, Scope, g_new0,
-        hmp_reply, reply,
+        Arg, GStr, HmpArgs, List, ListNode, Monitor, Optional, Required, Ret, Scope, g_new0, hmp_reply, reply,
     };
     pub use core::ffi::{CStr, c_char, c_int};
     pub use core::ptr;
@@ -104,8 +113,8 @@ pub mod __private {
 /// `qemu_monitor_layer_build::generate()`): the modules `commands` (one per
 /// `src/commands/<command>.rs`, each under `#[forbid(unsafe_code)]`) and `prelude` (the
 /// layer's prelude and the schema's `qapi` types, what a command file `use`s), the
-/// private handlers QEMU calls, and the global allocator (glib's); a command crate
-/// compiles it under `#[cfg(not(test))]`, so its unit tests need no QEMU.
+/// private handlers QEMU calls; a command crate compiles it under `#[cfg(not(test))]`,
+/// so its unit tests need no QEMU (they link glib, the layer's allocator).
 #[macro_export]
 macro_rules! commands {
     () => {
@@ -138,11 +147,6 @@ macro_rules! commands {
             use $crate::__private::*;
             include!(concat!(env!("OUT_DIR"), "/glue.rs"));
         }
-
-        /// Rust's heap in the library is glib's (`String`, `Vec` and `format!` in command
-        /// code build memory QEMU can own). Unit tests keep the system allocator.
-        #[global_allocator]
-        static GLIB: $crate::__private::GlibAlloc = $crate::__private::GlibAlloc;
 
         /// What a command function needs, and nothing unsafe.
         pub mod prelude {

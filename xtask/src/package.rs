@@ -80,7 +80,8 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     let doc = stage.join("usr/share/doc").join(&name);
     fs::create_dir_all(&doc)?;
     fs::write(doc.join("copyright"), copyright())?;
-    fs::write(doc.join("changelog"), changelog(&name, version, v.release)?)?;
+    let commit = LastCommit::read();
+    fs::write(doc.join("changelog"), changelog(&name, version, v.release, &commit))?;
     sh::run(Command::new("gzip").args(["-9n", "-f"]).arg(doc.join("changelog")))?;
 
     let control_dir = stage.join("DEBIAN");
@@ -96,7 +97,7 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     // Reproducible: every file dated SOURCE_DATE_EPOCH, the last commit's time (dpkg-deb
     // would only clamp the newer ones, leaving a file older than the commit as it is on
     // this disk), which also dates the archive; dpkg-deb sorts the members itself.
-    let epoch = source_date_epoch();
+    let epoch = commit.epoch.to_string();
     sh::run(
         Command::new("find")
             .arg(&stage)
@@ -183,32 +184,50 @@ fn textwrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// The last commit's time (seconds since the epoch), or 0 without git history.
-fn source_date_epoch() -> String {
-    sh::output(Command::new("git").arg("-C").arg(sh::root()).args(["log", "-1", "--format=%ct"]))
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "0".into())
+/// The commit a package is built from: its hash and its committer date, which dates
+/// both the changelog and every file of the package (SOURCE_DATE_EPOCH), read once.
+struct LastCommit {
+    hash: String,
+    /// Seconds since the epoch.
+    epoch: i64,
+    /// The same moment in RFC 2822 form, as a Debian changelog dates an entry.
+    date: String,
+}
+
+impl LastCommit {
+    /// The checkout's last commit, or the epoch itself (and no hash) without git history.
+    fn read() -> LastCommit {
+        let log = sh::output(Command::new("git").arg("-C").arg(sh::root()).args([
+            "log",
+            "-1",
+            "--format=%H%n%ct%n%cD",
+        ]))
+        .unwrap_or_default();
+        let mut lines = log.lines().map(str::trim);
+        let hash = lines.next().unwrap_or_default().to_string();
+        match (lines.next().and_then(|t| t.parse().ok()), lines.next()) {
+            (Some(epoch), Some(date)) if !hash.is_empty() => {
+                LastCommit { hash, epoch, date: date.to_string() }
+            }
+            _ => LastCommit {
+                hash: String::new(),
+                epoch: 0,
+                date: "Thu, 01 Jan 1970 00:00:00 +0000".to_string(),
+            },
+        }
+    }
 }
 
 /// The changelog of a native package, dated by the last commit (reproducible), naming
 /// that commit.
-fn changelog(name: &str, version: &str, release: &str) -> Result<String> {
-    let git = |format: &str| {
-        sh::output(Command::new("git").arg("-C").arg(sh::root()).args(["log", "-1", format]))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    let (date, commit) = (git("--format=%aD"), git("--format=%H"));
-    let date = if date.is_empty() { "Thu, 01 Jan 1970 00:00:00 +0000".to_string() } else { date };
-    let commit = if commit.is_empty() { "an unknown commit (no git history)".to_string() } else { commit };
-    Ok(format!(
+fn changelog(name: &str, version: &str, release: &str, commit: &LastCommit) -> String {
+    let hash = if commit.hash.is_empty() { "an unknown commit (no git history)" } else { &commit.hash };
+    format!(
         "{name} ({version}) unstable; urgency=medium\n\n  \
          * QEMU {release} with the qemu-hello-rs monitor commands, built by\n    \
-         `cargo xtask package` from commit {commit}.\n\n -- {MAINTAINER}  {}\n",
-        date
-    ))
+         `cargo xtask package` from commit {hash}.\n\n -- {MAINTAINER}  {}\n",
+        commit.date
+    )
 }
 
 fn copyright() -> String {

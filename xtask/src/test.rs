@@ -158,17 +158,18 @@ fn test_package(l: &Layout, args: &BuildArgs) -> Result<()> {
         "a signed apt repository of the package: verified, tampering refused, installed by name, \
          upgraded and removed under a running domain (tests/repo.rs)",
     );
+    let xtask = xtask_exe()?;
     let mut test = qemu::cargo();
     test.current_dir(sh::root())
         .args(["test", "--test", "repo", "--", "--ignored", "--nocapture"])
         .env("QEMU_HELLO_DEB", &deb)
         .env("QEMU_HELLO_DEB_UPGRADE", &upgrade)
-        .env("QEMU_HELLO_XTASK", xtask_exe()?);
+        .env("QEMU_HELLO_XTASK", &xtask);
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)?;
 
     sh::step("the package again from a second clone: byte-identical (reproducible)");
-    reproduce::check(args, &deb, &xtask_exe()?)
+    reproduce::check(args, &deb, &xtask)
 }
 
 /// A copy of this xtask binary for the tests that run it (`QEMU_HELLO_XTASK`): cargo
