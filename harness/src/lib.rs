@@ -42,6 +42,8 @@ pub enum Machine {
     None,
     /// A TCG `pc` VM with SeaBIOS and no disk: the BIOS idles.
     TcgPc,
+    /// No machine options of the harness's: [`Options::args`] gives them.
+    Given,
 }
 
 /// Where QEMU's standard output goes.
@@ -66,6 +68,8 @@ pub struct Options {
     pub extra_qmp: usize,
     /// A command QEMU runs under, such as `["valgrind", "--leak-check=full"]`.
     pub wrapper: Vec<std::ffi::OsString>,
+    /// More of QEMU's command line, after the machine's.
+    pub args: Vec<String>,
 }
 
 impl Default for Options {
@@ -76,6 +80,7 @@ impl Default for Options {
             hmp_socket: false,
             extra_qmp: 0,
             wrapper: Vec::new(),
+            args: Vec::new(),
         }
     }
 }
@@ -116,7 +121,9 @@ impl Qemu {
         match opts.machine {
             Machine::None => cmd.args(["-M", "none"]),
             Machine::TcgPc => cmd.args(["-M", "pc", "-accel", "tcg", "-m", "128", "-nic", "none"]),
+            Machine::Given => &mut cmd,
         };
+        cmd.args(&opts.args);
         let mut sockets = vec![dir.path().join("qmp.sock")];
         cmd.arg("-qmp").arg(server_arg(&sockets[0]));
         for i in 0..opts.extra_qmp {

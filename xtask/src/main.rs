@@ -12,6 +12,7 @@ mod deps;
 mod libvirt;
 mod package;
 mod patches;
+mod peer;
 mod qemu;
 mod reference;
 mod repo;
@@ -64,6 +65,9 @@ enum Cmd {
     Repo(repo::RepoArgs),
     /// Run the patched QEMU under libvirt and drive it with virsh qemu-monitor-command.
     Libvirt(libvirt::LibvirtArgs),
+    /// Fetch the emulator a VM migrates from and back to (Debian's qemu-system-x86 of the
+    /// release, or for 10.2.2 the upstream build without the library); print its path.
+    Peer(BuildArgs),
     /// Build if needed; print the Rust glue generated from qapi/ for the release (the
     /// handlers QEMU calls, each with its compile-time proof), for review.
     Glue(BuildArgs),
@@ -133,6 +137,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::NewCommand(args) => scaffold::new_command(&args)?,
         Cmd::Repo(args) => repo::repo(&args)?,
+        Cmd::Peer(args) => peer::peer(&args)?,
         Cmd::Glue(args) => {
             let built = qemu::build(&args)?;
             out!("{}", qemu::generated_glue(&built.layout)?);

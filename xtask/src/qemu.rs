@@ -17,6 +17,10 @@ use anyhow::{Context, Result, bail};
 use crate::versions::Version;
 use crate::{BuildArgs, crates, deps, reference, sh, source};
 
+/// Where the emulator finds firmware and data: Debian's directories (QEMU's own data,
+/// SeaBIOS, the iPXE option ROMs), as Debian's own QEMU does.
+pub const FIRMWARE_DIRS: &[&str] = &["/usr/share/qemu", "/usr/share/seabios", "/usr/lib/ipxe/qemu"];
+
 /// Where packages install: one versioned prefix below it per QEMU release.
 pub const PACKAGE_PREFIX: &str = "/usr/lib/qemu-hello-rs";
 
@@ -285,7 +289,7 @@ fn ccache_env(cmd: &mut Command) -> &mut Command {
 fn configure_args(l: &Layout) -> Result<Vec<String>> {
     let configure = fs::read_to_string(l.src.join("configure"))?;
     let options = fs::read_to_string(l.src.join("meson_options.txt"))?;
-    let firmware = "/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu";
+    let firmware = FIRMWARE_DIRS.join(":");
     let mut args = vec![
         "--cc=ccache cc".to_string(),
         format!("--prefix={}", l.prefix().display()),

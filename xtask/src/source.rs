@@ -99,7 +99,7 @@ pub fn tarball(v: &Version, given: Option<&Path>) -> Result<PathBuf> {
 }
 
 /// The Debian mirror this machine's apt uses.
-fn debian_mirror() -> Result<String> {
+pub fn debian_mirror() -> Result<String> {
     let deb822 = fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
     let from_deb822 = deb822
         .lines()
@@ -126,6 +126,9 @@ pub fn private_apt_options(dir: &Path) -> Vec<String> {
         format!("Dir::Etc::SourceList={}", dir.join("sources.list").display()),
         "-o".into(),
         "Dir::Etc::SourceParts=-".into(),
+        // The download lands under target/, which apt's unprivileged `_apt` cannot write.
+        "-o".into(),
+        "APT::Sandbox::User=root".into(),
         "-o".into(),
         format!("Dir::State::Lists={}", dir.join("lists").display()),
     ]

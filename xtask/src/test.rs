@@ -14,7 +14,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use crate::qemu::{self, Layout};
-use crate::{BuildArgs, deps, package, patches, reference, reproduce, series, sh, source, versions};
+use crate::{BuildArgs, deps, package, patches, peer, reference, reproduce, series, sh, source, versions};
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
@@ -93,6 +93,11 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
     // the series walk and the manual likewise.
     if l.version.name == versions::DEFAULT {
         test_series(&built, args)?;
+    }
+    // For the default release the peer is the series walk's tree (built above); for the
+    // others, Debian's package.
+    test_migration(&built, args)?;
+    if l.version.name == versions::DEFAULT {
         test_package(l, args)?;
         sh::step("adding a command as the README says, in a copy of the repository (tests/new_command.rs)");
         let mut scaffold = qemu::cargo();
@@ -131,6 +136,26 @@ fn test_series(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
         .env(harness::BINARY_ENV, &built.binary)
         .env("QEMU_HELLO_PLAIN_BINARY", &plain.binary)
         .env("QEMU_HELLO_QMP_MANUAL", &plain.qmp_manual);
+    qemu::cargo_env(l, &mut test);
+    sh::run(&mut test)
+}
+
+/// tests/migration.rs: live migration both ways and `virsh save`/`restore --xml` with
+/// the peer of `cargo xtask peer`.
+fn test_migration(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
+    let l = &built.layout;
+    let peer = peer::ensure(l.version, args)?;
+    deps::ensure(deps::LIBVIRT)?;
+    sh::step(format!(
+        "live migration both ways and virsh save/restore with the peer: {} (tests/migration.rs)",
+        peer.description
+    ));
+    let mut test = qemu::cargo();
+    test.current_dir(sh::root())
+        .args(["test", "--test", "migration", "--", "--ignored", "--nocapture", "--test-threads", "1"])
+        .env(harness::BINARY_ENV, &built.binary)
+        .env("QEMU_HELLO_PEER_BINARY", &peer.binary)
+        .env("QEMU_HELLO_PEER_NAME", &peer.description);
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)
 }

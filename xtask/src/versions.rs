@@ -24,6 +24,18 @@ pub struct Version {
     pub size: u64,
     /// The meson this release builds with (pip requirement).
     pub meson: &'static str,
+    /// The emulator a VM migrates from and back to (`cargo xtask peer`).
+    pub peer: PeerSource,
+}
+
+/// Where a release's migration peer comes from.
+#[derive(Debug)]
+pub enum PeerSource {
+    /// Debian's `qemu-system-x86` from `suite` (of this machine's Debian), whose version
+    /// starts with `version_prefix`.
+    Debian { suite: &'static str, version_prefix: &'static str },
+    /// No Debian build for this machine: upstream QEMU built without the library.
+    Upstream,
 }
 
 pub const ALL: &[Version] = &[
@@ -35,6 +47,7 @@ pub const ALL: &[Version] = &[
         sha256: "be05230fe47a6937cd29f28f562932c8125f9c93c2a82c625198f7a4aa601dfb",
         size: 38_669_728,
         meson: "meson>=1.5",
+        peer: PeerSource::Upstream,
     },
     Version {
         name: "10.0.13",
@@ -44,6 +57,8 @@ pub const ALL: &[Version] = &[
         sha256: "6a0888e806c2ffc0c5f0733e974f9aea55491950d3c47c98669c8b236dde59ae",
         size: 40_010_016,
         meson: "meson>=1.5",
+        // Debian 12 ships 10.0 in its backports suite.
+        peer: PeerSource::Debian { suite: "bookworm-backports", version_prefix: "1:10.0." },
     },
     Version {
         name: "7.2",
@@ -54,6 +69,7 @@ pub const ALL: &[Version] = &[
         size: 23_523_172,
         // What Debian 12 builds 7.2 with; 7.2's meson.build predates meson 1.5.
         meson: "meson==1.0.1",
+        peer: PeerSource::Debian { suite: "bookworm", version_prefix: "1:7.2+" },
     },
 ];
 
