@@ -14,6 +14,11 @@
 //! running domain. Afterwards the package, the entry and the repository's lists are
 //! removed, and the host's sources are as they were.
 //!
+//! `two_releases_side_by_side` (run by `cargo xtask test --all-versions`, with the
+//! packages of the default release and of 7.2 in `QEMU_HELLO_DEBS`): one repository holds
+//! both, apt offers each at its version, both install together by name, each emulator
+//! runs as its release and answers `hello-world`, and the host is left as it was.
+//!
 //! Needs root, the `.deb` of `cargo xtask package` in `QEMU_HELLO_DEB` and the xtask
 //! binary in `QEMU_HELLO_XTASK`; `cargo xtask test` (default release) runs it after
 //! tests/package.rs.
@@ -95,15 +100,75 @@ fn tampered(repo: &Path, dest: &Path, edit: impl FnOnce(&Path)) -> String {
 /// What the test adds to the host, removed on drop (also when it fails).
 struct HostEntry {
     sources: PathBuf,
-    package: String,
+    packages: Vec<String>,
     lists_prefix: String,
+    /// A sources directory holding only this entry: apt with it fetches nothing else.
+    only_ours: tempfile::TempDir,
+}
+
+impl HostEntry {
+    /// Adds the repository's one sources entry to `/etc/apt/sources.list.d/` and fetches
+    /// that entry's lists only (no network; the host's other lists are kept).
+    fn add(repo: &Path, sources: &str, packages: &[String]) -> HostEntry {
+        let entry = HostEntry {
+            sources: PathBuf::from("/etc/apt/sources.list.d/qemu-hello-rs-test.sources"),
+            packages: packages.to_vec(),
+            // apt names a list file after its URI, '/' as '_'.
+            lists_prefix: format!("{}_", repo.display().to_string().replace('/', "_")),
+            only_ours: tempfile::tempdir().unwrap(),
+        };
+        let _ = Command::new("apt-get").args(["purge", "-y", "-q"]).args(packages).output();
+        fs::write(&entry.sources, sources).unwrap();
+        fs::write(entry.only_ours.path().join("ours.sources"), sources).unwrap();
+        let out = Command::new("apt-get")
+            .args([
+                "update",
+                "-q",
+                "-o",
+                "APT::Get::List-Cleanup=false",
+                "-o",
+                "Dir::Etc::SourceList=/dev/null",
+            ])
+            .args(["-o", &format!("Dir::Etc::SourceParts={}", entry.only_ours.path().display())])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "apt-get update:\n{}", all_output(&out));
+        entry
+    }
+
+    /// `apt-get install` of the packages by name, as an administrator does; the time it took.
+    fn install(&self) -> std::time::Duration {
+        let start = std::time::Instant::now();
+        let out = Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&self.packages)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "apt-get install {:?} from the repository:\n{}",
+            self.packages,
+            all_output(&out)
+        );
+        start.elapsed()
+    }
+}
+
+/// Whether `/var/lib/apt/lists` holds a list whose name starts with `prefix`.
+fn has_lists(prefix: &str) -> bool {
+    fs::read_dir("/var/lib/apt/lists")
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
 }
 
 impl Drop for HostEntry {
     fn drop(&mut self) {
         let _ = Command::new("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
-            .args(["purge", "-y", "-q", &self.package])
+            .args(["purge", "-y", "-q"])
+            .args(&self.packages)
             .output();
         let _ = fs::remove_file(&self.sources);
         if let Ok(entries) = fs::read_dir("/var/lib/apt/lists") {
@@ -346,56 +411,92 @@ fn a_signed_repository_installs_and_refuses_tampering() {
 
     // As an administrator: one sources entry, then apt-get install by name.
     let before = sources_dir_listing();
-    let entry = HostEntry {
-        sources: PathBuf::from("/etc/apt/sources.list.d/qemu-hello-rs-test.sources"),
-        package: package.clone(),
-        // apt names a list file after its URI, '/' as '_'.
-        lists_prefix: format!("{}_", repo.display().to_string().replace('/', "_")),
-    };
-    let _ = Command::new("apt-get").args(["purge", "-y", "-q", &package]).output();
-    fs::write(&entry.sources, &sources).unwrap();
-    let only_ours = tempfile::tempdir().unwrap();
-    fs::write(only_ours.path().join("ours.sources"), &sources).unwrap();
-    // Only this entry is fetched (no network); the host's other lists are kept.
-    let out = Command::new("apt-get")
-        .args(["update", "-q", "-o", "APT::Get::List-Cleanup=false", "-o", "Dir::Etc::SourceList=/dev/null"])
-        .args(["-o", &format!("Dir::Etc::SourceParts={}", only_ours.path().display())])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "apt-get update:\n{}", all_output(&out));
-    let start = std::time::Instant::now();
-    let out = Command::new("apt-get")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y", "-q", "--no-install-recommends", &package])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "apt-get install {package} from the repository:\n{}", all_output(&out));
-    eprintln!("installed from the repository in {:.1} s", start.elapsed().as_secs_f64());
+    let entry = HostEntry::add(&repo, &sources, std::slice::from_ref(&package));
+    let took = entry.install();
+    eprintln!("installed from the repository in {:.1} s", took.as_secs_f64());
     let installed = stdout_of(Command::new("dpkg-query").args(["-W", "-f", "${Version}", &package]));
     assert_eq!(installed, version);
     let policy = stdout_of(Command::new("apt-cache").args(["policy", &package]));
     assert!(policy.contains(&format!("file:{} stable/main", repo.display())), "{policy}");
+    let emulator = installed_emulator(&package);
+
+    upgrade_under_a_running_domain(&xtask, &repo, &deb, &package, &emulator, entry.only_ours.path());
+    remove_and_check(entry, &before);
+}
+
+/// The installed package's emulator, checked to run and be its release.
+fn installed_emulator(package: &str) -> PathBuf {
     let release = package.trim_start_matches("qemu-hello-rs-");
-    let emulator = format!("/usr/lib/qemu-hello-rs/{release}/bin/qemu-system-x86_64");
+    let emulator = PathBuf::from(format!("/usr/lib/qemu-hello-rs/{release}/bin/qemu-system-x86_64"));
     let v = stdout_of(Command::new(&emulator).arg("--version"));
     assert!(v.starts_with(&format!("QEMU emulator version {release}")), "{v}");
+    emulator
+}
 
-    upgrade_under_a_running_domain(&xtask, &repo, &deb, &package, Path::new(&emulator), only_ours.path());
-
-    let prefix = entry.lists_prefix.clone();
-    let ours = |p: &str| {
-        fs::read_dir("/var/lib/apt/lists")
-            .unwrap()
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with(p))
-    };
-    assert!(ours(&prefix), "no list of the repository in /var/lib/apt/lists (prefix {prefix})");
+/// Removes what `entry` added, and checks the host is as it was: its sources entries
+/// (`before`), no list of the repository, none of the packages installed.
+fn remove_and_check(entry: HostEntry, before: &[String]) {
+    let (packages, prefix) = (entry.packages.clone(), entry.lists_prefix.clone());
+    assert!(has_lists(&prefix), "no list of the repository in /var/lib/apt/lists (prefix {prefix})");
     drop(entry);
     assert_eq!(sources_dir_listing(), before, "the host's sources entries are not as they were");
-    assert!(!ours(&prefix), "the repository's lists are left in /var/lib/apt/lists");
-    let left = Command::new("dpkg-query").args(["-W", &package]).output().unwrap();
-    assert!(
-        !left.status.success() || String::from_utf8_lossy(&left.stdout).trim().ends_with('\t'),
-        "{package} is still installed"
-    );
+    assert!(!has_lists(&prefix), "the repository's lists are left in /var/lib/apt/lists");
+    for package in &packages {
+        let left = Command::new("dpkg-query").args(["-W", package]).output().unwrap();
+        assert!(
+            !left.status.success() || String::from_utf8_lossy(&left.stdout).trim().ends_with('\t'),
+            "{package} is still installed"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs root and packages of two releases; cargo xtask test --all-versions runs it"]
+fn two_releases_side_by_side() {
+    let debs: Vec<PathBuf> = std::env::var("QEMU_HELLO_DEBS")
+        .expect("QEMU_HELLO_DEBS names the packages of two releases, ':' between them (cargo xtask test --all-versions sets it)")
+        .split(':')
+        .map(PathBuf::from)
+        .collect();
+    assert!(debs.len() >= 2 && debs.iter().all(|d| d.is_file()), "QEMU_HELLO_DEBS: {debs:?}");
+    let xtask = env_path("QEMU_HELLO_XTASK");
+    let packages: Vec<String> = debs.iter().map(|d| field(d, "Package")).collect();
+    let mut distinct = packages.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), debs.len(), "not one package per release: {packages:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+
+    let start = std::time::Instant::now();
+    let printed = stdout_of(Command::new(&xtask).arg("repo").arg(&repo).args(&debs));
+    eprintln!("repository of {} releases built in {:.1} s", debs.len(), start.elapsed().as_secs_f64());
+    let sources = fs::read_to_string(printed.lines().last().expect("repo prints the sources entry")).unwrap();
+
+    // apt offers each release's package at its version.
+    let apt = IsolatedApt::new(&sources);
+    let out = apt.update();
+    assert!(out.status.success(), "apt-get update:\n{}", all_output(&out));
+    for (deb, package) in debs.iter().zip(&packages) {
+        assert_eq!(
+            apt.candidate(package),
+            Some(field(deb, "Version")),
+            "the version apt offers for {package}"
+        );
+    }
+
+    // Installed together, by name, each runs as its own release.
+    let before = sources_dir_listing();
+    let entry = HostEntry::add(&repo, &sources, &packages);
+    let took = entry.install();
+    eprintln!("{} installed side by side in {:.1} s", packages.join(" and "), took.as_secs_f64());
+    let emulators: Vec<PathBuf> = packages.iter().map(|p| installed_emulator(p)).collect();
+    for (package, emulator) in packages.iter().zip(&emulators) {
+        let vm = harness::Qemu::start(emulator, &harness::Options::default()).expect("the emulator starts");
+        let mut qmp = vm.qmp().expect("handshake");
+        let reply = qmp.execute(&harness::commands::HelloWorld::with(package.as_str())).expect("hello-world");
+        assert_eq!(reply, serde_json::json!({}), "{package}");
+        assert_eq!(vm.stdout(), format!("{package}\n"), "{package}");
+    }
+    remove_and_check(entry, &before);
 }

@@ -49,6 +49,7 @@ pub fn test(args: &TestArgs) -> Result<()> {
         test_version(&build, args.long).with_context(|| format!("QEMU {}", v.name))?;
         passed.push(v.name);
     }
+    test_two_releases()?;
     sh::step(format!("all checks passed for QEMU {}", passed.join(", ")));
     Ok(())
 }
@@ -140,6 +141,40 @@ fn test_series(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
     sh::run(&mut test)
 }
 
+/// One signed repository with the packages of two releases, installed side by side
+/// (tests/repo.rs, `two_releases_side_by_side`): the default release's package (built by
+/// its own checks) and 7.2's, the quickest to build.
+fn test_two_releases() -> Result<()> {
+    let mut debs = Vec::new();
+    for name in [versions::DEFAULT, "7.2"] {
+        let build = BuildArgs {
+            qemu: versions::get(name)?,
+            qemu_src: None,
+            qemu_tarball: None,
+            with_qemu_rust: false,
+        };
+        debs.push(package::package(&build, 0)?);
+    }
+    deps::ensure(crate::repo::TOOLS)?;
+    sh::step("one signed repository with two releases, installed side by side (tests/repo.rs)");
+    let mut test = qemu::cargo();
+    test.current_dir(sh::root())
+        .args([
+            "test",
+            "--test",
+            "repo",
+            "--",
+            "--ignored",
+            "--nocapture",
+            "--exact",
+            "two_releases_side_by_side",
+        ])
+        .env("QEMU_HELLO_DEBS", std::env::join_paths(&debs)?)
+        .env("QEMU_HELLO_XTASK", xtask_exe()?);
+    qemu::cargo_env(&Layout::new(versions::get(versions::DEFAULT)?, qemu::Flavor::Rust), &mut test);
+    sh::run(&mut test)
+}
+
 /// tests/migration.rs: live migration both ways and `virsh save`/`restore --xml` with
 /// the peer of `cargo xtask peer`.
 fn test_migration(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
@@ -186,7 +221,8 @@ fn test_package(l: &Layout, args: &BuildArgs) -> Result<()> {
     let xtask = xtask_exe()?;
     let mut test = qemu::cargo();
     test.current_dir(sh::root())
-        .args(["test", "--test", "repo", "--", "--ignored", "--nocapture"])
+        .args(["test", "--test", "repo", "--", "--ignored", "--nocapture", "--exact"])
+        .arg("a_signed_repository_installs_and_refuses_tampering")
         .env("QEMU_HELLO_DEB", &deb)
         .env("QEMU_HELLO_DEB_UPGRADE", &upgrade)
         .env("QEMU_HELLO_XTASK", &xtask);
