@@ -19,6 +19,10 @@
 //! next call. Then 1,000 calls of each under valgrind lose nothing, and `tests/c/panic.c`
 //! calls the panicking handlers from C under ASan, UBSan and LeakSanitizer.
 //!
+//! `say-kinds`, `count-words` and `panic-on` are declared first; `cargo xtask
+//! new-command` then writes each one's function from the declaration, and its signature
+//! must be the one the body is written against (which the build proves right).
+//!
 //! It builds QEMU in the copy (ccache makes that a few minutes), so `cargo xtask test`
 //! runs it once, for the default release (`--ignored`); run it by hand with
 //! `cargo test --test new_command -- --ignored`.
@@ -297,6 +301,26 @@ impl harness::qapi::Command for QuerySayHello {
     const ALLOW_OOB: bool = false;
 }
 
+/// A function's signature without its whitespace (and a trailing comma): from `pub fn`
+/// to the brace that opens its body.
+fn signature_of(text: &str) -> String {
+    let start = text.find("pub fn").unwrap_or_else(|| panic!("no `pub fn` in:\n{text}"));
+    let end = start + text[start..].find('{').expect("a body");
+    text[start..end].split_whitespace().collect::<String>().replace(",)", ")")
+}
+
+/// `cargo xtask new-command NAME` with `qapi/NAME.json` written already: the function
+/// file it writes has the signature of `function` (which the build then proves right by
+/// compiling it against the generated handler); then `function` replaces the stub.
+fn function_from_declaration(copy: &RepoCopy, name: &str, function: &str) {
+    run(copy.cargo().args(["xtask", "new-command", name]));
+    let file = copy.path().join("src/commands").join(format!("{}.rs", name.replace('-', "_")));
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(signature_of(&written), signature_of(function), "the signature new-command wrote:\n{written}");
+    assert!(written.contains(&format!("{name} is not implemented yet")), "{written}");
+    std::fs::write(&file, function).unwrap();
+}
+
 #[test]
 #[ignore = "builds QEMU in a copy of the repository; cargo xtask test runs it for the default release"]
 fn a_scaffolded_command_builds_and_answers() {
@@ -341,11 +365,12 @@ fn a_scaffolded_command_builds_and_answers() {
          print_line(if style == Some(qapi::SayHelloStyle::Loud) {{ {LOUD:?} }} else {{ {LINE:?} }}).map_err(CommandError::new)"
     );
     std::fs::write(&file, stub.replace(stub_line, &body)).unwrap();
-    // Steps 1 and 2 for a command with a member of each kind and its HMP twin.
-    run(copy.cargo().args(["xtask", "new-command", "say-kinds", "--hmp"]));
+    // Steps 1 and 2 for a command with a member of each kind and its HMP twin, the
+    // declaration first: new-command then writes the function with the exact signature
+    // the generator expects, the one the body below is written against.
     std::fs::write(copy.path().join("qapi/say-kinds.json"), KINDS_JSON).unwrap();
     std::fs::write(copy.path().join("qapi/say-kinds.hx"), KINDS_HX).unwrap();
-    std::fs::write(copy.path().join("src/commands/say_kinds.rs"), KINDS_RS).unwrap();
+    function_from_declaration(&copy, "say-kinds", KINDS_RS);
     // Steps 1 and 2 again for a query returning a list of structs whose members are an
     // enum, an optional enum, a list of strings and an optional list of enums: the layer
     // builds them all in glib memory, and QEMU's qapi_free_SayHelloInfoList frees them.
@@ -377,13 +402,11 @@ fn a_scaffolded_command_builds_and_answers() {
     );
     std::fs::write(&query_file, query_stub.replace(query_stub_line, query_body)).unwrap();
     // Steps 1 and 2 for real Rust in a command, and for its four kinds of panic.
-    run(copy.cargo().args(["xtask", "new-command", "count-words"]));
     std::fs::write(copy.path().join("qapi/count-words.json"), WORDS_JSON).unwrap();
-    std::fs::write(copy.path().join("src/commands/count_words.rs"), WORDS_RS).unwrap();
-    run(copy.cargo().args(["xtask", "new-command", "panic-on", "--hmp"]));
+    function_from_declaration(&copy, "count-words", WORDS_RS);
     std::fs::write(copy.path().join("qapi/panic-on.json"), PANIC_JSON).unwrap();
     std::fs::write(copy.path().join("qapi/panic-on.hx"), PANIC_HX).unwrap();
-    std::fs::write(copy.path().join("src/commands/panic_on.rs"), PANIC_RS).unwrap();
+    function_from_declaration(&copy, "panic-on", PANIC_RS);
     // Step 3: the series, and the build.
     run(copy.cargo().args(["xtask", "patches", "--qemu", &version]));
     let built = run(copy.cargo().args(["xtask", "build", "--qemu", &version]));

@@ -506,27 +506,7 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Re
         let expected: Vec<(String, String)> =
             params.iter().map(|p| (p.rust.clone(), p.member.name.clone())).collect();
         check_params(root, &c.c_name, &c.c_name, &owner, &expected, 0)?;
-        let list = lists.iter().find(|l| c.ret_element.is_some() && c.ret.as_ref() == Some(&l.c_name));
-        let (ret, c_ret) = match (&c.ret, list) {
-            (None, _) => (quote::quote!(()), None),
-            (Some(t), Some(_)) => {
-                let t = emit::id(t);
-                (quote::quote!(qapi::#t), Some(quote::quote!(*mut bindings::#t)))
-            }
-            (Some(t), None) => match schema.structs.iter().find(|s| &s.name == t) {
-                Some(s) => {
-                    let t = emit::id(&s.c_name);
-                    (quote::quote!(qapi::#t), Some(quote::quote!(*mut bindings::#t)))
-                }
-                None => {
-                    return Err(format!(
-                        "{}: {owner}: returning {t:?} is not supported by the command layer yet \
-                         (return a struct or a list)",
-                        c.file
-                    ));
-                }
-            },
-        };
+        let (ret, c_ret) = return_type(c, schema, &lists)?;
         items.push(emit::qmp(c, &params, ret, c_ret));
         allow.functions.push(format!("qmp_{}", c.c_name));
     }
@@ -559,6 +539,66 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], root: &std::path::Path) -> Re
         quote::quote!(#(#items)*),
     )?;
     Ok(Generated { glue, modules, allow })
+}
+
+/// What a command function returns (in `Ok`), and the C type QEMU's prototype returns.
+fn return_type(
+    c: &Command,
+    schema: &Schema,
+    lists: &[List],
+) -> Result<(proc_macro2::TokenStream, Option<proc_macro2::TokenStream>), String> {
+    let list = lists.iter().find(|l| c.ret_element.is_some() && c.ret.as_ref() == Some(&l.c_name));
+    let c_name = match (&c.ret, list) {
+        (None, _) => return Ok((quote::quote!(()), None)),
+        (Some(t), Some(_)) => t.clone(),
+        (Some(t), None) => match schema.structs.iter().find(|s| &s.name == t) {
+            Some(s) => s.c_name.clone(),
+            None => {
+                return Err(format!(
+                    "{}: command '{}': returning {t:?} is not supported by the command layer yet \
+                     (return a struct or a list)",
+                    c.file, c.name
+                ));
+            }
+        },
+    };
+    let t = emit::id(&c_name);
+    Ok((quote::quote!(qapi::#t), Some(quote::quote!(*mut bindings::#t))))
+}
+
+/// The function a command's declaration asks for, as `cargo xtask new-command` writes it
+/// into `src/commands/<command>.rs`: parameters named after the members in schema order,
+/// each of the exact type the generated handler passes (`&str`, the scalar, the enum;
+/// `Option<_>` when optional), the return type, and a body that answers "not implemented
+/// yet". `command` is the QMP name.
+pub fn signature(schema: &Schema, command: &str) -> Result<String, String> {
+    check_supported(schema)?;
+    let c = schema
+        .commands
+        .iter()
+        .find(|c| c.name == command)
+        .ok_or_else(|| format!("the declarations in qapi/ have no command '{command}'"))?;
+    let owner = format!("command '{}'", c.name);
+    let params = params(&owner, &c.file, &c.args, &schema.enums)?;
+    let (ret, _) = return_type(c, schema, &lists(schema)?)?;
+    let f = emit::id(&c.c_name);
+    let decls = params.iter().map(|p| {
+        let name: proc_macro2::TokenStream = p.rust.parse().expect("a Rust identifier");
+        let ty = emit::crossing(p.kind).arg;
+        if p.member.optional { quote::quote!(#name: Option<#ty>) } else { quote::quote!(#name: #ty) }
+    });
+    let stub = format!("{command} is not implemented yet");
+    let doc = format!(" Implements `{command}` ({}): one parameter per member, in order.", c.file);
+    let many = (params.len() > 7).then(|| quote::quote!(#[allow(clippy::too_many_arguments)]));
+    let item = quote::quote! {
+        #[doc = #doc]
+        #many
+        pub fn #f(#(#decls),*) -> Result<#ret, CommandError> {
+            Err(CommandError::new(#stub))
+        }
+    };
+    let file = syn::parse2::<syn::File>(item).map_err(|e| format!("the signature of {command}: {e}"))?;
+    Ok(prettyplease::unparse(&file))
 }
 
 fn member_kind(owner: &str, file: &str, m: &Member, enums: &[Enum]) -> Result<Kind, String> {
@@ -662,4 +702,79 @@ fn hmp_twin(h: &HmpEntry, c: &Command, enums: &[Enum]) -> Result<proc_macro2::To
     }
     let what = format!("the twin of QMP `{}`, `crate::commands::{m}::{m}`", c.name, m = c.c_name);
     Ok(emit::hmp(h, &what, emit::hmp_twin_body(c, converts, names)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: &str, ty: &str, optional: bool) -> serde_json::Value {
+        let element = ty.strip_suffix("List").filter(|_| ty != "strList").map(String::from);
+        let element = if ty == "strList" { Some("str".to_string()) } else { element };
+        serde_json::json!({ "name": name, "c_name": name.replace('-', "_"), "type": ty, "optional": optional,
+                            "has": false, "element": element, "if": null, "features": [] })
+    }
+
+    fn command(
+        name: &str,
+        args: Vec<serde_json::Value>,
+        ret: Option<(&str, Option<&str>)>,
+    ) -> serde_json::Value {
+        serde_json::json!({ "name": name, "c_name": name.replace('-', "_"), "file": "qapi/x.json", "args": args,
+                            "ret": ret.map(|r| r.0), "ret_element": ret.and_then(|r| r.1), "gen": true,
+                            "success_response": true, "boxed": false, "allow_oob": false, "coroutine": false,
+                            "if": null, "features": [] })
+    }
+
+    fn schema() -> Schema {
+        serde_json::from_value(serde_json::json!({
+            "commands": [
+                command("say-kinds", vec![member("flag", "bool", false), member("opt", "str", true),
+                    member("type", "str", false), member("size", "size", true), member("style", "Style", true),
+                    member("count", "int32", false), member("ratio", "number", false),
+                    member("_ignored", "str", true)], None),
+                command("query-things", vec![], Some(("ThingList", Some("Thing")))),
+                command("query-one", vec![member("name", "str", false)], Some(("Thing", None))),
+                command("query-bad", vec![], Some(("Style", None))),
+            ],
+            "events": [],
+            "structs": [{ "name": "Thing", "c_name": "Thing", "file": "qapi/x.json",
+                          "members": [member("style", "Style", false)], "base": null, "branches": null,
+                          "if": null, "features": [] }],
+            "alternates": [],
+            "enums": [{ "name": "Style", "c_name": "Style", "file": "qapi/x.json", "max": "STYLE__MAX",
+                        "values": [{ "name": "plain", "c_const": "STYLE_PLAIN", "if": null, "features": [] }],
+                        "if": null, "features": [] }],
+        }))
+        .expect("a schema")
+    }
+
+    /// The signature `cargo xtask new-command` writes: exactly the types the generated
+    /// handler passes, parameters named after members, raw identifiers for keywords.
+    #[test]
+    fn signatures_have_the_types_the_handler_passes() {
+        let s = schema();
+        let kinds = signature(&s, "say-kinds").unwrap();
+        let flat = kinds.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(
+                "#[allow(clippy::too_many_arguments)] pub fn say_kinds( flag: bool, opt: Option<&str>, r#type: &str, \
+                 size: Option<u64>, style: Option<qapi::Style>, count: i32, ratio: f64, _ignored: Option<&str>, \
+                 ) -> Result<(), CommandError> { Err(CommandError::new(\"say-kinds is not implemented yet\")) }"
+            ),
+            "{kinds}"
+        );
+        assert!(kinds.starts_with("/// Implements `say-kinds` (qapi/x.json)"), "{kinds}");
+        let things = signature(&s, "query-things").unwrap();
+        assert!(
+            things.contains("pub fn query_things() -> Result<qapi::ThingList, CommandError> {"),
+            "{things}"
+        );
+        let one = signature(&s, "query-one").unwrap();
+        assert!(one.contains("pub fn query_one(name: &str) -> Result<qapi::Thing, CommandError> {"), "{one}");
+        let bad = signature(&s, "query-bad").unwrap_err();
+        assert!(bad.contains("command 'query-bad': returning \"Style\" is not supported"), "{bad}");
+        let missing = signature(&s, "nothing").unwrap_err();
+        assert_eq!(missing, "the declarations in qapi/ have no command 'nothing'");
+    }
 }

@@ -5,6 +5,12 @@
 //!
 //! The stub function compiles and answers with an error saying it is not implemented
 //! yet, so a scaffolded command builds, boots and can be called before it is written.
+//!
+//! With the schema in place already (`qapi/NAME.json` written, `src/commands/<name>.rs`
+//! not yet), it writes only the function, with the exact signature the generator
+//! expects: parameters named after the members in order, each of the type the handler
+//! passes, and the return type. The declarations are read with QEMU's own QAPI front end,
+//! as the build reads them (`qemu_monitor_layer_build::glue::signature`).
 
 use std::fs;
 use std::path::PathBuf;
@@ -40,6 +46,11 @@ pub fn new_command(args: &NewCommandArgs) -> Result<()> {
     let name = &args.name;
     let c_name = name.replace('-', "_");
     let root = sh::crate_dir();
+    let schema_file = root.join("qapi").join(format!("{name}.json"));
+    let function_file = root.join("src/commands").join(format!("{c_name}.rs"));
+    if schema_file.exists() && !function_file.exists() && !args.hmp {
+        return function_from_schema(name, &function_file);
+    }
     // `Since:` is the release the series targets first.
     let since = versions::DEFAULT.rsplit_once('.').map_or(versions::DEFAULT, |(major_minor, _)| major_minor);
     let mut files: Vec<(PathBuf, String)> = vec![
@@ -74,7 +85,15 @@ pub fn new_command(args: &NewCommandArgs) -> Result<()> {
         ));
     }
     if let Some((existing, _)) = files.iter().find(|(p, _)| p.exists()) {
-        bail!("{} exists already: the command {name:?} is declared", existing.display());
+        bail!(
+            "{} exists already: the command {name:?} is declared{}",
+            existing.display(),
+            if existing == &schema_file && !function_file.exists() {
+                " (without --hmp, new-command writes its function from the declaration)"
+            } else {
+                ""
+            }
+        );
     }
     for (path, text) in &files {
         if let Some(dir) = path.parent() {
@@ -87,6 +106,56 @@ pub fn new_command(args: &NewCommandArgs) -> Result<()> {
         "next: declare the arguments and document {name} in qapi/{name}.json{hx}, write the body of \
          {c_name}() in src/commands/{c_name}.rs, then `cargo xtask patches` and `cargo xtask test`",
         hx = if args.hmp { format!(" (and qapi/{name}.hx)") } else { String::new() }
+    ));
+    Ok(())
+}
+
+/// Writes `src/commands/<name>.rs` with the signature the declarations in `qapi/` ask
+/// for, read by the QAPI front end of the default release's QEMU source (the build's
+/// tree when there is one; otherwise `scripts/qapi` from the release's tarball).
+fn function_from_schema(name: &str, dest: &std::path::Path) -> Result<()> {
+    use crate::qemu::{Flavor, Layout};
+    let root = sh::crate_dir();
+    let v = versions::get(versions::DEFAULT)?;
+    let built = Layout::new(v, Flavor::Rust).src;
+    let unpacked;
+    let src = if built.join("scripts/qapi").is_dir() {
+        built
+    } else {
+        unpacked = tempfile::Builder::new().prefix("qemu-qapi-").tempdir()?;
+        let tarball = crate::source::tarball(v, None)?;
+        sh::run(
+            std::process::Command::new("tar")
+                .arg("xf")
+                .arg(&tarball)
+                .args(["--no-same-owner", "--strip-components=1", "--wildcards", "-C"])
+                .arg(unpacked.path())
+                .arg("*/scripts/qapi/*"),
+        )?;
+        unpacked.path().to_path_buf()
+    };
+    let mut files: Vec<String> = fs::read_dir(root.join("qapi"))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .map(|n| format!("qapi/{n}"))
+        .collect();
+    files.sort();
+    let schema = qemu_monitor_layer_build::glue::describe(root, &src, &files).map_err(anyhow::Error::msg)?;
+    let function = qemu_monitor_layer_build::glue::signature(&schema, name).map_err(anyhow::Error::msg)?;
+    if let Some(dir) = dest.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    fs::write(
+        dest,
+        format!(
+            "// SPDX-License-Identifier: GPL-2.0-or-later\n//! QMP `{name}` (qapi/{name}.json).\n\nuse crate::prelude::*;\n\n{function}"
+        ),
+    )?;
+    out!("wrote {}", dest.strip_prefix(root).unwrap_or(dest).display());
+    let c_name = name.replace('-', "_");
+    sh::step(format!(
+        "next: write the body of {c_name}() in src/commands/{c_name}.rs (its signature is the one the \
+         declaration asks for), then `cargo xtask patches` and `cargo xtask test`"
     ));
     Ok(())
 }
