@@ -3,6 +3,11 @@
 """Describe the project's QAPI declarations as one QEMU release's C code sees them.
 
 Usage: qapi-describe.py QEMU_SRC SCHEMA.json...
+       qapi-describe.py QEMU_SRC --qemu-schema
+
+The second form describes QEMU's own schema (QEMU_SRC/qapi/qapi-schema.json, every
+module it includes, with QEMU's own pragmas), "file" being each entity's module
+relative to QEMU_SRC (`cargo xtask coverage`).
 
 Parses the schema files with QEMU's own QAPI front end (QEMU_SRC/scripts/qapi, the
 same code that generates the C headers), with doc comments required as in
@@ -121,6 +126,21 @@ def main():
                                              "if": cond(v.ifcond),
                                              "features": feats(getattr(v, "features", []))}
                                             for v in values]})
+
+    if sys.argv[2:] == ["--qemu-schema"]:
+        originals = {}
+
+        def origin(info):  # noqa: F811 (QEMU's module, relative to its tree)
+            return os.path.relpath(info.fname, src) if info else None
+
+        try:
+            schema = QAPISchema(os.path.join(src, "qapi", "qapi-schema.json"))
+        except QAPIError as e:
+            sys.exit(f"{e}")
+        schema.visit(Visitor())
+        json.dump(out, sys.stdout, indent=1)
+        print()
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         # Each file in this release's doc syntax, included from one top file.

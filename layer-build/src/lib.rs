@@ -26,6 +26,7 @@
 //!
 //! [`qemu-monitor-layer`]: ../qemu_monitor_layer/index.html
 
+pub mod coverage;
 mod emit;
 #[doc(hidden)]
 pub mod glue;
@@ -64,7 +65,7 @@ pub fn generate() {
     let schema_files = declarations(&root);
     let schema = glue::describe(&root, &tree.src, &schema_files).unwrap_or_else(|e| fail(&e));
     let hmp = hx::read_dir(&root).unwrap_or_else(|e| fail(&e));
-    let generated = glue::generate(&schema, &hmp, &root).unwrap_or_else(|e| fail(&e));
+    let generated = glue::generate(&schema, &hmp, &root.join("src/commands")).unwrap_or_else(|e| fail(&e));
     let out = out_dir();
     write(&out.join("glue.rs"), &generated.glue);
     write(&out.join("commands.rs"), &generated.modules);
@@ -75,23 +76,26 @@ pub fn generate() {
     for kind in ["types", "commands", "events"] {
         wrapper.push_str(&format!("#include \"qapi/qapi-{kind}-misc.h\"\n"));
     }
-    let mut builder = tree
-        .bindgen(&wrapper)
-        // One Rust type each for QEMU's monitor, argument dictionary and error: the
-        // layer's, which its functions take.
+    write_bindings(allowed(tree.bindgen(&wrapper), &generated.allow), &out);
+}
+
+/// `builder` declaring exactly what the glue calls and names, with QEMU's `Monitor`,
+/// `QDict` and `Error` taken from the layer (one Rust type each, which its functions take).
+fn allowed(builder: bindgen::Builder, allow: &glue::Allowlist) -> bindgen::Builder {
+    let mut builder = builder
         .blocklist_type("Monitor|QDict|Error")
         .raw_line("#[allow(unused_imports)]")
         .raw_line("pub use ::qemu_monitor_layer::__private::sys::{Error, Monitor, QDict};");
-    for f in &generated.allow.functions {
+    for f in &allow.functions {
         builder = builder.allowlist_function(f);
     }
-    for t in &generated.allow.types {
+    for t in &allow.types {
         builder = builder.allowlist_type(t);
     }
-    for e in &generated.allow.enums {
+    for e in &allow.enums {
         builder = builder.newtype_enum(e);
     }
-    write_bindings(builder, &out);
+    builder
 }
 
 /// The configured QEMU tree a crate is compiled against.

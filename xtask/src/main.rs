@@ -7,6 +7,7 @@
 #[macro_use]
 mod sh;
 mod bench;
+mod coverage;
 mod crates;
 mod deps;
 mod libvirt;
@@ -65,6 +66,9 @@ enum Cmd {
     Repo(repo::RepoArgs),
     /// Run the patched QEMU under libvirt and drive it with virsh qemu-monitor-command.
     Libvirt(libvirt::LibvirtArgs),
+    /// Generate and compile the layer's glue for every command and event of the release's
+    /// own schema; print what it carries and why the rest is refused.
+    Coverage(BuildArgs),
     /// Fetch the emulator a VM migrates from and back to (Debian's qemu-system-x86 of the
     /// release, or for 10.2.2 the upstream build without the library); print its path.
     Peer(BuildArgs),
@@ -138,6 +142,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::NewCommand(args) => scaffold::new_command(&args)?,
         Cmd::Repo(args) => repo::repo(&args)?,
         Cmd::Peer(args) => peer::peer(&args)?,
+        Cmd::Coverage(args) => coverage::coverage(&args)?,
         Cmd::Glue(args) => {
             let built = qemu::build(&args)?;
             out!("{}", qemu::generated_glue(&built.layout)?);

@@ -89,6 +89,10 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
 
     qemu_own_tests(l, &built.binary)?;
 
+    // The layer's glue for QEMU's own schema, compiled with every proof.
+    let proven = crate::coverage::run(l, &built.binary)?;
+    sh::step(&proven);
+
     // The README's path for a new command, followed in a copy of the repository: it
     // builds QEMU there (a few minutes with ccache), so once, for the default release;
     // the series walk and the manual likewise.

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The coverage build (`cargo xtask coverage`): the layer's glue for every command and
+//! event of QEMU's own schema that the layer can carry, compiled with each handler's and
+//! each sender's proof against bindgen's prototype from QEMU's headers. A command the
+//! layer cannot carry yet is reported with the generator's own reason, not dropped.
+//!
+//! A scratch crate's `build.rs` calls [`build`]; its `lib.rs` is `commands!()`. Each
+//! command function is a stub with the signature [`glue::signature`] writes (what
+//! `cargo xtask new-command` writes), in `OUT_DIR/commands/`. The crate compiling is the
+//! proof; the report (`QEMU_MONITOR_LAYER_COVERAGE_REPORT`, JSON) says what is in it.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use crate::glue::{self, Schema};
+
+/// One command or event of QEMU's schema: whether the coverage crate carries it, and if
+/// not, why.
+#[derive(serde::Serialize)]
+struct Entry {
+    name: String,
+    file: String,
+    /// The generator's refusal; `None` when the glue is generated (and so compiled).
+    refused: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct Report {
+    commands: Vec<Entry>,
+    events: Vec<Entry>,
+}
+
+/// The part of `whole` one command or event needs: the types its members and return
+/// value reach (structs, their lists' elements, enums, alternates).
+fn reachable(whole: &Schema, roots: &[&str]) -> Schema {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<String> = roots.iter().map(|s| s.to_string()).collect();
+    while let Some(t) = todo.pop() {
+        if !seen.insert(t.clone()) {
+            continue;
+        }
+        if let Some(s) = whole.structs.iter().find(|s| s.name == t) {
+            for m in &s.members {
+                todo.push(m.ty.clone());
+                todo.extend(m.element.clone());
+            }
+        }
+    }
+    Schema {
+        commands: Vec::new(),
+        events: Vec::new(),
+        structs: whole.structs.iter().filter(|s| seen.contains(&s.name)).cloned().collect(),
+        alternates: whole.alternates.iter().filter(|a| seen.contains(&a.name)).cloned().collect(),
+        enums: whole.enums.iter().filter(|e| seen.contains(&e.name)).cloned().collect(),
+    }
+}
+
+fn member_types(members: &[glue::Member]) -> Vec<&str> {
+    members.iter().flat_map(|m| [Some(m.ty.as_str()), m.element.as_deref()]).flatten().collect()
+}
+
+/// `part` merged into `into` (each type once).
+fn merge(into: &mut Schema, part: Schema) {
+    for s in part.structs {
+        if !into.structs.iter().any(|t| t.name == s.name) {
+            into.structs.push(s);
+        }
+    }
+    for e in part.enums {
+        if !into.enums.iter().any(|t| t.name == e.name) {
+            into.enums.push(e);
+        }
+    }
+    for a in part.alternates {
+        if !into.alternates.iter().any(|t| t.name == a.name) {
+            into.alternates.push(a);
+        }
+    }
+}
+
+/// The coverage crate's build script: describes the configured tree's own schema, less
+/// the commands and events named in `QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE` (a crate's own,
+/// which the series added), generates the glue for what the layer carries, writes the
+/// stubs, the bindings and the report.
+pub fn build() {
+    let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    println!("cargo::rerun-if-env-changed=QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE");
+    println!("cargo::rerun-if-env-changed=QEMU_MONITOR_LAYER_COVERAGE_REPORT");
+    println!("cargo::rerun-if-changed={}", glue::describe_script().display());
+    let tree = crate::Tree::from_env(&root);
+    let exclude: Vec<String> = std::env::var("QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    let whole = glue::describe_qemu(&tree.src).unwrap_or_else(|e| crate::fail(&e));
+    let out = crate::out_dir();
+    let commands_dir = out.join("commands");
+    let _ = fs::remove_dir_all(&commands_dir);
+    fs::create_dir_all(&commands_dir)
+        .unwrap_or_else(|e| crate::fail(&format!("{}: {e}", commands_dir.display())));
+
+    let mut carried = Schema {
+        commands: Vec::new(),
+        events: Vec::new(),
+        structs: Vec::new(),
+        alternates: Vec::new(),
+        enums: Vec::new(),
+    };
+    let mut report = Report { commands: Vec::new(), events: Vec::new() };
+    let none = Path::new("/nonexistent");
+    for c in whole.commands.iter().filter(|c| !exclude.contains(&c.name)) {
+        let mut roots = member_types(&c.args);
+        roots.extend(c.ret.as_deref());
+        roots.extend(c.ret_element.as_deref());
+        let mut one = reachable(&whole, &roots);
+        one.commands.push(c.clone());
+        let refused = per_target(&c.file, &one)
+            .or_else(|| glue::generate(&one, &[], none).and_then(|_| glue::signature(&one, &c.name)).err());
+        if refused.is_none() {
+            let stub = glue::signature(&one, &c.name).unwrap_or_default();
+            let text = format!("use crate::prelude::*;\n\n{stub}");
+            let path = commands_dir.join(format!("{}.rs", c.c_name));
+            fs::write(&path, text).unwrap_or_else(|e| crate::fail(&format!("{}: {e}", path.display())));
+            merge(&mut carried, one);
+            carried.commands.push(c.clone());
+        }
+        report.commands.push(Entry { name: c.name.clone(), file: c.file.clone(), refused });
+    }
+    for e in whole.events.iter().filter(|e| !exclude.contains(&e.name)) {
+        let mut one = reachable(&whole, &member_types(&e.args));
+        one.events.push(e.clone());
+        let refused = per_target(&e.file, &one).or_else(|| glue::generate(&one, &[], none).err());
+        if refused.is_none() {
+            merge(&mut carried, one);
+            carried.events.push(e.clone());
+        }
+        report.events.push(Entry { name: e.name.clone(), file: e.file.clone(), refused });
+    }
+    let generated = glue::generate(&carried, &[], &commands_dir).unwrap_or_else(|e| crate::fail(&e));
+    crate::write(&out.join("glue.rs"), &generated.glue);
+    crate::write(&out.join("commands.rs"), &generated.modules);
+    if let Some(path) = std::env::var_os("QEMU_MONITOR_LAYER_COVERAGE_REPORT") {
+        let json = serde_json::to_string_pretty(&report).expect("a report");
+        crate::write(Path::new(&path), &json);
+    }
+
+    // The headers of every module the carried entities come from.
+    let mut wrapper =
+        String::from("#include \"qemu/osdep.h\"\n#include \"qapi/error.h\"\n#include \"monitor/hmp.h\"\n");
+    let files = carried.commands.iter().map(|c| &c.file).chain(carried.events.iter().map(|e| &e.file));
+    let files =
+        files.chain(carried.structs.iter().map(|s| &s.file)).chain(carried.enums.iter().map(|e| &e.file));
+    let modules: BTreeSet<String> = files.filter_map(|f| module(f)).collect();
+    for m in &modules {
+        for kind in ["types", "commands", "events"] {
+            let h = format!("qapi/qapi-{kind}-{m}.h");
+            if tree.build.join(&h).is_file() {
+                wrapper.push_str(&format!("#include \"{h}\"\n"));
+            }
+        }
+    }
+    crate::write_bindings(crate::allowed(tree.bindgen(&wrapper), &generated.allow), &out);
+}
+
+/// The module of a schema file, `qapi/<module>.json`.
+fn module(file: &str) -> Option<String> {
+    Some(file.strip_prefix("qapi/")?.strip_suffix(".json")?.to_string())
+}
+
+/// The refusal of an entity that is, or reaches a type, in a per-target module
+/// (`*-target.json`): QEMU compiles those headers once per target, with the target's
+/// macros, and poisons them in the common code a command crate is compiled as.
+fn per_target(file: &str, reached: &Schema) -> Option<String> {
+    let files = std::iter::once(file)
+        .chain(reached.structs.iter().map(|s| s.file.as_str()))
+        .chain(reached.enums.iter().map(|e| e.file.as_str()));
+    files.into_iter().find(|f| f.ends_with("-target.json")).map(|f| {
+        format!(
+            "{f}: a per-target module (QEMU compiles its headers for each target, and they cannot \
+             be included in the common code a command crate is compiled as)"
+        )
+    })
+}
