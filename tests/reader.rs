@@ -101,15 +101,6 @@ const REFUSED: &str = "
 { 'struct': 'Cond', 'data': { 'm': { 'type': 'str', 'if': 'CONFIG_LINUX' } } }
 
 ##
-# @c-features:
-#
-# Features:
-#
-# @deprecated: old
-##
-{ 'command': 'c-features', 'features': [ 'deprecated' ] }
-
-##
 # @E_BOXED:
 ##
 { 'event': 'E_BOXED', 'data': 'Box', 'boxed': true }
@@ -129,7 +120,6 @@ fn what_the_layer_does_not_carry_out_is_refused_by_name() {
         "command 'c-coroutine': 'coroutine': true (the handler would run in a coroutine that may yield) is not supported",
         "command 'c-if': 'if': \"CONFIG_POSIX\" is not supported",
         "struct 'Cond', member 'm': 'if': \"CONFIG_LINUX\" is not supported",
-        "command 'c-features': 'features': [\"deprecated\"] is not supported",
         "event 'E_BOXED': 'boxed': true is not supported",
         "union 'Choice': a union (branches [\"a\", \"b\"]) is not supported",
         "alternate 'Either': an alternate is not supported",

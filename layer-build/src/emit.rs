@@ -641,6 +641,27 @@ pub fn hmp_body(h: &HmpEntry, converts: Vec<TokenStream>, names: Vec<Ident>) -> 
     }
 }
 
+/// `qapi::features(name)`: the features the schema gives an entity or member (see
+/// `glue::features_of` for the names), such as `deprecated` or `unstable`; empty for
+/// one without. QEMU's dispatcher applies its policy for them before a handler runs;
+/// this lets a command see them too.
+pub fn features(entries: &[(String, Vec<String>)]) -> TokenStream {
+    let arms = entries.iter().map(|(name, f)| quote!(#name => &[#(#f),*],));
+    let body = if entries.is_empty() {
+        quote!(let _ = name; &[])
+    } else {
+        quote!(match name { #(#arms)* _ => &[], })
+    };
+    quote! {
+        /// The features the schema gives `name`: a command, event, struct or enum by its
+        /// schema name, a member or enum value as `owner.member`; empty for one without.
+        #[allow(dead_code)]
+        pub fn features(name: &str) -> &'static [&'static str] {
+            #body
+        }
+    }
+}
+
 /// The schema's types and event senders, in `mod qapi`.
 pub fn qapi_module(items: Vec<TokenStream>) -> TokenStream {
     quote! {

@@ -316,11 +316,10 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
         found.push(format!("{file}: {what}: {why} is not supported by the command layer yet"));
     };
     let ifc = |i: &IfCond| i.as_ref().map(|c| format!("'if': {c}"));
-    let feat = |f: &[String]| (!f.is_empty()).then(|| format!("'features': {f:?}"));
     let members = |file: &str, owner: &str, ms: &[Member], refuse: &mut dyn FnMut(&str, &str, String)| {
         for m in ms {
             let what = format!("{owner}, member '{}'", m.name);
-            for why in [ifc(&m.ifcond), feat(&m.features)].into_iter().flatten() {
+            if let Some(why) = ifc(&m.ifcond) {
                 refuse(file, &what, why);
             }
         }
@@ -341,7 +340,7 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
         for (_, why) in flags.iter().filter(|(on, _)| *on) {
             refuse(&c.file, &what, why.to_string());
         }
-        for why in [ifc(&c.ifcond), feat(&c.features)].into_iter().flatten() {
+        if let Some(why) = ifc(&c.ifcond) {
             refuse(&c.file, &what, why);
         }
         members(&c.file, &what, &c.args, &mut refuse);
@@ -351,7 +350,7 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
         if e.boxed {
             refuse(&e.file, &what, "'boxed': true".to_string());
         }
-        for why in [ifc(&e.ifcond), feat(&e.features)].into_iter().flatten() {
+        if let Some(why) = ifc(&e.ifcond) {
             refuse(&e.file, &what, why);
         }
         members(&e.file, &what, &e.args, &mut refuse);
@@ -361,7 +360,7 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
         if let Some(b) = &t.branches {
             refuse(&t.file, &format!("union '{}'", t.name), format!("a union (branches {b:?})"));
         }
-        for why in [ifc(&t.ifcond), feat(&t.features)].into_iter().flatten() {
+        if let Some(why) = ifc(&t.ifcond) {
             refuse(&t.file, &what, why);
         }
         members(&t.file, &what, &t.members, &mut refuse);
@@ -371,11 +370,11 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     }
     for e in &schema.enums {
         let what = format!("enum '{}'", e.name);
-        for why in [ifc(&e.ifcond), feat(&e.features)].into_iter().flatten() {
+        if let Some(why) = ifc(&e.ifcond) {
             refuse(&e.file, &what, why);
         }
         for v in &e.values {
-            for why in [ifc(&v.ifcond), feat(&v.features)].into_iter().flatten() {
+            if let Some(why) = ifc(&v.ifcond) {
                 refuse(&e.file, &format!("{what}, value '{}'", v.name), why);
             }
         }
@@ -505,6 +504,7 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
         types.push(emit::event(e, &params));
         allow.functions.push(format!("qapi_event_send_{}", e.c_name));
     }
+    types.push(emit::features(&features_of(schema)));
     let mut items = vec![emit::qapi_module(types)];
 
     for c in &schema.commands {
@@ -547,6 +547,35 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
         quote::quote!(#(#items)*),
     )?;
     Ok(Generated { glue, modules, allow })
+}
+
+/// Every entity and member of `schema` that has features, by the name
+/// [`emit::features`] looks it up by: `command`, `command.member`, `EVENT`,
+/// `EVENT.member`, `Struct`, `Struct.member`, `Enum`, `Enum.value`.
+fn features_of(schema: &Schema) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut add = |name: String, f: &[String]| {
+        if !f.is_empty() {
+            out.push((name, f.to_vec()));
+        }
+    };
+    for c in &schema.commands {
+        add(c.name.clone(), &c.features);
+        c.args.iter().for_each(|m| add(format!("{}.{}", c.name, m.name), &m.features));
+    }
+    for e in &schema.events {
+        add(e.name.clone(), &e.features);
+        e.args.iter().for_each(|m| add(format!("{}.{}", e.name, m.name), &m.features));
+    }
+    for t in &schema.structs {
+        add(t.name.clone(), &t.features);
+        t.members.iter().for_each(|m| add(format!("{}.{}", t.name, m.name), &m.features));
+    }
+    for e in &schema.enums {
+        add(e.name.clone(), &e.features);
+        e.values.iter().for_each(|v| add(format!("{}.{}", e.name, v.name), &v.features));
+    }
+    out
 }
 
 /// What a command function returns (in `Ok`), and the C type QEMU's prototype returns.
@@ -784,5 +813,25 @@ mod tests {
         assert!(bad.contains("command 'query-bad': returning \"Style\" is not supported"), "{bad}");
         let missing = signature(&s, "nothing").unwrap_err();
         assert_eq!(missing, "the declarations in qapi/ have no command 'nothing'");
+    }
+
+    /// Features are carried, not refused: `qapi::features(name)` gives them to a command.
+    #[test]
+    fn features_are_visible_to_commands() {
+        let mut s = schema();
+        s.commands.retain(|c| c.name != "query-bad");
+        s.commands[0].features = vec!["deprecated".into()];
+        s.commands[0].args[1].features = vec!["unstable".into(), "deprecated".into()];
+        s.enums[0].values[0].features = vec!["unstable".into()];
+        let glue = generate(&s, &[], std::path::Path::new("/nonexistent")).unwrap().glue;
+        let flat = glue.split_whitespace().collect::<Vec<_>>().join(" ");
+        for arm in [
+            "\"say-kinds\" => &[\"deprecated\"],",
+            "\"say-kinds.opt\" => &[\"unstable\", \"deprecated\"],",
+            "\"Style.plain\" => &[\"unstable\"],",
+            "_ => &[],",
+        ] {
+            assert!(flat.contains(arm), "no {arm} in:\n{glue}");
+        }
     }
 }

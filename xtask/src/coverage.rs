@@ -33,7 +33,6 @@ const CONSTRUCTS: &[(&str, &str)] = &[
     ("an alternate", "an alternate"),
     ("\"any\"", "any"),
     ("'if'", "'if' condition"),
-    ("'features'", "features"),
     ("returning", "return value not a struct or list"),
     ("a list of", "list of an unsupported element"),
     ("type \"", "argument or member of an unsupported type (a struct, a list argument)"),
