@@ -68,7 +68,7 @@ pub fn run(l: &Layout, binary: &std::path::Path) -> Result<String> {
     write_if_changed(
         &krate.join("lib.rs"),
         "//! QEMU's own commands and events through the command layer, stub bodies.\n\
-         #![allow(unused_variables, clippy::all)]\n\nqemu_monitor_layer::commands!();\n",
+         #![allow(unused_variables, nonstandard_style, clippy::all)]\n\nqemu_monitor_layer::commands!();\n",
     )?;
     write_if_changed(
         &krate.join("build.rs"),
