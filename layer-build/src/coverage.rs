@@ -89,6 +89,7 @@ pub fn build() {
     println!("cargo::rerun-if-env-changed=QEMU_MONITOR_LAYER_COVERAGE_REPORT");
     println!("cargo::rerun-if-changed={}", glue::describe_script().display());
     let tree = crate::Tree::from_env(&root);
+    crate::config_cfgs(&tree.build);
     let exclude: Vec<String> = std::env::var("QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE")
         .unwrap_or_default()
         .split(',')

@@ -217,14 +217,25 @@ pub fn list(l: &List) -> TokenStream {
 /// constants' names, so each release's spelling and a 'prefix' are QEMU's own), and the
 /// `Arg` conversions a command function's parameter uses. The count is proven against
 /// QEMU's `__MAX` constant.
-pub fn enumeration(e: &Enum, variants: &[String]) -> TokenStream {
+pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStream>]) -> TokenStream {
     let name = id(&e.c_name);
     let max = id(&e.max);
     let vs: Vec<Ident> = variants.iter().map(|v| id(v)).collect();
+    // A value under an `'if'` exists, in C as in Rust, only where its condition holds;
+    // the count below is proven against QEMU's `__MAX` with the same conditions.
+    let cfgs: Vec<TokenStream> =
+        conditions.iter().map(|c| c.as_ref().map(|p| quote!(#[cfg(#p)])).unwrap_or_default()).collect();
+    let counts: Vec<TokenStream> =
+        conditions.iter().map(|c| c.as_ref().map_or(quote!(1), |p| quote!((cfg!(#p) as usize)))).collect();
+    let n = if conditions.iter().all(Option::is_none) {
+        let n = Literal::usize_unsuffixed(vs.len());
+        quote!(#n)
+    } else {
+        quote!(0 #(+ #counts)*)
+    };
     let docs: Vec<TokenStream> = e.values.iter().map(|v| doc(&format!("`{}`", v.name))).collect();
     let wire: Vec<&str> = e.values.iter().map(|v| v.name.as_str()).collect();
     let consts: Vec<Ident> = e.values.iter().map(|v| id(&v.c_const)).collect();
-    let n = Literal::usize_unsuffixed(vs.len());
     let d = doc(&format!("QAPI enum `{}` ({}).", e.name, e.file));
     let proof = comment("Proof: as many values as QEMU's enum.");
     let fwd_enum = comment("SAFETY: forwarded; an enum value carries no pointer.");
@@ -234,17 +245,17 @@ pub fn enumeration(e: &Enum, variants: &[String]) -> TokenStream {
         #d
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum #name {
-            #(#docs #vs,)*
+            #(#docs #cfgs #vs,)*
         }
 
         impl #name {
             /// Every value, in the schema's order.
-            pub const ALL: [#name; #n] = [#(Self::#vs),*];
+            pub const ALL: [#name; #n] = [#(#cfgs Self::#vs),*];
 
             /// The value's name in the schema (and on the wire).
             pub const fn name(self) -> &'static str {
                 match self {
-                    #(Self::#vs => #wire,)*
+                    #(#cfgs Self::#vs => #wire,)*
                 }
             }
 
@@ -256,7 +267,7 @@ pub fn enumeration(e: &Enum, variants: &[String]) -> TokenStream {
             /// QEMU's C value.
             pub(crate) const fn to_c(self) -> bindings::#name {
                 match self {
-                    #(Self::#vs => bindings::#name::#consts,)*
+                    #(#cfgs Self::#vs => bindings::#name::#consts,)*
                 }
             }
 

@@ -309,7 +309,9 @@ pub fn describe_qemu(src_dir: &std::path::Path) -> Result<Schema, String> {
 }
 
 /// Everything a declaration says that the layer does not carry out yet, refused by name
-/// (file, entity, member) rather than dropped: one line per finding.
+/// (file, entity, member) rather than dropped: one line per finding. An `'if'` on a
+/// command, event, struct, enum or enum value is carried (as `#[cfg]`, see [`cfg`]); on
+/// a member it is refused.
 pub fn check_supported(schema: &Schema) -> Result<(), String> {
     let mut found = Vec::new();
     let mut refuse = |file: &str, what: &str, why: String| {
@@ -340,18 +342,12 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
         for (_, why) in flags.iter().filter(|(on, _)| *on) {
             refuse(&c.file, &what, why.to_string());
         }
-        if let Some(why) = ifc(&c.ifcond) {
-            refuse(&c.file, &what, why);
-        }
         members(&c.file, &what, &c.args, &mut refuse);
     }
     for e in &schema.events {
         let what = format!("event '{}'", e.name);
         if e.boxed {
             refuse(&e.file, &what, "'boxed': true".to_string());
-        }
-        if let Some(why) = ifc(&e.ifcond) {
-            refuse(&e.file, &what, why);
         }
         members(&e.file, &what, &e.args, &mut refuse);
     }
@@ -360,26 +356,76 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
         if let Some(b) = &t.branches {
             refuse(&t.file, &format!("union '{}'", t.name), format!("a union (branches {b:?})"));
         }
-        if let Some(why) = ifc(&t.ifcond) {
-            refuse(&t.file, &what, why);
-        }
         members(&t.file, &what, &t.members, &mut refuse);
     }
     for a in &schema.alternates {
         refuse(&a.file, &format!("alternate '{}'", a.name), "an alternate".to_string());
     }
-    for e in &schema.enums {
-        let what = format!("enum '{}'", e.name);
-        if let Some(why) = ifc(&e.ifcond) {
-            refuse(&e.file, &what, why);
-        }
-        for v in &e.values {
-            if let Some(why) = ifc(&v.ifcond) {
-                refuse(&e.file, &format!("{what}, value '{}'", v.name), why);
+    if found.is_empty() { Ok(()) } else { Err(found.join("\n")) }
+}
+
+/// The Rust predicate of a QAPI condition (`'if'`): `'CONFIG_X'` is
+/// `qemu_config = "CONFIG_X"`, set by the build script for every macro the configured
+/// tree's `config-host.h` defines (what QEMU's generated `#if defined(...)` tests);
+/// `all`, `any` and `not` are Rust's. `None` without a condition.
+pub fn cfg(ifcond: &IfCond) -> Result<Option<proc_macro2::TokenStream>, String> {
+    fn pred(v: &serde_json::Value) -> Result<proc_macro2::TokenStream, String> {
+        use serde_json::Value;
+        match v {
+            Value::String(name) => Ok(quote::quote!(qemu_config = #name)),
+            Value::Object(o) if o.len() == 1 => {
+                let (op, arg) = o.iter().next().expect("one entry");
+                match (op.as_str(), arg) {
+                    ("not", a) => {
+                        let a = pred(a)?;
+                        Ok(quote::quote!(not(#a)))
+                    }
+                    ("all" | "any", Value::Array(list)) => {
+                        let list = list.iter().map(pred).collect::<Result<Vec<_>, _>>()?;
+                        let op = emit::id(op);
+                        Ok(quote::quote!(#op(#(#list),*)))
+                    }
+                    _ => Err(format!("an 'if' the layer cannot read: {v}")),
+                }
             }
+            _ => Err(format!("an 'if' the layer cannot read: {v}")),
         }
     }
-    if found.is_empty() { Ok(()) } else { Err(found.join("\n")) }
+    ifcond.as_ref().map(pred).transpose()
+}
+
+/// `tokens` (items) each under `#[cfg(pred)]`; the comment markers stay as they are.
+fn under(
+    pred: Option<proc_macro2::TokenStream>,
+    tokens: proc_macro2::TokenStream,
+) -> Result<proc_macro2::TokenStream, String> {
+    let Some(pred) = pred else { return Ok(tokens) };
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("the generator wrote Rust that does not parse: {e}"))?;
+    for item in &mut file.items {
+        if matches!(item, syn::Item::Macro(_)) {
+            continue;
+        }
+        let attrs = match item {
+            syn::Item::Const(i) => &mut i.attrs,
+            syn::Item::Enum(i) => &mut i.attrs,
+            syn::Item::Fn(i) => &mut i.attrs,
+            syn::Item::Impl(i) => &mut i.attrs,
+            syn::Item::Struct(i) => &mut i.attrs,
+            syn::Item::Type(i) => &mut i.attrs,
+            syn::Item::Mod(i) => &mut i.attrs,
+            syn::Item::Static(i) => &mut i.attrs,
+            syn::Item::Use(i) => &mut i.attrs,
+            other => {
+                return Err(format!("the generator cannot put under a condition: {}", quote::quote!(#other)));
+            }
+        };
+        // After the doc comment, so that it reads as the first line of the item.
+        let at = attrs.iter().take_while(|a| a.path().is_ident("doc")).count();
+        attrs.insert(at, syn::parse_quote!(#[cfg(#pred)]));
+    }
+    let items = file.items;
+    Ok(quote::quote!(#(#items)*))
 }
 
 /// Arguments bind to members by name: the command function's parameters must be named
@@ -468,14 +514,18 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
     check_supported(schema)?;
     let mut allow = Allowlist::default();
     let mut module_names = Vec::new();
-    let mut add_module = |m: &str, modules: &mut String| {
+    let mut add_module = |m: &str, condition: Option<proc_macro2::TokenStream>, modules: &mut String| {
         if !module_names.iter().any(|n| n == m) {
             module_names.push(m.to_string());
             let path = commands.join(format!("{m}.rs"));
+            // As rustfmt writes it (the names inside are macro names: no spaces, no commas).
+            let cfg = condition
+                .map(|p| format!("#[cfg({})]\n", p.to_string().replace(" (", "(").replace(" ,", ",")))
+                .unwrap_or_default();
             // The compiler, not a grep, keeps `unsafe` out of a command file.
             let _ = writeln!(
                 modules,
-                "#[path = {:?}]\n#[forbid(unsafe_code)]\npub mod {m};",
+                "{cfg}#[path = {:?}]\n#[forbid(unsafe_code)]\npub mod {m};",
                 path.display().to_string()
             );
         }
@@ -485,37 +535,46 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
     let mut types = Vec::new();
     for e in &schema.enums {
         let variants: Vec<String> = e.values.iter().map(|v| variant_name(&v.name)).collect();
-        types.push(emit::enumeration(e, &variants));
+        let conditions = e.values.iter().map(|v| cfg(&v.ifcond)).collect::<Result<Vec<_>, _>>()?;
+        types.push(under(cfg(&e.ifcond)?, emit::enumeration(e, &variants, &conditions))?);
         allow.types.push(e.c_name.clone());
         allow.enums.push(e.c_name.clone());
     }
     let lists = lists(schema)?;
     for s in &schema.structs {
-        types.push(emit::structure(s, &fields(s, &schema.enums, &lists)?));
+        types.push(under(cfg(&s.ifcond)?, emit::structure(s, &fields(s, &schema.enums, &lists)?))?);
         allow.types.push(s.c_name.clone());
     }
     for l in &lists {
-        types.push(emit::list(l));
+        // A list is declared under its element's condition, as QEMU's C declares it.
+        let element = match &l.elem {
+            Elem::Struct(c) => schema.structs.iter().find(|s| &s.c_name == c).and_then(|s| s.ifcond.clone()),
+            Elem::Value(Kind::Enum(c)) => {
+                schema.enums.iter().find(|e| e.c_name == *c).and_then(|e| e.ifcond.clone())
+            }
+            Elem::Value(_) => None,
+        };
+        types.push(under(cfg(&element)?, emit::list(l))?);
         allow.types.push(l.c_name.clone());
         allow.functions.push(format!("qapi_free_{}", l.c_name));
     }
     for e in &schema.events {
         let params = params(&format!("event '{}'", e.name), &e.file, &e.args, &schema.enums)?;
-        types.push(emit::event(e, &params));
+        types.push(under(cfg(&e.ifcond)?, emit::event(e, &params))?);
         allow.functions.push(format!("qapi_event_send_{}", e.c_name));
     }
     types.push(emit::features(&features_of(schema)));
     let mut items = vec![emit::qapi_module(types)];
 
     for c in &schema.commands {
-        add_module(&c.c_name, &mut modules);
+        add_module(&c.c_name, cfg(&c.ifcond)?, &mut modules);
         let owner = format!("command '{}'", c.name);
         let params = params(&owner, &c.file, &c.args, &schema.enums)?;
         let expected: Vec<(String, String)> =
             params.iter().map(|p| (p.rust.clone(), p.member.name.clone())).collect();
         check_params(commands, &c.c_name, &c.c_name, &owner, &expected, 0)?;
         let (ret, c_ret) = return_type(c, schema, &lists)?;
-        items.push(emit::qmp(c, &params, ret, c_ret));
+        items.push(under(cfg(&c.ifcond)?, emit::qmp(c, &params, ret, c_ret))?);
         allow.functions.push(format!("qmp_{}", c.c_name));
     }
     for h in hmp {
@@ -523,7 +582,7 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
         match twin {
             Some(c) => items.push(hmp_twin(h, c, &schema.enums)?),
             None => {
-                add_module(&h.module, &mut modules);
+                add_module(&h.module, None, &mut modules);
                 let mut expected = Vec::new();
                 let mut converts = Vec::new();
                 let mut names = Vec::new();
@@ -813,6 +872,37 @@ mod tests {
         assert!(bad.contains("command 'query-bad': returning \"Style\" is not supported"), "{bad}");
         let missing = signature(&s, "nothing").unwrap_err();
         assert_eq!(missing, "the declarations in qapi/ have no command 'nothing'");
+    }
+
+    /// `'if'` on a command and on an enum value is `#[cfg]`, with the enum's length (proven
+    /// against QEMU's `__MAX`) counting the conditional value only where it exists.
+    #[test]
+    fn conditions_are_cfg() {
+        let mut s = schema();
+        s.commands.retain(|c| c.name != "query-bad");
+        s.commands[1].ifcond = Some(serde_json::json!({ "all": ["CONFIG_A", { "not": "CONFIG_B" }] }));
+        s.enums[0].values.push(serde_json::from_value(serde_json::json!(
+            { "name": "loud", "c_const": "STYLE_LOUD", "if": { "any": ["CONFIG_C", "CONFIG_D"] }, "features": [] }
+        )).unwrap());
+        let generated = generate(&s, &[], std::path::Path::new("/nonexistent")).unwrap();
+        let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        let glue = flat(&generated.glue);
+        for needle in [
+            "#[cfg(all(qemu_config = \"CONFIG_A\", not(qemu_config = \"CONFIG_B\")))] #[unsafe(no_mangle)] pub unsafe extern \"C\" fn qmp_query_things(",
+            "#[cfg(any(qemu_config = \"CONFIG_C\", qemu_config = \"CONFIG_D\"))] Loud,",
+            "pub const ALL: [Style; 0 + 1 + (cfg!(any(qemu_config = \"CONFIG_C\", qemu_config = \"CONFIG_D\")) as usize)]",
+            "#[cfg(any(qemu_config = \"CONFIG_C\", qemu_config = \"CONFIG_D\"))] Self::Loud => bindings::Style::STYLE_LOUD,",
+        ] {
+            assert!(glue.contains(needle), "no {needle} in:\n{}", generated.glue);
+        }
+        assert!(
+            flat(&generated.modules)
+                .contains("#[cfg(all(qemu_config = \"CONFIG_A\", not(qemu_config = \"CONFIG_B\")))] #[path"),
+            "{}",
+            generated.modules
+        );
+        let bad = cfg(&Some(serde_json::json!({ "xor": ["A"] }))).unwrap_err();
+        assert!(bad.contains("an 'if' the layer cannot read"), "{bad}");
     }
 
     /// Features are carried, not refused: `qapi::features(name)` gives them to a command.

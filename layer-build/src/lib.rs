@@ -61,6 +61,7 @@ pub fn generate() {
         ));
     }
     require_condition(&tree.build);
+    config_cfgs(&tree.build);
 
     let schema_files = declarations(&root);
     let schema = glue::describe(&root, &tree.src, &schema_files).unwrap_or_else(|e| fail(&e));
@@ -199,6 +200,21 @@ fn require_condition(build_dir: &Path) {
              archive until then), as `cargo xtask build` does.",
             h.display()
         ));
+    }
+}
+
+/// `cfg(qemu_config = "NAME")` for every macro the tree's `config-host.h` defines: what
+/// QEMU's generated headers test with `#if defined(NAME)`, so an `'if'` in the schema is
+/// the same condition in Rust (`glue::cfg`).
+pub fn config_cfgs(build_dir: &Path) {
+    let h = build_dir.join("config-host.h");
+    println!("cargo::rerun-if-changed={}", h.display());
+    println!("cargo::rustc-check-cfg=cfg(qemu_config, values(any()))");
+    let text = fs::read_to_string(&h).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", h.display())));
+    for name in
+        text.lines().filter_map(|l| l.strip_prefix("#define ")).filter_map(|l| l.split_whitespace().next())
+    {
+        println!("cargo::rustc-cfg=qemu_config=\"{name}\"");
     }
 }
 

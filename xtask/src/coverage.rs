@@ -32,7 +32,7 @@ const CONSTRUCTS: &[(&str, &str)] = &[
     ("a union", "a flat union"),
     ("an alternate", "an alternate"),
     ("\"any\"", "any"),
-    ("'if'", "'if' condition"),
+    ("'if'", "'if' on a member"),
     ("returning", "return value not a struct or list"),
     ("a list of", "list of an unsupported element"),
     ("type \"", "argument or member of an unsupported type (a struct, a list argument)"),
