@@ -117,8 +117,21 @@ pub fn say_kinds(
 ";
 
 /// `count-words`: real Rust in a command (`String`, `Vec`, `format!`, `to_uppercase`),
-/// returning a struct with a list.
+/// returning a struct with a list and structs inside it (one optional).
 const WORDS_JSON: &str = "##
+# @WordStats:
+#
+# Figures about one word.
+#
+# @word: the word
+#
+# @letters: how many letters it has
+#
+# Since: 10.2
+##
+{ 'struct': 'WordStats', 'data': { 'word': 'str', 'letters': 'int' } }
+
+##
 # @WordCount:
 #
 # What @count-words found.
@@ -131,10 +144,15 @@ const WORDS_JSON: &str = "##
 #
 # @summary: one line about them
 #
+# @last: the last word
+#
+# @first: the first word, if there is one
+#
 # Since: 10.2
 ##
 { 'struct': 'WordCount',
-  'data': { 'count': 'int', 'longest': 'str', 'words': ['str'], 'summary': 'str' } }
+  'data': { 'count': 'int', 'longest': 'str', 'words': ['str'], 'summary': 'str',
+            'last': 'WordStats', '*first': 'WordStats' } }
 
 ##
 # @count-words:
@@ -156,11 +174,16 @@ pub fn count_words(text: &str) -> Result<qapi::WordCount, CommandError> {
     let words: Vec<String> = text.split_whitespace().map(String::from).collect();
     let longest = words.iter().max_by_key(|w| w.chars().count()).map(|w| w.to_uppercase()).unwrap_or_default();
     let summary = format!(\"{} words, the longest has {} letters\", words.len(), longest.chars().count());
+    let stats = |w: &String| qapi::WordStats { word: GStr::new(w), letters: w.chars().count() as i64 };
+    let last = words.last().map(stats).unwrap_or(qapi::WordStats { word: GStr::new(\"\"), letters: 0 });
+    let first = words.first().map(stats);
     Ok(qapi::WordCount {
         count: words.len() as i64,
         longest: longest.into(),
         words: words.into_iter().map(GStr::from).collect(),
         summary: summary.into(),
+        last,
+        first,
     })
 }
 ";
@@ -480,11 +503,13 @@ fn a_scaffolded_command_builds_and_answers() {
     assert_eq!(
         words(&mut qmp, "Grüße aus der  Straße"),
         json!({ "count": 4, "longest": "STRASSE", "words": ["Grüße", "aus", "der", "Straße"],
-                "summary": "4 words, the longest has 7 letters" })
+                "summary": "4 words, the longest has 7 letters",
+                "last": { "word": "Straße", "letters": 6 }, "first": { "word": "Grüße", "letters": 5 } })
     );
     assert_eq!(
         words(&mut qmp, ""),
-        json!({ "count": 0, "longest": "", "words": [], "summary": "0 words, the longest has 0 letters" })
+        json!({ "count": 0, "longest": "", "words": [], "summary": "0 words, the longest has 0 letters",
+                "last": { "word": "", "letters": 0 } })
     );
     // Each kind of panic ends that call only, with the error; QEMU stays up and the next
     // call works.

@@ -323,8 +323,18 @@ pub struct Field {
     pub c: String,
     /// The C struct has a `has_<member>` flag (QEMU < 8.0, or a scalar).
     pub has: Option<String>,
-    /// A list (by its C name), or a value of a kind.
-    pub ty: Result<String, Kind>,
+    pub ty: FieldType,
+}
+
+/// What a returned struct's member holds.
+pub enum FieldType {
+    /// A value of a kind.
+    Value(Kind),
+    /// A list, by its C name.
+    List(String),
+    /// A struct (a pointer in C), by its C name; `boxed` when it can contain the struct
+    /// it is a member of.
+    Struct { c_name: String, boxed: bool },
 }
 
 /// A QAPI struct as a Rust struct that `Ret` turns into glib-allocated C.
@@ -343,15 +353,30 @@ pub fn structure(s: &Struct, fields: &[Field]) -> TokenStream {
         let cfield = id(&f.c);
         let this = quote!(self.#field);
         let (ty, value) = match (&f.ty, f.optional) {
-            (Ok(list), false) => {
+            (FieldType::List(list), false) => {
                 let list = id(list);
                 (quote!(qapi::#list), quote!(#this.into_raw()))
             }
-            (Ok(list), true) => {
+            (FieldType::List(list), true) => {
                 let list = id(list);
                 (quote!(Option<qapi::#list>), quote!(#this.map_or(ptr::null_mut(), List::into_raw)))
             }
-            (Err(k), optional) => {
+            (FieldType::Struct { c_name, boxed }, optional) => {
+                let t = id(c_name);
+                let (ty, take) = if *boxed {
+                    (quote!(Box<qapi::#t>), quote!(|v: Box<qapi::#t>| Ret::into_c(*v)))
+                } else {
+                    (quote!(qapi::#t), quote!(Ret::into_c))
+                };
+                if optional {
+                    (quote!(Option<#ty>), quote!(#this.map_or(ptr::null_mut(), #take)))
+                } else if *boxed {
+                    (ty, quote!(Ret::into_c(*#this)))
+                } else {
+                    (ty, quote!(Ret::into_c(#this)))
+                }
+            }
+            (FieldType::Value(k), optional) => {
                 let x = crossing(*k);
                 let owned = x.owned;
                 if optional {
@@ -371,7 +396,7 @@ pub fn structure(s: &Struct, fields: &[Field]) -> TokenStream {
     }
     let free = format!("qapi_free_{}", s.c_name);
     let safety = comment(&format!(
-        "SAFETY: the struct and every string and list in it come from glib's allocator\n\
+        "SAFETY: the struct and every string, list and struct in it come from glib's allocator\n\
          (`g_new0`, `GStr`, `List`), as {free} expects."
     ));
     let fill_safety = comment(&format!(

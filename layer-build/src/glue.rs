@@ -542,7 +542,7 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
     }
     let lists = lists(schema)?;
     for s in &schema.structs {
-        types.push(under(cfg(&s.ifcond)?, emit::structure(s, &fields(s, &schema.enums, &lists)?))?);
+        types.push(under(cfg(&s.ifcond)?, emit::structure(s, &fields(s, schema, &lists)?))?);
         allow.types.push(s.c_name.clone());
     }
     for l in &lists {
@@ -702,7 +702,7 @@ fn member_kind(owner: &str, file: &str, m: &Member, enums: &[Enum]) -> Result<Ki
         format!(
             "{file}: {owner}, member '{}': type {:?} is not supported by the command layer yet \
              (supported: str, bool, int and its sized forms, number, an enum of qapi/; \
-             lists of those or of structs as struct members and return values)",
+             structs, and lists of those or of structs, as struct members and return values)",
             m.name, m.ty
         )
     })
@@ -727,7 +727,7 @@ fn params<'a>(
 }
 
 /// A returned struct's members as the generator writes them.
-fn fields(s: &Struct, enums: &[Enum], lists: &[List]) -> Result<Vec<emit::Field>, String> {
+fn fields(s: &Struct, schema: &Schema, lists: &[List]) -> Result<Vec<emit::Field>, String> {
     let owner = format!("struct '{}'", s.name);
     s.members
         .iter()
@@ -735,9 +735,16 @@ fn fields(s: &Struct, enums: &[Enum], lists: &[List]) -> Result<Vec<emit::Field>
             let rust = rust_ident(&m.c_name)
                 .map_err(|e| format!("{}: {owner}, member '{}': {e}", s.file, m.name))?;
             let list = lists.iter().find(|l| m.element.is_some() && l.c_name == m.ty);
-            let ty = match list {
-                Some(l) => Ok(l.c_name.clone()),
-                None => Err(member_kind(&owner, &s.file, m, enums)?),
+            let nested = schema.structs.iter().find(|t| t.name == m.ty && t.branches.is_none());
+            let ty = match (list, nested) {
+                (Some(l), _) => emit::FieldType::List(l.c_name.clone()),
+                // A struct inside a struct: a pointer in C, an owned value in Rust (boxed
+                // when it can contain the struct it is in, or it would have no size).
+                (None, Some(t)) => emit::FieldType::Struct {
+                    c_name: t.c_name.clone(),
+                    boxed: reaches(schema, &t.name, &s.name),
+                },
+                (None, None) => emit::FieldType::Value(member_kind(&owner, &s.file, m, &schema.enums)?),
             };
             Ok(emit::Field {
                 name: m.name.clone(),
@@ -749,6 +756,26 @@ fn fields(s: &Struct, enums: &[Enum], lists: &[List]) -> Result<Vec<emit::Field>
             })
         })
         .collect()
+}
+
+/// Whether a value of struct `from` can hold a `to` (through struct members and lists).
+fn reaches(schema: &Schema, from: &str, to: &str) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![from.to_string()];
+    while let Some(t) = todo.pop() {
+        if t == to {
+            return true;
+        }
+        if !seen.insert(t.clone()) {
+            continue;
+        }
+        if let Some(s) = schema.structs.iter().find(|s| s.name == t) {
+            for m in &s.members {
+                todo.push(m.element.clone().unwrap_or_else(|| m.ty.clone()));
+            }
+        }
+    }
+    false
 }
 
 /// The HMP twin of QMP `c`: the same function, its arguments read from the dispatcher's
@@ -903,6 +930,28 @@ mod tests {
         );
         let bad = cfg(&Some(serde_json::json!({ "xor": ["A"] }))).unwrap_err();
         assert!(bad.contains("an 'if' the layer cannot read"), "{bad}");
+    }
+
+    /// A struct inside a struct is an owned value, boxed where it can contain its owner.
+    #[test]
+    fn nested_structs_are_owned_and_boxed_when_recursive() {
+        let mut s = schema();
+        s.commands.retain(|c| c.name != "query-bad");
+        let node = |name: &str, members: Vec<serde_json::Value>| -> Struct {
+            serde_json::from_value(serde_json::json!({ "name": name, "c_name": name, "file": "qapi/x.json",
+                "members": members, "base": null, "branches": null, "if": null, "features": [] }))
+            .unwrap()
+        };
+        s.structs.push(node("Tree", vec![member("leaf", "Thing", false), member("parent", "Tree", true)]));
+        let glue = generate(&s, &[], std::path::Path::new("/nonexistent")).unwrap().glue;
+        let flat = glue.split_whitespace().collect::<Vec<_>>().join(" ");
+        for needle in [
+            "pub leaf: qapi::Thing,",
+            "pub parent: Option<Box<qapi::Tree>>,",
+            "(*c).leaf = Ret::into_c(self.leaf);",
+        ] {
+            assert!(flat.contains(needle), "no {needle} in:\n{glue}");
+        }
     }
 
     /// Features are carried, not refused: `qapi::features(name)` gives them to a command.
