@@ -530,7 +530,8 @@ fn a_scaffolded_command_builds_and_answers() {
         assert_eq!(
             words(&mut qmp, "still here"),
             json!({ "count": 2, "longest": "STILL", "words": ["still", "here"],
-                                                 "summary": "2 words, the longest has 5 letters" })
+                    "summary": "2 words, the longest has 5 letters",
+                    "last": { "word": "here", "letters": 4 }, "first": { "word": "still", "letters": 5 } })
         );
     }
     match qmp.execute(&PanicOn { how: "gently".into() }) {
@@ -557,6 +558,7 @@ fn a_scaffolded_command_builds_and_answers() {
         let text = format!("call {i} of a thousand, Straße {}", "x".repeat(i % 50 + 1));
         let reply = qmp.execute(&CountWords { text }).expect("count-words under valgrind");
         assert_eq!(reply["count"], json!(7));
+        assert_eq!(reply["last"]["letters"], json!(i % 50 + 1), "the nested struct under valgrind");
         let how = ways[i % ways.len()];
         assert!(qmp.execute(&PanicOn { how: how.into() }).is_err(), "panic-on {how} under valgrind");
     }
