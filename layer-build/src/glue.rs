@@ -646,13 +646,16 @@ fn return_type(
     let list = lists.iter().find(|l| c.ret_element.is_some() && c.ret.as_ref() == Some(&l.c_name));
     let c_name = match (&c.ret, list) {
         (None, _) => return Ok((quote::quote!(()), None)),
+        // Only a schema that lists the command in its 'command-returns-exceptions' pragma
+        // may return a string (QEMU's human-monitor-command, ringbuf-read).
+        (Some(t), _) if t == "str" => return Ok((quote::quote!(GStr), Some(quote::quote!(*mut c_char)))),
         (Some(t), Some(_)) => t.clone(),
         (Some(t), None) => match schema.structs.iter().find(|s| &s.name == t) {
             Some(s) => s.c_name.clone(),
             None => {
                 return Err(format!(
                     "{}: command '{}': returning {t:?} is not supported by the command layer yet \
-                     (return a struct or a list)",
+                     (return a struct, a list, or a string where the schema allows it)",
                     c.file, c.name
                 ));
             }
@@ -859,6 +862,7 @@ mod tests {
                 command("query-things", vec![], Some(("ThingList", Some("Thing")))),
                 command("query-one", vec![member("name", "str", false)], Some(("Thing", None))),
                 command("query-bad", vec![], Some(("Style", None))),
+                command("query-text", vec![], Some(("str", None))),
             ],
             "events": [],
             "structs": [{ "name": "Thing", "c_name": "Thing", "file": "qapi/x.json",
@@ -895,6 +899,8 @@ mod tests {
         );
         let one = signature(&s, "query-one").unwrap();
         assert!(one.contains("pub fn query_one(name: &str) -> Result<qapi::Thing, CommandError> {"), "{one}");
+        let text = signature(&s, "query-text").unwrap();
+        assert!(text.contains("pub fn query_text() -> Result<GStr, CommandError> {"), "{text}");
         let bad = signature(&s, "query-bad").unwrap_err();
         assert!(bad.contains("command 'query-bad': returning \"Style\" is not supported"), "{bad}");
         let missing = signature(&s, "nothing").unwrap_err();

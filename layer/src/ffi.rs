@@ -174,6 +174,19 @@ unsafe impl Ret for () {
     fn failed() {}
 }
 
+// SAFETY: the string is glib's (`GStr`), NUL-terminated, and handed over whole: QAPI's
+// marshaller frees what a `str`-returning handler returns with `g_free`; NULL is what a
+// failed call returns.
+unsafe impl Ret for GStr {
+    type C = *mut c_char;
+    fn into_c(self) -> *mut c_char {
+        self.into_raw()
+    }
+    fn failed() -> *mut c_char {
+        ptr::null_mut()
+    }
+}
+
 /// A node type of a QAPI list (C `FooList`: `next` and `value`). The generated code
 /// implements it for each list type a declaration uses.
 ///
