@@ -41,22 +41,29 @@ pub fn test(args: &TestArgs) -> Result<()> {
         return test_series(&built, &args.build);
     }
     if !args.all_versions {
-        return test_version(&args.build, args.long);
+        return test_version(&args.build, args.long).map(drop);
     }
     let mut passed = Vec::new();
+    let mut default_deb = None;
     for v in versions::ALL {
-        let build = BuildArgs { qemu: v, qemu_src: None, qemu_tarball: None, with_qemu_rust: false };
-        test_version(&build, args.long).with_context(|| format!("QEMU {}", v.name))?;
+        let deb = test_version(&release_args(v), args.long).with_context(|| format!("QEMU {}", v.name))?;
+        default_deb = default_deb.or(deb);
         passed.push(v.name);
     }
-    test_two_releases()?;
+    test_two_releases(&default_deb.context("the default release built no package")?)?;
     sh::step(format!("all checks passed for QEMU {}", passed.join(", ")));
     Ok(())
 }
 
+/// The build arguments of release `v` from its pinned source.
+fn release_args(v: &'static versions::Version) -> BuildArgs {
+    BuildArgs { qemu: v, qemu_src: None, qemu_tarball: None, with_qemu_rust: false }
+}
+
 /// Builds one version, then clippy (its cfg follows that version's ABI), the series
-/// checks, and the unit and integration tests against its binary.
-fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
+/// checks, and the unit and integration tests against its binary. Returns the Debian
+/// package it built and tested, which it does for the default release only.
+fn test_version(args: &BuildArgs, long: bool) -> Result<Option<std::path::PathBuf>> {
     let built = qemu::build(args)?;
     let l = &built.layout;
 
@@ -102,8 +109,9 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
     // For the default release the peer is the series walk's tree (built above); for the
     // others, Debian's package.
     test_migration(&built, args)?;
+    let mut deb = None;
     if l.version.name == versions::DEFAULT {
-        test_package(l, args)?;
+        deb = Some(test_package(l, args)?);
         sh::step("adding a command as the README says, in a copy of the repository (tests/new_command.rs)");
         let mut scaffold = qemu::cargo();
         scaffold
@@ -125,7 +133,7 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<()> {
         sh::run(&mut external)?;
     }
     sh::step(format!("all checks passed for QEMU {}", l.version.name));
-    Ok(())
+    Ok(deb)
 }
 
 /// The series' prefixes build without and with the library (`series::check`); the
@@ -146,19 +154,10 @@ fn test_series(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
 }
 
 /// One signed repository with the packages of two releases, installed side by side
-/// (tests/repo.rs, `two_releases_side_by_side`): the default release's package (built by
-/// its own checks) and 7.2's, the quickest to build.
-fn test_two_releases() -> Result<()> {
-    let mut debs = Vec::new();
-    for name in [versions::DEFAULT, "7.2"] {
-        let build = BuildArgs {
-            qemu: versions::get(name)?,
-            qemu_src: None,
-            qemu_tarball: None,
-            with_qemu_rust: false,
-        };
-        debs.push(package::package(&build, 0)?);
-    }
+/// (tests/repo.rs, `two_releases_side_by_side`): the default release's package,
+/// `default_deb` (built and tested by its own checks), and 7.2's, the quickest to build.
+fn test_two_releases(default_deb: &std::path::Path) -> Result<()> {
+    let debs = [default_deb.to_path_buf(), package::package(&release_args(versions::get("7.2")?), 0)?];
     deps::ensure(crate::repo::TOOLS)?;
     sh::step("one signed repository with two releases, installed side by side (tests/repo.rs)");
     let mut test = qemu::cargo();
@@ -200,8 +199,8 @@ fn test_migration(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
 }
 
 /// `cargo xtask package`, then tests/package.rs installs the `.deb` with apt and runs it
-/// under the system libvirt.
-fn test_package(l: &Layout, args: &BuildArgs) -> Result<()> {
+/// under the system libvirt; returns the package.
+fn test_package(l: &Layout, args: &BuildArgs) -> Result<std::path::PathBuf> {
     let deb = package::package(args, 0)?;
     deps::ensure(&[deps::SYSTEM_LIBVIRT, deps::LIBVIRT].concat())?;
     sh::step(format!(
@@ -234,7 +233,8 @@ fn test_package(l: &Layout, args: &BuildArgs) -> Result<()> {
     sh::run(&mut test)?;
 
     sh::step("the package again from a second clone: byte-identical (reproducible)");
-    reproduce::check(args, &deb, &xtask)
+    reproduce::check(args, &deb, &xtask)?;
+    Ok(deb)
 }
 
 /// A copy of this xtask binary for the tests that run it (`QEMU_HELLO_XTASK`): cargo
