@@ -118,16 +118,21 @@ pub fn build() {
         roots.extend(c.ret_element.as_deref());
         let mut one = reachable(&whole, &roots);
         one.commands.push(c.clone());
-        let refused = per_target(&c.file, &one)
-            .or_else(|| glue::generate(&one, &[], none).and_then(|_| glue::signature(&one, &c.name)).err());
-        if refused.is_none() {
-            let stub = glue::signature(&one, &c.name).unwrap_or_default();
-            let text = format!("use crate::prelude::*;\n\n{stub}");
-            let path = commands_dir.join(format!("{}.rs", c.c_name));
-            fs::write(&path, text).unwrap_or_else(|e| crate::fail(&format!("{}: {e}", path.display())));
-            merge(&mut carried, one);
-            carried.commands.push(c.clone());
-        }
+        let stub = match per_target(&c.file, &one) {
+            Some(refused) => Err(refused),
+            None => glue::generate(&one, &[], none).and_then(|_| glue::signature(&one, &c.name)),
+        };
+        let refused = match stub {
+            Ok(stub) => {
+                let text = format!("use crate::prelude::*;\n\n{stub}");
+                let path = commands_dir.join(format!("{}.rs", c.c_name));
+                fs::write(&path, text).unwrap_or_else(|e| crate::fail(&format!("{}: {e}", path.display())));
+                merge(&mut carried, one);
+                carried.commands.push(c.clone());
+                None
+            }
+            Err(refused) => Some(refused),
+        };
         report.commands.push(Entry { name: c.name.clone(), file: c.file.clone(), refused });
     }
     for e in whole.events.iter().filter(|e| !exclude.contains(&e.name)) {
@@ -149,20 +154,11 @@ pub fn build() {
     }
 
     // The headers of every module the carried entities come from.
-    let mut wrapper =
-        String::from("#include \"qemu/osdep.h\"\n#include \"qapi/error.h\"\n#include \"monitor/hmp.h\"\n");
     let files = carried.commands.iter().map(|c| &c.file).chain(carried.events.iter().map(|e| &e.file));
     let files =
         files.chain(carried.structs.iter().map(|s| &s.file)).chain(carried.enums.iter().map(|e| &e.file));
     let modules: BTreeSet<String> = files.filter_map(|f| module(f)).collect();
-    for m in &modules {
-        for kind in ["types", "commands", "events"] {
-            let h = format!("qapi/qapi-{kind}-{m}.h");
-            if tree.build.join(&h).is_file() {
-                wrapper.push_str(&format!("#include \"{h}\"\n"));
-            }
-        }
-    }
+    let wrapper = crate::wrapper(modules.iter().map(String::as_str));
     crate::write_bindings(crate::allowed(tree.bindgen(&wrapper), &generated.allow), &out);
 }
 

@@ -71,13 +71,22 @@ pub fn generate() {
     write(&out.join("glue.rs"), &generated.glue);
     write(&out.join("commands.rs"), &generated.modules);
 
-    // The generated headers of every schema module the declarations may land in.
+    // The generated headers of the schema module the declarations land in.
+    write_bindings(allowed(tree.bindgen(&wrapper(["misc"])), &generated.allow), &out);
+}
+
+/// The C bindgen reads: QEMU's common headers, the monitor's and the error API, and the
+/// generated types, commands and events headers of each QAPI module in `modules` (QEMU
+/// generates all three for every module).
+fn wrapper<'a>(modules: impl IntoIterator<Item = &'a str>) -> String {
     let mut wrapper =
         String::from("#include \"qemu/osdep.h\"\n#include \"qapi/error.h\"\n#include \"monitor/hmp.h\"\n");
-    for kind in ["types", "commands", "events"] {
-        wrapper.push_str(&format!("#include \"qapi/qapi-{kind}-misc.h\"\n"));
+    for m in modules {
+        for kind in ["types", "commands", "events"] {
+            wrapper.push_str(&format!("#include \"qapi/qapi-{kind}-{m}.h\"\n"));
+        }
     }
-    write_bindings(allowed(tree.bindgen(&wrapper), &generated.allow), &out);
+    wrapper
 }
 
 /// `builder` declaring exactly what the glue calls and names, with QEMU's `Monitor`,
@@ -171,13 +180,19 @@ pub fn out_dir() -> PathBuf {
 
 /// The schema files, relative to the crate root: `qapi/*.json`.
 fn declarations(root: &Path) -> Vec<String> {
+    declaration_files(root).unwrap_or_else(|e| fail(&e))
+}
+
+/// The schema files of the crate at `root`, relative to it and sorted: `qapi/*.json`
+/// (what [`glue::describe`] reads).
+pub fn declaration_files(root: &Path) -> Result<Vec<String>, String> {
     let dir = root.join("qapi");
     let mut names: Vec<String> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", dir.display())))
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .collect();
     names.sort();
-    names.iter().filter(|n| n.ends_with(".json")).map(|n| format!("qapi/{n}")).collect()
+    Ok(names.iter().filter(|n| n.ends_with(".json")).map(|n| format!("qapi/{n}")).collect())
 }
 
 fn write(path: &Path, text: &str) {

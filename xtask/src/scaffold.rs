@@ -136,12 +136,7 @@ fn function_from_schema(name: &str, dest: &std::path::Path) -> Result<()> {
         )?;
         unpacked.path().to_path_buf()
     };
-    let mut files: Vec<String> = fs::read_dir(root.join("qapi"))?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".json"))
-        .map(|n| format!("qapi/{n}"))
-        .collect();
-    files.sort();
+    let files = qemu_monitor_layer_build::declaration_files(root).map_err(anyhow::Error::msg)?;
     let schema = qemu_monitor_layer_build::glue::describe(root, &src, &files).map_err(anyhow::Error::msg)?;
     let function = qemu_monitor_layer_build::glue::signature(&schema, name).map_err(anyhow::Error::msg)?;
     if let Some(dir) = dest.parent() {
