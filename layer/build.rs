@@ -8,6 +8,8 @@ use std::fs;
 fn main() {
     let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     println!("cargo::rerun-if-changed=src/wrapper.h");
+    println!("cargo::rerun-if-changed=src/vm.h");
+    println!("cargo::rerun-if-changed=src/vm.c");
     let tree = qemu_monitor_layer_build::Tree::from_env(&root);
     // QEMU 10 renamed qemu_mutex_iothread_locked() to bql_locked().
     let main_loop = tree.src.join("include/qemu/main-loop.h");
@@ -16,6 +18,7 @@ fn main() {
     if fs::read_to_string(&main_loop).is_ok_and(|t| t.contains("bool bql_locked(void)")) {
         println!("cargo::rustc-cfg=qemu_bql_locked");
     }
+    vm_c(&tree);
     // The layer's global allocator is glib's: a binary that is not QEMU (a command
     // crate's unit tests) links glib itself. In a staticlib this only names the library
     // QEMU links anyway.
@@ -24,6 +27,7 @@ fn main() {
         .unwrap_or_else(|e| qemu_monitor_layer_build::fail(&format!("cannot read src/wrapper.h: {e}")));
     let builder = tree
         .bindgen(&wrapper)
+        .clang_arg(format!("-I{}", root.join("src").display()))
         .allowlist_function("hmp_handle_error|monitor_printf")
         .allowlist_function("qdict_get_try_str|qdict_get_try_int|qdict_get_try_bool|qdict_haskey")
         .allowlist_function("qdict_get_double|bql_locked|qemu_mutex_iothread_locked")
@@ -33,8 +37,35 @@ fn main() {
         .allowlist_function("__errno_location")
         .allowlist_function("flockfile|funlockfile|fwrite_unlocked|fputc_unlocked|fflush_unlocked")
         .allowlist_function("clearerr_unlocked|__fpurge")
+        .allowlist_function("qemu_monitor_layer_vm_.*|qemu_chr_find|qemu_chr_write")
         .allowlist_var("stdout")
-        .allowlist_type("Monitor|QDict|Error")
-        .opaque_type("Monitor|QDict|Error|_IO_FILE");
+        .allowlist_type("Monitor|QDict|Error|Chardev|QemuMonitorLayerCpu")
+        .opaque_type("Monitor|QDict|Error|_IO_FILE|Chardev");
     qemu_monitor_layer_build::write_bindings(builder, &qemu_monitor_layer_build::out_dir());
+}
+
+/// `src/vm.c`, the VM state command code reads (see `src/vm.h`), compiled with the flags
+/// QEMU compiles its monitor with, against this release's headers: what is a macro, a
+/// static inline or a struct field there is checked by the C compiler, release by release.
+fn vm_c(tree: &qemu_monitor_layer_build::Tree) {
+    let flags = qemu_monitor_layer_build::tree::tree_flags(&tree.build)
+        .unwrap_or_else(|e| qemu_monitor_layer_build::fail(&e));
+    let runstate_h = ["include/system/runstate.h", "include/sysemu/runstate.h"]
+        .into_iter()
+        .map(|h| tree.src.join(h))
+        .find(|h| h.is_file())
+        .unwrap_or_else(|| qemu_monitor_layer_build::fail("the QEMU tree has no runstate.h"));
+    println!("cargo::rerun-if-changed={}", runstate_h.display());
+    let mut build = cc::Build::new();
+    build.file("src/vm.c").warnings(true).extra_warnings(false);
+    for f in &flags {
+        build.flag(f);
+    }
+    // QEMU's own C is compiled so; its headers assume it.
+    build.flag("-fno-strict-aliasing").flag("-fwrapv").flag("-fno-common");
+    // QEMU 7.2 has no runstate_get(): vm.c then asks runstate_check() for each state.
+    if fs::read_to_string(&runstate_h).is_ok_and(|t| t.contains("RunState runstate_get(void)")) {
+        build.define("QEMU_MONITOR_LAYER_HAVE_RUNSTATE_GET", None);
+    }
+    build.compile("qemu_monitor_layer_vm");
 }

@@ -164,6 +164,20 @@ def expressions(text):
     return spans
 
 
+INCLUDE = re.compile(r"^\{ *'include': *'([\w.-]+\.json)' *\}\n+", re.M)
+
+
+def includes(tree, text):
+    """The QEMU modules a schema file includes ({ 'include': 'run-state.json' }), and the
+    text without those lines: an include goes to misc.json's own includes, unconditional
+    (it only makes the generated headers include the module's), and once."""
+    names = INCLUDE.findall(text)
+    for name in names:
+        if not (tree / "qapi" / name).is_file():
+            fail(f"{{ 'include': '{name}' }}: QEMU has no module qapi/{name}")
+    return names, INCLUDE.sub("", text)
+
+
 def conditional(text):
     """The schema text with every definition under CONDITION (QAPI's 'if')."""
     for start, end in reversed(expressions(text)):
@@ -266,7 +280,14 @@ def main():
     last_schema = r"^\{ 'command': 'closefd'.*\n"
     for schema in sorted((CRATE / "qapi").glob("*.json")):
         stem = schema.stem
-        text = conditional(schema_for(tree, schema.read_text()))
+        modules, text = includes(tree, schema_for(tree, schema.read_text()))
+        text = conditional(text)
+        for module in modules:
+            include = f"{{ 'include': '{module}' }}\n"
+            if include not in (tree / "qapi/misc.json").read_text():
+                edit(tree, "qapi/misc.json", lambda t: insert_after(
+                    t, r"^\{ 'include': 'common\.json' \}\n", include,
+                    "the include of common.json in qapi/misc.json"))
         names = re.findall(r"^\{ '(command|event|struct|enum)': '([\w-]+)'", text, re.M)
         if not names:
             fail(f"{schema}: declares nothing")

@@ -186,4 +186,18 @@ json_commands! {
     Stop = "stop";
     /// `cont`: resume it.
     Cont = "cont";
+    /// `query-hello-vm`: the VM as our command reads it.
+    QueryHelloVm = "query-hello-vm";
+    /// `query-uuid`: the VM's UUID.
+    QueryUuid = "query-uuid";
+    /// `query-memory-size-summary`: base and plugged memory.
+    QueryMemorySizeSummary = "query-memory-size-summary";
+    /// `query-cpus-fast`: the vCPUs.
+    QueryCpusFast = "query-cpus-fast";
+    /// `object-add` (`{"qom-type": ..., "id": ..., ...}`).
+    ObjectAdd = "object-add";
+    /// `device_add` (`{"driver": ..., "id": ..., ...}`).
+    DeviceAdd = "device_add";
+    /// `ringbuf-read` (`{"device": ..., "size": ...}`).
+    RingbufRead = "ringbuf-read";
 }

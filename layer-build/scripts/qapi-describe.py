@@ -81,7 +81,13 @@ def main():
         return [member(m) for m in arg_type.members] if arg_type else []
 
     def origin(info):
-        return originals.get(os.path.basename(info.fname)) if info else None
+        if info is None:
+            return None
+        name = os.path.basename(info.fname)
+        return originals.get(name, f"qapi/{name}")
+
+    def qemu(info):
+        return info is not None and os.path.basename(info.fname) not in originals
 
     out = {"commands": [], "events": [], "structs": [], "alternates": [], "enums": []}
 
@@ -90,7 +96,7 @@ def main():
         def visit_command(self, name, info, ifcond, features, arg_type, ret_type, gen,
                           success_response, boxed, allow_oob, allow_preconfig, coroutine):
             out["commands"].append({"name": name, "c_name": c_name(name), "file": origin(info),
-                                    "args": members(arg_type),
+                                    "qemu": qemu(info), "args": members(arg_type),
                                     "ret": ret_type.name if ret_type else None,
                                     "ret_element": element(ret_type) if ret_type else None,
                                     "gen": gen, "success_response": success_response,
@@ -100,7 +106,7 @@ def main():
 
         def visit_event(self, name, info, ifcond, features, arg_type, boxed):
             out["events"].append({"name": name, "c_name": c_name(name.lower()), "file": origin(info),
-                                  "args": members(arg_type), "boxed": boxed,
+                                  "qemu": qemu(info), "args": members(arg_type), "boxed": boxed,
                                   "if": cond(ifcond), "features": feats(features)})
 
         def visit_object_type(self, name, info, ifcond, features, base, local_members, branches):
@@ -108,19 +114,19 @@ def main():
                 return  # built-in or implicit (a command's or event's arguments)
             flat = schema.lookup_type(name).members  # base members first, as in C
             out["structs"].append({"name": name, "c_name": c_name(name), "file": origin(info),
-                                   "members": [member(m) for m in flat],
+                                   "qemu": qemu(info), "members": [member(m) for m in flat],
                                    "base": base.name if base else None,
                                    "branches": [v.name for v in branches.variants] if branches else None,
                                    "if": cond(ifcond), "features": feats(features)})
 
         def visit_alternate_type(self, name, info, ifcond, features, alternatives):
-            out["alternates"].append({"name": name, "file": origin(info)})
+            out["alternates"].append({"name": name, "file": origin(info), "qemu": qemu(info)})
 
         def visit_enum_type(self, name, info, ifcond, features, values, prefix):
             if info is None or name.startswith("q_"):
                 return
             out["enums"].append({"name": name, "c_name": c_name(name), "file": origin(info),
-                                 "max": c_enum_const(name, "_MAX", prefix),
+                                 "qemu": qemu(info), "max": c_enum_const(name, "_MAX", prefix),
                                  "if": cond(ifcond), "features": feats(features),
                                  "values": [{"name": v.name, "c_const": c_enum_const(name, v.name, prefix),
                                              "if": cond(v.ifcond),
@@ -133,6 +139,9 @@ def main():
         def origin(info):  # noqa: F811 (QEMU's module, relative to its tree)
             return os.path.relpath(info.fname, src) if info else None
 
+        def qemu(info):  # noqa: F811
+            return True
+
         try:
             schema = QAPISchema(os.path.join(src, "qapi", "qapi-schema.json"))
         except QAPIError as e:
@@ -143,8 +152,18 @@ def main():
         return
 
     with tempfile.TemporaryDirectory() as tmp:
-        # Each file in this release's doc syntax, included from one top file.
+        # Each file in this release's doc syntax, included from one top file, beside
+        # QEMU's own modules, which a file may include as QEMU's modules include each
+        # other ({ 'include': 'run-state.json' }).
         originals = {}
+        qemu_modules = os.path.join(src, "qapi")
+        mine = {os.path.basename(f) for f in files}
+        for name in sorted(os.listdir(qemu_modules)):
+            if name.endswith(".json"):
+                if name in mine:
+                    sys.exit(f"{name}: a schema file of the crate has the name of QEMU's module "
+                             f"qapi/{name}, which it would hide from every include of it; rename it")
+                os.symlink(os.path.join(qemu_modules, name), os.path.join(tmp, name))
         top = os.path.join(tmp, "top.json")
         with open(top, "w") as t:
             t.write("{ 'pragma': { 'doc-required': true } }\n")

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use crate::glue::{self, Schema};
+use crate::glue::{self, Schema, member_types, module, reachable};
 
 /// One command or event of QEMU's schema: whether the coverage crate carries it, and if
 /// not, why.
@@ -29,35 +29,6 @@ struct Entry {
 struct Report {
     commands: Vec<Entry>,
     events: Vec<Entry>,
-}
-
-/// The part of `whole` one command or event needs: the types its members and return
-/// value reach (structs, their lists' elements, enums, alternates).
-fn reachable(whole: &Schema, roots: &[&str]) -> Schema {
-    let mut seen = BTreeSet::new();
-    let mut todo: Vec<String> = roots.iter().map(|s| s.to_string()).collect();
-    while let Some(t) = todo.pop() {
-        if !seen.insert(t.clone()) {
-            continue;
-        }
-        if let Some(s) = whole.structs.iter().find(|s| s.name == t) {
-            for m in &s.members {
-                todo.push(m.ty.clone());
-                todo.extend(m.element.clone());
-            }
-        }
-    }
-    Schema {
-        commands: Vec::new(),
-        events: Vec::new(),
-        structs: whole.structs.iter().filter(|s| seen.contains(&s.name)).cloned().collect(),
-        alternates: whole.alternates.iter().filter(|a| seen.contains(&a.name)).cloned().collect(),
-        enums: whole.enums.iter().filter(|e| seen.contains(&e.name)).cloned().collect(),
-    }
-}
-
-fn member_types(members: &[glue::Member]) -> Vec<&str> {
-    members.iter().flat_map(|m| [Some(m.ty.as_str()), m.element.as_deref()]).flatten().collect()
 }
 
 /// `part` merged into `into` (each type once).
@@ -160,11 +131,6 @@ pub fn build() {
     let modules: BTreeSet<String> = files.filter_map(|f| module(f)).collect();
     let wrapper = crate::wrapper(modules.iter().map(String::as_str));
     crate::write_bindings(crate::allowed(tree.bindgen(&wrapper), &generated.allow), &out);
-}
-
-/// The module of a schema file, `qapi/<module>.json`.
-fn module(file: &str) -> Option<String> {
-    Some(file.strip_prefix("qapi/")?.strip_suffix(".json")?.to_string())
 }
 
 /// The refusal of an entity that is, or reaches a type, in a per-target module

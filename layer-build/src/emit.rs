@@ -241,6 +241,19 @@ pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStre
     let fwd_enum = comment("SAFETY: forwarded; an enum value carries no pointer.");
     let fwd_name = comment("SAFETY: forwarded from our contract (HMP passes an enum as its name).");
     let fwd = comment("SAFETY: forwarded from our contract.");
+    // QEMU's own enum (from a module the schema includes): what the layer's accessors of
+    // QEMU's state return it through.
+    let qapi_name = &e.name;
+    let qemu_enum = e.qemu.then(|| {
+        quote! {
+            impl QemuEnum for #name {
+                const NAME: &'static str = #qapi_name;
+                fn from_c_value(c: u32) -> Option<Self> {
+                    Self::of_c(bindings::#name(c as _))
+                }
+            }
+        }
+    });
     quote! {
         #d
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,6 +291,8 @@ pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStre
 
         #proof
         const _: () = assert!(bindings::#name::#max.0 as usize == #n);
+
+        #qemu_enum
 
         impl<'a> Arg<'a, Required<bindings::#name>> for #name {
             unsafe fn from_c(c: Required<bindings::#name>, _: &'a Scope, member: &'static str) -> Result<Self, CommandError> {

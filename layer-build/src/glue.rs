@@ -33,6 +33,10 @@ pub struct Command {
     pub name: String,
     pub c_name: String,
     pub file: String,
+    /// Whether it comes from one of QEMU's own modules (which a crate's schema
+    /// includes), not from the crate's declarations.
+    #[serde(default)]
+    pub qemu: bool,
     pub args: Vec<Member>,
     pub ret: Option<String>,
     /// The element type when `ret` is a list.
@@ -55,6 +59,10 @@ pub struct Event {
     pub name: String,
     pub c_name: String,
     pub file: String,
+    /// Whether it comes from one of QEMU's own modules (which a crate's schema
+    /// includes), not from the crate's declarations.
+    #[serde(default)]
+    pub qemu: bool,
     pub args: Vec<Member>,
     pub boxed: bool,
     #[serde(rename = "if")]
@@ -67,6 +75,10 @@ pub struct Struct {
     pub name: String,
     pub c_name: String,
     pub file: String,
+    /// Whether it comes from one of QEMU's own modules (which a crate's schema
+    /// includes), not from the crate's declarations.
+    #[serde(default)]
+    pub qemu: bool,
     /// QEMU's flat member list: the base's members first, as the C struct has them.
     pub members: Vec<Member>,
     pub base: Option<String>,
@@ -81,6 +93,10 @@ pub struct Struct {
 pub struct Alternate {
     pub name: String,
     pub file: String,
+    /// Whether it comes from one of QEMU's own modules (which a crate's schema
+    /// includes), not from the crate's declarations.
+    #[serde(default)]
+    pub qemu: bool,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -88,6 +104,10 @@ pub struct Enum {
     pub name: String,
     pub c_name: String,
     pub file: String,
+    /// Whether it comes from one of QEMU's own modules (which a crate's schema
+    /// includes), not from the crate's declarations.
+    #[serde(default)]
+    pub qemu: bool,
     /// The C name of its `__MAX` constant.
     pub max: String,
     pub values: Vec<EnumValue>,
@@ -299,7 +319,76 @@ pub fn describe(
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("scripts/qapi-describe.py: bad output: {e}"))
+    let whole: Schema = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("scripts/qapi-describe.py: bad output: {e}"))?;
+    Ok(if files == ["--qemu-schema"] { whole } else { crate_part(&whole) })
+}
+
+/// What a crate's build generates from its schema as QEMU's front end read it: its own
+/// commands, events and types, and the types of QEMU's modules (which its files include)
+/// that its own reach (QEMU's `RunState`, say); never QEMU's commands and events, whose
+/// handlers are QEMU's.
+fn crate_part(whole: &Schema) -> Schema {
+    let own = |qemu: bool| !qemu;
+    let mut roots: Vec<&str> = Vec::new();
+    for c in whole.commands.iter().filter(|c| own(c.qemu)) {
+        roots.extend(member_types(&c.args));
+        roots.extend(c.ret.as_deref());
+        roots.extend(c.ret_element.as_deref());
+    }
+    for e in whole.events.iter().filter(|e| own(e.qemu)) {
+        roots.extend(member_types(&e.args));
+    }
+    roots.extend(whole.structs.iter().filter(|s| own(s.qemu)).map(|s| s.name.as_str()));
+    roots.extend(whole.enums.iter().filter(|e| own(e.qemu)).map(|e| e.name.as_str()));
+    roots.extend(whole.alternates.iter().filter(|a| own(a.qemu)).map(|a| a.name.as_str()));
+    let mut part = reachable(whole, &roots);
+    part.commands = whole.commands.iter().filter(|c| own(c.qemu)).cloned().collect();
+    part.events = whole.events.iter().filter(|e| own(e.qemu)).cloned().collect();
+    part
+}
+
+/// The types a list of members names (a member's type, and a list's element type).
+pub fn member_types(members: &[Member]) -> Vec<&str> {
+    members.iter().flat_map(|m| [Some(m.ty.as_str()), m.element.as_deref()]).flatten().collect()
+}
+
+/// The types of `whole` that the types named `roots` reach (themselves, their members'
+/// types, lists' elements), in `whole`'s order; no commands or events.
+pub fn reachable(whole: &Schema, roots: &[&str]) -> Schema {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo: Vec<String> = roots.iter().map(|s| s.to_string()).collect();
+    while let Some(t) = todo.pop() {
+        if !seen.insert(t.clone()) {
+            continue;
+        }
+        if let Some(s) = whole.structs.iter().find(|s| s.name == t) {
+            todo.extend(member_types(&s.members).into_iter().map(String::from));
+        }
+    }
+    Schema {
+        commands: Vec::new(),
+        events: Vec::new(),
+        structs: whole.structs.iter().filter(|s| seen.contains(&s.name)).cloned().collect(),
+        alternates: whole.alternates.iter().filter(|a| seen.contains(&a.name)).cloned().collect(),
+        enums: whole.enums.iter().filter(|e| seen.contains(&e.name)).cloned().collect(),
+    }
+}
+
+/// The QEMU modules (`run-state` for `qapi/run-state.json`) whose types `schema` uses
+/// from QEMU: their generated headers go to bindgen too.
+pub fn qemu_modules(schema: &Schema) -> Vec<String> {
+    let files = schema.structs.iter().filter(|s| s.qemu).map(|s| &s.file);
+    let files = files.chain(schema.enums.iter().filter(|e| e.qemu).map(|e| &e.file));
+    let mut out: Vec<String> = files.filter_map(|f| module(f)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The module of a schema file, `qapi/<module>.json`.
+pub fn module(file: &str) -> Option<String> {
+    Some(file.strip_prefix("qapi/")?.strip_suffix(".json")?.to_string())
 }
 
 /// QEMU's own schema (`src_dir/qapi/qapi-schema.json` and every module it includes), as

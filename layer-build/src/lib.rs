@@ -71,8 +71,14 @@ pub fn generate() {
     write(&out.join("glue.rs"), &generated.glue);
     write(&out.join("commands.rs"), &generated.modules);
 
-    // The generated headers of the schema module the declarations land in.
-    write_bindings(allowed(tree.bindgen(&wrapper(["misc"])), &generated.allow), &out);
+    // The generated headers of the schema module the declarations land in, and of QEMU's
+    // modules whose types they use.
+    let mut modules = vec!["misc".to_string()];
+    modules.extend(glue::qemu_modules(&schema));
+    write_bindings(
+        allowed(tree.bindgen(&wrapper(modules.iter().map(String::as_str))), &generated.allow),
+        &out,
+    );
 }
 
 /// The C bindgen reads: QEMU's common headers, the monitor's and the error API, and the

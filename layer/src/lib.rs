@@ -85,6 +85,7 @@ __bindgen_module! {
 #[cfg(not(test))]
 pub mod prelude {
     pub use crate::error::CommandError;
+    pub use crate::ffi::vm::{self, VmError};
     pub use crate::ffi::{BqlError, BqlRefCell, BqlRefMut, GStr, Monitor, WriteError, print_line};
     pub use crate::text::ParamError;
 }
@@ -98,7 +99,8 @@ pub mod __private {
     pub use crate::boundary::guard;
     pub use crate::error::CommandError;
     pub use crate::ffi::{
-        Arg, GStr, HmpArgs, List, ListNode, Monitor, Optional, Required, Ret, Scope, g_new0, hmp_reply, reply,
+        Arg, GStr, HmpArgs, List, ListNode, Monitor, Optional, QemuEnum, Required, Ret, Scope, g_new0,
+        hmp_reply, reply,
     };
     pub use core::ffi::{CStr, c_char, c_int};
     pub use core::ptr;

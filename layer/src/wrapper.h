@@ -12,3 +12,5 @@
 #include "monitor/monitor.h"
 #include <stdio_ext.h>
 #include "qemu/main-loop.h"
+#include "chardev/char.h"
+#include "vm.h"
