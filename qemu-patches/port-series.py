@@ -293,7 +293,7 @@ def main():
             fail(f"{schema}: declares nothing")
         kind, name = next(((k, n) for k, n in names if k == "command"), names[0])
         edit(tree, "qapi/misc.json", lambda t: insert_after(t, last_schema, "\n" + text, anchor))
-        last_schema = re.escape(text.rstrip("\n").splitlines()[-1]) + r"\n"
+        last_schema = re.escape(text)
         anchor = f"the previous entry ({schema.name}) in qapi/misc.json"
         subject = f"qapi: add the {name} {kind}"
         for event in (n for k, n in names if k == "event"):

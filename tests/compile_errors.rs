@@ -16,10 +16,15 @@ use std::process::Output;
 use harness::repo::RepoCopy;
 
 const FILE: &str = "src/commands/hello_world.rs";
-const SIGNATURE: &str =
-    "pub fn hello_world(message: Option<Result<&str, ParamError>>) -> Result<(), CommandError> {";
-/// What the body needs of `message` when a mistaken signature drops it.
-const KEEP_BODY: &str = "let message: Option<Result<&str, ParamError>> =";
+const SIGNATURE: &str = "pub fn hello_world(
+    message: Option<Result<&str, ParamError>>,
+    chardev: Option<Result<&str, ParamError>>,
+) -> Result<(), CommandError> {";
+/// The second parameter, as a mistaken signature keeps it.
+const CHARDEV: &str = "chardev: Option<Result<&str, ParamError>>";
+/// What the body needs of `message` (and `chardev`) when a mistaken signature drops it.
+const KEEP_BODY: &str = "let chardev: Option<Result<&str, ParamError>> = None; let _ = &chardev; \
+                         let message: Option<Result<&str, ParamError>> =";
 
 fn build(copy: &RepoCopy, target: &Path) -> Output {
     build_with(copy, target, &[])
@@ -31,6 +36,8 @@ fn build_with(copy: &RepoCopy, target: &Path, env: &[(&str, &str)]) -> Output {
         .args(["build", "--release", "--lib", "--package", "qemu-hello-rs", "--target-dir"])
         .arg(target)
         .env("QEMU_BUILD_DIR", build_dir)
+        // Whole source lines in the messages, whatever their length.
+        .env("RUSTFLAGS", "--diagnostic-width=1000")
         .envs(env.iter().copied())
         .output()
         .expect("cargo runs")
@@ -84,7 +91,8 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &copy,
         target.path(),
         &format!(
-            "pub fn hello_world(message: Option<i64>) -> Result<(), CommandError> {{ {KEEP_BODY} message.map(|_| Ok(\"\"));"
+            "pub fn hello_world(message: Option<i64>, {CHARDEV}) -> Result<(), CommandError> {{ \
+             let message: Option<Result<&str, ParamError>> = message.map(|_| Ok(\"\"));"
         ),
     );
     assert_mentions(
@@ -100,7 +108,8 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &copy,
         target.path(),
         &format!(
-            "pub fn hello_world(message: &str) -> Result<(), CommandError> {{ {KEEP_BODY} Some(Ok(message));"
+            "pub fn hello_world(message: &str, {CHARDEV}) -> Result<(), CommandError> {{ \
+             let message: Option<Result<&str, ParamError>> = Some(Ok(message));"
         ),
     );
     assert_mentions(
@@ -115,7 +124,9 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     let missing = errors_with(
         &copy,
         target.path(),
-        "pub fn hello_wrld(message: Option<Result<&str, ParamError>>) -> Result<(), CommandError> {",
+        &format!(
+            "pub fn hello_wrld(message: Option<Result<&str, ParamError>>, {CHARDEV}) -> Result<(), CommandError> {{"
+        ),
     );
     assert_mentions(&missing, &["src/commands/hello_world.rs: no `fn hello_world` in this file"]);
 
@@ -128,7 +139,8 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     assert_mentions(
         &ignored,
         &[
-            "fn hello_world takes 0 parameter(s) for the members of command 'hello-world', which has 1: (message)",
+            "fn hello_world takes 0 parameter(s) for the members of command 'hello-world', which has 2: (message, \
+             chardev)",
         ],
     );
 
@@ -136,7 +148,9 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     let kept = errors_with(
         &copy,
         target.path(),
-        "pub fn hello_world(message: Option<Result<&'static str, ParamError>>) -> Result<(), CommandError> {",
+        &format!(
+            "pub fn hello_world(message: Option<Result<&'static str, ParamError>>, {CHARDEV}) -> Result<(), CommandError> {{"
+        ),
     );
     assert_mentions(
         &kept,
@@ -156,8 +170,8 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &[
             (
                 "qapi/hello-world.json",
-                "'data': { '*message': 'str' }",
-                "'data': { '*message': 'str', '*prefix': 'str' }",
+                "'data': { '*message': 'str', '*chardev': 'str' }",
+                "'data': { '*message': 'str', '*prefix': 'str', '*chardev': 'str' }",
             ),
             (
                 "qapi/hello-world.json",
@@ -167,8 +181,10 @@ fn mistakes_in_a_command_function_are_compile_errors() {
             (
                 FILE,
                 SIGNATURE,
-                "pub fn hello_world(prefix: Option<&str>, message: Option<Result<&str, ParamError>>) \
-                 -> Result<(), CommandError> { let _ = prefix;",
+                &format!(
+                    "pub fn hello_world(prefix: Option<&str>, message: Option<Result<&str, ParamError>>, \
+                     {CHARDEV}) -> Result<(), CommandError> {{ let _ = prefix;"
+                ),
             ),
         ],
     );
@@ -176,7 +192,7 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &swapped,
         &["src/commands/hello_world.rs: fn hello_world, parameter 1: named `prefix`, but command \
            'hello-world', member 'message' comes there; parameters bind to members by name, in the \
-           schema's order: (message, prefix)"],
+           schema's order: (message, prefix, chardev)"],
     );
 
     // `unsafe` in a command file, plainly and behind an allow.

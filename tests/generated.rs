@@ -9,13 +9,17 @@
 //!   and any noncharacter (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF), and refuses duplicate keys;
 //! - the command refuses control characters (Cc), reporting the first one's position.
 //!
+//! A call goes to standard output, to a `ringbuf` character device (`"chardev": "ring"`,
+//! the line read back with `ringbuf-read`) or to a device that does not exist
+//! (`"chardev": "nope"`, which the command refuses once the message passes its rules).
+//!
 //! Each printed line must come with one `HELLO_WORLD` event carrying it, a refused call with
 //! none; at the end `query-hello-world` must give the counts and the last line the model
 //! predicts (refusals by QEMU before the command runs are not the command's to count).
 
 use std::cell::{Cell, RefCell};
 
-use harness::commands::{HelloWorldInfo, QueryHelloWorld, RawArgumentsHelloWorld};
+use harness::commands::{HelloWorldInfo, QueryHelloWorld, RawArgumentsHelloWorld, RingbufRead};
 use harness::qapi::{ErrorClass, ExecuteError};
 use harness::{Options, Qemu, binary_from_env, custom_events};
 use proptest::prelude::*;
@@ -48,6 +52,26 @@ enum Call {
     Duplicate(Vec<Piece>, Vec<Piece>),
 }
 
+/// Where a call asks for its line to go.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Dest {
+    Stdout,
+    /// The ringbuf the test starts QEMU with.
+    Ring,
+    /// A device id QEMU does not have.
+    Missing,
+}
+
+impl Dest {
+    fn id(self) -> Option<&'static str> {
+        match self {
+            Dest::Stdout => None,
+            Dest::Ring => Some("ring"),
+            Dest::Missing => Some("nope"),
+        }
+    }
+}
+
 #[derive(Debug, PartialEq)]
 enum Expect {
     Print(String),
@@ -73,6 +97,16 @@ fn json_string(pieces: &[Piece]) -> String {
     }
     s.push('"');
     s
+}
+
+/// The `arguments` object of `call` sent to `dest`.
+fn arguments_to(call: &Call, dest: Dest) -> String {
+    let raw = arguments(call);
+    match dest.id() {
+        None => raw,
+        Some(id) if raw == "{}" => format!("{{\"chardev\": \"{id}\"}}"),
+        Some(id) => format!("{{\"chardev\": \"{id}\", {}", &raw[1..]),
+    }
 }
 
 fn arguments(call: &Call) -> String {
@@ -136,6 +170,14 @@ fn rule(message: String) -> Expect {
     Expect::Print(message)
 }
 
+/// What a call to `dest` does: the message's fate, then the device's.
+fn model_to(call: &Call, dest: Dest) -> Expect {
+    match (model(call), dest) {
+        (Expect::Print(_), Dest::Missing) => Expect::Refuse("Device 'nope' not found".into()),
+        (e, _) => e,
+    }
+}
+
 fn model(call: &Call) -> Expect {
     let parse_error = || Expect::Refuse("JSON parse error".into());
     match call {
@@ -176,7 +218,7 @@ fn pieces() -> impl Strategy<Value = Vec<Piece>> {
 }
 
 /// Every kind of call but the multi-MiB ones.
-fn call() -> impl Strategy<Value = Call> {
+fn call() -> impl Strategy<Value = (Call, Dest)> {
     let wrong = prop_oneof![
         any::<i64>().prop_map(|n| json!(n)),
         any::<bool>().prop_map(|b| json!(b)),
@@ -185,20 +227,23 @@ fn call() -> impl Strategy<Value = Call> {
         Just(json!(["We love qemu"])),
         Just(json!({"message": "nested"})),
     ];
-    prop_oneof![
+    let call = prop_oneof![
         80 => pieces().prop_map(Call::Message),
         4 => Just(Call::Absent),
         5 => wrong.prop_map(Call::WrongType),
-        4 => (pieces(), "[a-z_-]{1,12}".prop_filter("not message", |k| k != "message")).prop_map(|(p, k)| Call::Extra(p, k)),
+        4 => (pieces(), "[a-z_-]{1,12}".prop_filter("not a member", |k| k != "message" && k != "chardev"))
+            .prop_map(|(p, k)| Call::Extra(p, k)),
         3 => (pieces(), pieces()).prop_map(|(a, b)| Call::Duplicate(a, b)),
-    ]
+    ];
+    let dest = prop_oneof![6 => Just(Dest::Stdout), 3 => Just(Dest::Ring), 1 => Just(Dest::Missing)];
+    (call, dest)
 }
 
 /// Messages of 1–2.6 MiB, some ending in a control character. QEMU reads QMP input
 /// with one read(2) per byte, about 3 µs a byte here, so these few take most of the time.
-fn big_call() -> impl Strategy<Value = Call> {
+fn big_call() -> impl Strategy<Value = (Call, Dest)> {
     (120_000usize..300_000, prop::option::of(prop::sample::select(vec!['\n', '\u{1b}', '\0'])))
-        .prop_map(|(repeat, tail)| Call::Big { repeat, tail })
+        .prop_map(|(repeat, tail)| (Call::Big { repeat, tail }, Dest::Stdout))
 }
 
 const BIG_CASES: u32 = 3;
@@ -234,11 +279,22 @@ fn the_model_agrees_with_known_cases() {
         Expect::Refuse("JSON parse error".into())
     );
     assert_eq!(json_string(&[Piece::Escaped('😀'), Piece::Char('\0')]), "\"\\uD83D\\uDE00\\u0000\"");
+    // The device is looked up once the message passes the rules.
+    assert_eq!(model_to(&Call::Absent, Dest::Missing), Expect::Refuse("Device 'nope' not found".into()));
+    assert_eq!(
+        model_to(&Call::Message(vec![Piece::Char('\u{7}')]), Dest::Missing),
+        Expect::Refuse("control character U+0007 at character 0 (byte 0)".into())
+    );
+    assert_eq!(model_to(&Call::Absent, Dest::Ring), Expect::Print("Hello, world".into()));
+    assert_eq!(arguments_to(&Call::Absent, Dest::Ring), r#"{"chardev": "ring"}"#);
+    assert_eq!(arguments_to(&Call::Message(vec![]), Dest::Missing), r#"{"chardev": "nope", "message": ""}"#);
 }
 
 #[test]
 fn generated_calls_match_the_model() {
-    let vm = RefCell::new(Qemu::start(&binary_from_env(), &Options::default()).expect("QEMU starts"));
+    let ring = ["-chardev", "ringbuf,id=ring,size=64K"].map(String::from).to_vec();
+    let opts = Options { args: ring, ..Options::default() };
+    let vm = RefCell::new(Qemu::start(&binary_from_env(), &opts).expect("QEMU starts"));
     let qmp = RefCell::new(vm.borrow().qmp().unwrap());
     let offset = Cell::new(0u64);
     let (printed, refused) = (Cell::new(0u32), Cell::new(0u32));
@@ -246,30 +302,36 @@ fn generated_calls_match_the_model() {
     // QEMU's parser or marshaller), and the last printed line.
     let by_command = Cell::new(0i64);
     let last = RefCell::new(None::<String>);
-    let check = |call: Call| {
-        let raw = arguments(&call);
+    let check = |(call, dest): (Call, Dest)| {
+        let raw = arguments_to(&call, dest);
         let cmd = RawArgumentsHelloWorld::from_json(raw.as_str());
         let reply = qmp.borrow_mut().execute(&cmd);
         let shown = short(&raw);
         let mut at = offset.get();
         let out = vm.borrow().stdout_since(&mut at).unwrap();
         offset.set(at);
+        let read = json!({ "device": "ring", "size": 65536, "format": "utf8" });
+        let ring = qmp.borrow_mut().execute(&RingbufRead(read)).unwrap();
+        let ring = ring.as_str().unwrap_or_default().as_bytes().to_vec();
         let events: Vec<Value> = custom_events(&mut qmp.borrow_mut());
-        match model(&call) {
+        match model_to(&call, dest) {
             Expect::Print(line) => {
                 prop_assert!(matches!(&reply, Ok(v) if *v == json!({})), "{shown}: {reply:?}");
+                let data = match dest.id() {
+                    Some(id) => json!({ "message": line, "chardev": id }),
+                    None => json!({ "message": line }),
+                };
                 prop_assert!(
-                    events.len() == 1
-                        && events[0]["event"] == "HELLO_WORLD"
-                        && events[0]["data"]["message"] == line,
-                    "{shown}: expected one HELLO_WORLD event with the line, got {} events",
-                    events.len()
+                    events.len() == 1 && events[0]["event"] == "HELLO_WORLD" && events[0]["data"] == data,
+                    "{shown}: expected one HELLO_WORLD event with {data}, got {events:?}"
                 );
                 *last.borrow_mut() = Some(line.clone());
+                let (written, other) = if dest == Dest::Ring { (&ring, &out) } else { (&out, &ring) };
                 prop_assert!(
-                    out == format!("{line}\n").as_bytes(),
-                    "{shown}: printed {:?}",
-                    short(&String::from_utf8_lossy(&out))
+                    *written == format!("{line}\n").as_bytes() && other.is_empty(),
+                    "{shown}: wrote {:?} to {dest:?}, {:?} elsewhere",
+                    short(&String::from_utf8_lossy(written)),
+                    short(&String::from_utf8_lossy(other))
                 );
                 printed.set(printed.get() + 1);
             }
@@ -284,12 +346,12 @@ fn generated_calls_match_the_model() {
                     }
                 }
                 prop_assert!(
-                    out.is_empty(),
+                    out.is_empty() && ring.is_empty(),
                     "{shown}: a refused call printed {:?}",
                     short(&String::from_utf8_lossy(&out))
                 );
                 prop_assert!(events.is_empty(), "{shown}: a refused call sent {} events", events.len());
-                if needle.contains("control character") {
+                if needle.contains("control character") || needle.contains("not found") {
                     by_command.set(by_command.get() + 1);
                 }
                 refused.set(refused.get() + 1);

@@ -35,7 +35,10 @@ fn through_human_monitor_command() {
     );
     assert_eq!(vm.stdout().lines().count(), 3, "a refused message prints nothing");
     let help = qmp.execute(&hmc("help hello-world")).unwrap();
-    assert_eq!(help, "hello-world [message] -- print a message on QEMU's standard output\r\n");
+    assert_eq!(
+        help,
+        "hello-world [-c chardev] [message] -- print a message on QEMU's standard output or a chardev\r\n"
+    );
     assert!(vm.is_running());
 }
 
@@ -46,7 +49,10 @@ fn through_a_readline_monitor_on_a_tcg_pc_vm() {
     assert_eq!(hmp.command("hello-world We love qemu, from the readline monitor").unwrap(), "");
     assert_eq!(hmp.command("hello-world").unwrap(), "");
     let help = hmp.command("help hello-world").unwrap();
-    assert_eq!(help, "hello-world [message] -- print a message on QEMU's standard output");
+    assert_eq!(
+        help,
+        "hello-world [-c chardev] [message] -- print a message on QEMU's standard output or a chardev"
+    );
     // A control character cannot be typed here: the readline monitor takes TAB, ESC
     // and the others as editing keys. `through_human_monitor_command` covers refusals.
     assert_eq!(vm.stdout(), "We love qemu, from the readline monitor\nHello, world\n");

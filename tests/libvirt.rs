@@ -66,7 +66,10 @@ fn virsh_qemu_monitor_command_drives_hello_world() {
     assert_eq!(stdout(&out).trim(), "");
 
     let out = dom.monitor(&["--hmp"], "help hello-world").unwrap();
-    assert_eq!(stdout(&out).trim(), "hello-world [message] -- print a message on QEMU's standard output");
+    assert_eq!(
+        stdout(&out).trim(),
+        "hello-world [-c chardev] [message] -- print a message on QEMU's standard output or a chardev"
+    );
 
     // Errors: without --return-value virsh exits 0 and prints the error JSON.
     let out = dom.monitor(&[], r#"{"execute":"hello-world","arguments":{"message":42}}"#).unwrap();

@@ -77,7 +77,7 @@ fn query_commands_lists_hello_world() {
 }
 
 #[test]
-fn schema_has_exactly_one_optional_str_member_message() {
+fn schema_has_exactly_two_optional_str_members_message_and_chardev() {
     let vm = start(Machine::None);
     let mut qmp = vm.qmp().unwrap();
     let schema = qmp.execute(&QueryQmpSchema {}).unwrap();
@@ -90,7 +90,13 @@ fn schema_has_exactly_one_optional_str_member_message() {
     let args = schema.iter().find(|e| e["name"] == arg_type).expect("arg-type entry");
     assert_eq!(args["meta-type"], "object");
     // An optional member carries "default": null in introspection.
-    assert_eq!(args["members"], json!([{ "name": "message", "type": "str", "default": null }]));
+    assert_eq!(
+        args["members"],
+        json!([
+            { "name": "message", "type": "str", "default": null },
+            { "name": "chardev", "type": "str", "default": null },
+        ])
+    );
 }
 
 /// The introspection name of the empty object type (QEMU calls it "0").

@@ -129,7 +129,10 @@ fn the_struct_and_the_event_are_in_query_qmp_schema() {
     let event = by_name("HELLO_WORLD").expect("HELLO_WORLD in the schema");
     assert_eq!(event["meta-type"], "event");
     let args = by_name(event["arg-type"].as_str().unwrap()).unwrap();
-    assert_eq!(args["members"], json!([{"name": "message", "type": "str"}]));
+    assert_eq!(
+        args["members"],
+        json!([{"name": "message", "type": "str"}, {"name": "chardev", "type": "str", "default": null}])
+    );
 }
 
 #[test]

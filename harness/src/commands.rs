@@ -5,11 +5,14 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-/// `{"execute":"hello-world","arguments":{"message":...}}`; `None` omits the member.
+/// `{"execute":"hello-world","arguments":{"message":...,"chardev":...}}`; `None` omits
+/// the member.
 #[derive(Serialize, Debug, Clone, Default)]
 pub struct HelloWorld {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chardev: Option<String>,
 }
 
 impl qapi::Command for HelloWorld {
@@ -20,7 +23,12 @@ impl qapi::Command for HelloWorld {
 
 impl HelloWorld {
     pub fn with(message: impl Into<String>) -> Self {
-        HelloWorld { message: Some(message.into()) }
+        HelloWorld { message: Some(message.into()), chardev: None }
+    }
+
+    /// The call that writes `message` to the character device `chardev`.
+    pub fn to_chardev(message: impl Into<String>, chardev: impl Into<String>) -> Self {
+        HelloWorld { message: Some(message.into()), chardev: Some(chardev.into()) }
     }
 }
 

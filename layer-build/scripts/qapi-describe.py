@@ -52,7 +52,7 @@ import tempfile
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    src, files = sys.argv[1], [os.path.abspath(f) for f in sys.argv[2:]]
+    src, files = os.path.abspath(sys.argv[1]), [os.path.abspath(f) for f in sys.argv[2:]]
     sys.path.insert(0, os.path.join(src, "scripts"))
     from qapi.common import c_enum_const, c_name
     from qapi.error import QAPIError

@@ -303,8 +303,11 @@ pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStre
         impl<'a> Arg<'a, OptionalEnum<(bool, bindings::#name)>> for Option<#name> {
             unsafe fn from_c(c: OptionalEnum<(bool, bindings::#name)>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
                 let (has, value) = c.0;
+                if !has {
+                    return Ok(None);
+                }
                 #fwd_enum
-                if has { unsafe { Arg::from_c(Required(value), scope, member) }.map(Some) } else { Ok(None) }
+                unsafe { Arg::from_c(Required(value), scope, member) }.map(Some)
             }
         }
 

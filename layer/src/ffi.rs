@@ -792,8 +792,9 @@ pub mod vm {
         ChardevNotFound(String),
         /// The device took fewer bytes than it was given (`written` of `len`).
         ChardevShortWrite { id: String, written: usize, len: usize },
-        /// The device refused the write: the C library's text for the error.
-        ChardevWriteFailed { id: String, cause: &'static str },
+        /// The device refused the write. (QEMU's chardev layer reports no cause: its
+        /// I/O channel writes turn every error into EINVAL.)
+        ChardevWriteFailed(String),
     }
 
     impl fmt::Display for VmError {
@@ -805,9 +806,7 @@ pub mod vm {
                 VmError::ChardevShortWrite { id, written, len } => {
                     write!(f, "Device '{id}' took {written} of {len} bytes")
                 }
-                VmError::ChardevWriteFailed { id, cause } => {
-                    write!(f, "Cannot write to device '{id}': {cause}")
-                }
+                VmError::ChardevWriteFailed(id) => write!(f, "Device '{id}' refused the write"),
             }
         }
     }
@@ -967,13 +966,7 @@ pub mod vm {
         // write_all false QEMU makes one write and never waits for the device.
         let n = unsafe { bindings::qemu_chr_write(chr, bytes.as_ptr(), len, false) };
         if n < 0 {
-            // SAFETY: errno of this thread, read right after the failed call;
-            // g_strerror returns a static, NUL-terminated, UTF-8 string.
-            let cause = unsafe { CStr::from_ptr(bindings::g_strerror(*bindings::__errno_location())) };
-            return Err(VmError::ChardevWriteFailed {
-                id: id.to_string(),
-                cause: cause.to_str().unwrap_or("unknown error"),
-            });
+            return Err(VmError::ChardevWriteFailed(id.to_string()));
         }
         if n != len {
             return Err(VmError::ChardevShortWrite {

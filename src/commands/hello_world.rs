@@ -10,27 +10,54 @@ use crate::stats::Stats;
 /// only with QEMU's big lock held (the cell checks).
 pub static STATS: BqlRefCell<Stats<GStr>> = BqlRefCell::new(Stats::new());
 
-/// Prints `message` (or "Hello, world") as one line on QEMU's standard output, then
-/// sends `HELLO_WORLD` with the printed text.
+/// Prints `message` (or "Hello, world") as one line on QEMU's standard output, or
+/// writes it to the character device `chardev`, then sends `HELLO_WORLD` with the
+/// printed text (and the device).
 ///
-/// The message arrives undecoded (`Result`) so that a refusal by the command layer
+/// The arguments arrive undecoded (`Result`) so that a refusal by the command layer
 /// (text that is not UTF-8, or QEMU's encoding of `\u0000`) is counted like any other.
-pub fn hello_world(message: Option<Result<&str, ParamError>>) -> Result<(), CommandError> {
+pub fn hello_world(
+    message: Option<Result<&str, ParamError>>,
+    chardev: Option<Result<&str, ParamError>>,
+) -> Result<(), CommandError> {
     let mut stats = STATS.borrow_mut()?;
-    let line = match message.transpose().and_then(message::line) {
-        Ok(line) => line,
+    let checked = message.transpose().and_then(message::line).and_then(|l| Ok((l, chardev.transpose()?)));
+    let (line, chardev) = match checked {
+        Ok(checked) => checked,
         Err(refused) => {
             stats.refused();
             return Err(CommandError::new(refused));
         }
     };
-    if let Err(e) = print_line(line) {
-        stats.failed_write();
-        return Err(CommandError::new(format_args!("Cannot write the message to standard output: {e}")));
+    match chardev {
+        None => {
+            if let Err(e) = print_line(line) {
+                stats.failed_write();
+                return Err(CommandError::new(format_args!(
+                    "Cannot write the message to standard output: {e}"
+                )));
+            }
+        }
+        Some(id) => {
+            let mut bytes = Vec::with_capacity(line.len() + 1);
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+            match vm::write_chardev(id, &bytes) {
+                Ok(()) => {}
+                Err(e @ VmError::ChardevNotFound(_)) => {
+                    stats.refused();
+                    return Err(e.into());
+                }
+                Err(e) => {
+                    stats.failed_write();
+                    return Err(e.into());
+                }
+            }
+        }
     }
     let previous = stats.printed(GStr::new(line));
     drop(stats);
     drop(previous);
-    qapi::send_hello_world(line);
+    qapi::send_hello_world(line, chardev);
     Ok(())
 }

@@ -3,7 +3,7 @@
  * QEMU's Error, Monitor and QDict functions as the command layer calls them, faked for
  * the C contract tests (tests/c/layer.c, tests/c/panic.c): an Error records its text,
  * source location and function; a Monitor collects what is printed in a GString; a
- * QDict holds one string argument. Included once per test program.
+ * QDict holds one or two string arguments. Included once per test program.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -23,8 +23,10 @@ struct Monitor {
     GString *out;
 };
 struct QDict {
-    const char *key;   /* the one string argument's name */
+    const char *key;   /* a string argument's name */
     const char *value; /* NULL when absent */
+    const char *key2;  /* a second one's, or NULL */
+    const char *value2;
 };
 
 static int failures;
@@ -89,6 +91,9 @@ int monitor_printf(Monitor *mon, const char *fmt, ...)
 
 const char *qdict_get_try_str(const QDict *qdict, const char *key)
 {
+    if (qdict->key2 && strcmp(key, qdict->key2) == 0) {
+        return qdict->value2;
+    }
     CHECK(strcmp(key, qdict->key) == 0, "unexpected key %s", key);
     return qdict->value;
 }

@@ -10,21 +10,82 @@
 
 static GPtrArray *events;
 
-void qapi_event_send_hello_world(const char *message)
+/* An event as "message", or "message -> chardev" when it names a device. */
+#ifdef QEMU_HAS_MESSAGE_FLAG
+void qapi_event_send_hello_world(const char *message, bool has_chardev, const char *chardev)
 {
-    g_ptr_array_add(events, g_strdup(message));
+    CHECK(has_chardev == (chardev != NULL), "has_chardev");
+#else
+void qapi_event_send_hello_world(const char *message, const char *chardev)
+{
+#endif
+    g_ptr_array_add(events, g_strdup_printf("%s%s%s", message, chardev ? " -> " : "",
+                                            chardev ? chardev : ""));
 }
 
-/* The handler through this release's prototype (7.2 passes has_message). */
-static Error *hello(const char *message)
+/*
+ * Character devices as the layer calls them (chardev/char.h): "ring" takes every
+ * byte, "short" takes at most 3 per write, "full" refuses (-1, as QEMU's I/O channel
+ * does); any other id does not exist.
+ */
+struct Chardev {
+    GString *written;
+    int take; /* bytes a write takes at most; -1: it fails */
+};
+static Chardev ring = { NULL, INT_MAX }, short_dev = { NULL, 3 }, full = { NULL, -1 };
+
+Chardev *qemu_chr_find(const char *name);
+Chardev *qemu_chr_find(const char *name)
+{
+    return !strcmp(name, "ring") ? &ring : !strcmp(name, "short") ? &short_dev
+        : !strcmp(name, "full") ? &full : NULL;
+}
+
+int qemu_chr_write(Chardev *s, const uint8_t *buf, int len, bool write_all);
+int qemu_chr_write(Chardev *s, const uint8_t *buf, int len, bool write_all)
+{
+    int n;
+
+    CHECK(!write_all, "write_all would wait for the device");
+    if (s->take < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    n = MIN(len, s->take);
+    g_string_append_len(s->written, (const char *)buf, n);
+    return n;
+}
+
+/* The handler through this release's prototype (7.2 passes has_message, has_chardev). */
+static Error *hello_to(const char *message, const char *chardev)
 {
     Error *err = NULL;
 #ifdef QEMU_HAS_MESSAGE_FLAG
-    qmp_hello_world(message != NULL, message, &err);
+    qmp_hello_world(message != NULL, message, chardev != NULL, chardev, &err);
 #else
-    qmp_hello_world(message, &err);
+    qmp_hello_world(message, chardev, &err);
 #endif
     return err;
+}
+
+static Error *hello(const char *message)
+{
+    return hello_to(message, NULL);
+}
+
+/* A call to `chardev` fails with `expected`; no event, nothing written to "ring". */
+static void check_device_error(const char *chardev, const char *expected)
+{
+    guint events_before = events->len;
+    gsize ring_before = ring.written->len;
+    Error *err = hello_to("to a device", chardev);
+
+    CHECK(err != NULL, "the write to %s was accepted", chardev);
+    CHECK(strcmp(err->msg, expected) == 0, "got \"%s\"", err->msg);
+    CHECK(strcmp(err->func, "qmp_hello_world") == 0, "func %s", err->func);
+    CHECK(events->len == events_before, "a failed call sent an event");
+    CHECK(ring.written->len == ring_before, "a failed call wrote to ring");
+    error_free_fake(err);
 }
 
 static void check_refused(const char *message, const char *expected)
@@ -46,9 +107,12 @@ int main(void)
     Error *err;
     HelloWorldInfo *info;
     Monitor mon = { g_string_new("") };
-    QDict args = { "message", NULL };
+    QDict args = { "message", NULL, "chardev", NULL };
 
     events = g_ptr_array_new_with_free_func(g_free);
+    ring.written = g_string_new("");
+    short_dev.written = g_string_new("");
+    full.written = g_string_new("");
 
     err = hello(NULL);
     CHECK(err == NULL, "%s", err->msg);
@@ -116,6 +180,35 @@ int main(void)
     CHECK(g_str_has_prefix(mon.out->str, "calls: 7\n"), "counters changed: \"%s\"",
           mon.out->str);
 
+    /* The chardev form: the line and its newline to the device, the event names it. */
+    err = hello_to("to ring", "ring");
+    CHECK(err == NULL, "%s", err->msg);
+    CHECK(strcmp(ring.written->str, "to ring\n") == 0, "ring \"%s\"", ring.written->str);
+    CHECK(events->len == 4 && strcmp(g_ptr_array_index(events, 3), "to ring -> ring") == 0,
+          "the event names the device");
+    check_device_error("nope", "Device 'nope' not found");
+    check_device_error("short", "Device 'short' took 3 of 12 bytes");
+    check_device_error("full", "Device 'full' refused the write");
+    /* HMP's -c option. */
+    g_string_truncate(mon.out, 0);
+    args.value = "hmp to ring";
+    args.value2 = "ring";
+    hmp_hello_world(&mon, &args);
+    CHECK(mon.out->len == 0, "HMP -c printed \"%s\"", mon.out->str);
+    CHECK(strcmp(ring.written->str, "to ring\nhmp to ring\n") == 0, "ring \"%s\"", ring.written->str);
+    args.value2 = "nope";
+    hmp_hello_world(&mon, &args);
+    CHECK(strcmp(mon.out->str, "Error: Device 'nope' not found\n") == 0, "HMP -c nope \"%s\"",
+          mon.out->str);
+    args.value = args.value2 = NULL;
+    g_string_truncate(mon.out, 0);
+    hmp_info_hello_world(&mon, &args);
+    CHECK(strcmp(mon.out->str, "calls: 13\nprinted: 5\nrefused: 6\nfailed writes: 2\n"
+                 "last message: hmp to ring\n") == 0, "info \"%s\"", mon.out->str);
+
+    g_string_free(ring.written, true);
+    g_string_free(short_dev.written, true);
+    g_string_free(full.written, true);
     g_string_free(mon.out, true);
     g_ptr_array_free(events, true);
     fprintf(stderr, "all checks passed\n");
