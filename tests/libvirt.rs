@@ -2,7 +2,10 @@
 //! The real thing: a private libvirtd starts the patched QEMU named in the domain XML's
 //! `<emulator>`, and `virsh qemu-monitor-command` drives hello-world in all four forms,
 //! reads `query-hello-world` (`--pretty`) and `info hello-world` (`--hmp`), and
-//! `virsh qemu-monitor-event` catches a `HELLO_WORLD` event.
+//! `virsh qemu-monitor-event` catches a `HELLO_WORLD` event. A second domain (two vCPUs,
+//! its serial console logged to a file) checks `query-hello-vm` against `virsh dominfo`
+//! and `virsh domstate` around `virsh suspend` / `virsh resume`, and `hello-world` with
+//! the serial port's chardev reaching that log.
 //! Needs root and libvirt's packages (`cargo xtask test` installs them).
 
 use std::time::Duration;
@@ -165,4 +168,102 @@ fn virsh_qemu_monitor_command_drives_hello_world() {
     eprintln!("qemu-monitor-event caught {:?} after {calls} calls", caught.trim());
 
     assert_eq!(dom.state(), "running");
+}
+
+/// `virsh dominfo`'s fields, by name.
+fn dominfo(lv: &Libvirt, name: &str) -> std::collections::BTreeMap<String, String> {
+    let out = lv.virsh(&["dominfo", name]).unwrap();
+    assert!(out.status.success(), "virsh dominfo: {}", String::from_utf8_lossy(&out.stderr));
+    stdout(&out)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn query_hello_vm_agrees_with_virsh_and_hello_world_reaches_the_serial_log() {
+    let lv = Libvirt::start().unwrap_or_else(|e| panic!("cannot start a private libvirtd: {e}"));
+    let emulator = lv.reachable_emulator(&binary_from_env()).unwrap();
+    let name = "hello-vm-e2e";
+    let serial_log = lv.log_path(&format!("{name}-serial0"));
+    // The daemon (running as nobody) makes its log directory when it starts its first
+    // domain; the serial log needs it before.
+    let log_dir = serial_log.parent().unwrap();
+    std::fs::create_dir_all(log_dir).unwrap();
+    let cache = log_dir.ancestors().nth(3).unwrap();
+    assert!(
+        std::process::Command::new("chown")
+            .arg("-R")
+            .arg("nobody:nogroup")
+            .arg(cache)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let xml =
+        harness::libvirt::domain_xml(name, &emulator).replace("<vcpu>1</vcpu>", "<vcpu>2</vcpu>").replace(
+            "<serial type='pty'><target port='0'/></serial>",
+            &format!(
+                "<serial type='pty'><log file='{}' append='off'/><target port='0'/></serial>",
+                serial_log.display()
+            ),
+        );
+    assert!(
+        xml.contains("<vcpu>2</vcpu>") && xml.contains("<log file="),
+        "the example domain changed:\n{xml}"
+    );
+    let dom = Domain::define_xml(&lv, name, &xml).unwrap();
+    dom.start().unwrap();
+
+    let vm = |dom: &Domain| -> Value {
+        let out = dom.monitor(&["--return-value"], r#"{"execute":"query-hello-vm"}"#).unwrap();
+        assert!(out.status.success(), "query-hello-vm: {}", String::from_utf8_lossy(&out.stderr));
+        json_of(&out)
+    };
+    let info = dominfo(&lv, name);
+    let v = vm(&dom);
+    assert_eq!(v["name"], info["Name"], "{v}");
+    assert_eq!(v["uuid"], info["UUID"], "{v}");
+    let kib: u64 = info["Max memory"].trim_end_matches(" KiB").parse().unwrap();
+    assert_eq!(v["memory"]["base"], kib * 1024, "{v} vs {info:?}");
+    let cpus = v["cpus"].as_array().unwrap();
+    assert_eq!(cpus.len().to_string(), info["CPU(s)"], "{v}");
+    assert!(cpus.iter().all(|c| c["thread-id"].as_i64().unwrap() > 0), "{v}");
+    let states = [("running", true, "running"), ("paused", false, "paused")];
+    let check_state = |dom: &Domain, (status, running, virsh): (&str, bool, &str)| {
+        let v = vm(dom);
+        assert_eq!((v["status"].as_str(), v["running"].as_bool()), (Some(status), Some(running)), "{v}");
+        assert_eq!(dom.state(), virsh);
+        assert_eq!(dominfo(&lv, name)["State"], virsh);
+    };
+    check_state(&dom, states[0]);
+    assert!(lv.virsh(&["suspend", name]).unwrap().status.success());
+    check_state(&dom, states[1]);
+    assert!(lv.virsh(&["resume", name]).unwrap().status.success());
+    check_state(&dom, states[0]);
+    let out = dom.monitor(&["--hmp"], "info hello-vm").unwrap();
+    assert!(
+        stdout(&out).starts_with(&format!("name: {name}\r\nuuid: {}\r\nstatus: running\r\n", info["UUID"]))
+    );
+
+    // libvirt names the serial port's chardev charserial0.
+    let line = "to the serial console, through libvirt";
+    let call =
+        json!({ "execute": "hello-world", "arguments": { "message": line, "chardev": "charserial0" } });
+    let out = dom.monitor(&["--return-value"], &call.to_string()).unwrap();
+    assert!(out.status.success(), "{} {}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    let out = dom.monitor(&["--hmp"], "hello-world -c charserial0 and through --hmp").unwrap();
+    assert_eq!(stdout(&out).trim(), "");
+    let lines = harness::wait_for_lines(&serial_log, Duration::from_secs(10), |l| {
+        l.iter().any(|x| x == "and through --hmp")
+    });
+    let at: Vec<usize> = [line, "and through --hmp"]
+        .iter()
+        .map(|e| lines.iter().position(|l| l == e).unwrap_or_else(|| panic!("{e:?} not in {lines:?}")))
+        .collect();
+    assert!(at[0] < at[1], "{lines:?}");
+    assert!(!lv.domain_log(name).contains(line), "the line went to the serial port, not QEMU's stdout");
+    let out = dom.monitor(&["--return-value"], r#"{"execute":"query-hello-world"}"#).unwrap();
+    assert_eq!(json_of(&out)["printed"], 2);
 }

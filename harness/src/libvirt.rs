@@ -253,8 +253,13 @@ pub struct Domain<'a> {
 impl<'a> Domain<'a> {
     /// Defines the example domain with `emulator`.
     pub fn define(lv: &'a Libvirt, name: &str, emulator: &Path) -> Result<Domain<'a>, String> {
+        Domain::define_xml(lv, name, &domain_xml(name, emulator))
+    }
+
+    /// Defines the domain `name` from `xml` (which names it so).
+    pub fn define_xml(lv: &'a Libvirt, name: &str, xml_text: &str) -> Result<Domain<'a>, String> {
         let xml = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
-        fs::write(xml.path(), domain_xml(name, emulator)).map_err(|e| e.to_string())?;
+        fs::write(xml.path(), xml_text).map_err(|e| e.to_string())?;
         let out = lv.virsh(&["define", &xml.path().display().to_string()]).map_err(|e| e.to_string())?;
         if !out.status.success() {
             return Err(format!("virsh define: {}", String::from_utf8_lossy(&out.stderr)));
