@@ -6,7 +6,8 @@
 //! type, a required parameter for an optional member, a missing function, a function
 //! that ignores a member, a `'static` borrow of an argument (QMP and its HMP twin), two
 //! members of one type taken in the other order, and `unsafe` in a command file (also
-//! behind `#![allow(unsafe_code)]`), an HMP entry with no command declaration beside it,
+//! behind `#![allow(unsafe_code)]`), the VM's run state asked for as another type, an
+//! HMP entry with no command declaration beside it,
 //! a build with `panic = "abort"`, and a `#[global_allocator]` of the crate's own (the
 //! layer's, glib's, is what lets a `String` become QEMU's). The unchanged copy builds.
 
@@ -193,6 +194,21 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &["src/commands/hello_world.rs: fn hello_world, parameter 1: named `prefix`, but command \
            'hello-world', member 'message' comes there; parameters bind to members by name, in the \
            schema's order: (message, prefix, chardev)"],
+    );
+
+    // The run state asked for as a type that is not QEMU's RunState.
+    let not_run_state = errors_with_edits(
+        &copy,
+        target.path(),
+        &[(
+            "src/commands/query_hello_vm.rs",
+            "status: vm::run_state()?,",
+            "status: { let _: qapi::HelloVmMemory = vm::run_state()?; vm::run_state()? },",
+        )],
+    );
+    assert_mentions(
+        &not_run_state,
+        &["HelloVmMemory` is not one of QEMU's own enums", "include run-state.json in the schema"],
     );
 
     // `unsafe` in a command file, plainly and behind an allow.

@@ -748,6 +748,11 @@ unsafe impl GlobalAlloc for GlibAlloc {
 /// A QAPI enum of QEMU's own modules (one a crate's schema includes, such as
 /// `run-state.json`), as the generated `qapi::` enum implements it: what the [`vm`]
 /// accessors that return QEMU's enums build their value with.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not one of QEMU's own enums",
+    note = "vm::run_state() gives QEMU's RunState: include run-state.json in the schema \
+            ({{ 'include': 'run-state.json' }}) and take it as qapi::RunState"
+)]
 pub trait QemuEnum: Copy {
     /// The enum's name in QEMU's schema.
     const NAME: &'static str;

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use harness::commands::{HelloWorld, HelloWorldInfo, HumanMonitorCommand, QueryHelloWorld};
-use harness::{Options, Qemu};
+use harness::commands::{HelloWorld, HelloWorldInfo, HumanMonitorCommand, QueryHelloVm, QueryHelloWorld};
+use harness::{Machine, Options, Qemu};
 
 use crate::qemu::{self, Built, Flavor};
 use crate::{BuildArgs, deps, sh};
@@ -177,18 +177,27 @@ const CALLGRIND_MESSAGE: &str = "We love qemu, and we say it in forty-seven char
 /// Instructions per call under callgrind (inclusive Ir), which do not depend on the
 /// machine's load: the whole QMP handler path and the whole HMP path, each measured in a
 /// run of its own, with the part of each that is QEMU's own emission of the
-/// `HELLO_WORLD` event (both implementations send it).
+/// `HELLO_WORLD` event (both implementations send it); and, on a paused two-vCPU `pc`
+/// VM, `query-hello-vm` and `hello-world` to a ringbuf.
 struct Instructions {
     qmp: f64,
     qmp_event: f64,
     hmp: f64,
     hmp_event: f64,
+    vm: f64,
+    chardev: f64,
+    chardev_event: f64,
 }
 
-/// One callgrind run of `calls` calls over QMP (`hmp` false) or HMP: the path's and the
-/// event emission's inclusive Ir per call.
-fn callgrind_run(binary: &Path, calls: usize, hmp: bool) -> Result<(f64, f64)> {
-    anyhow::ensure!(CALLGRIND_MESSAGE.len() == 47, "the callgrind message must have 47 characters");
+/// One callgrind run of `calls` rounds of `call` on QEMU started with `opts`: the
+/// inclusive Ir per round of each of `functions`.
+fn callgrind_run(
+    binary: &Path,
+    calls: usize,
+    opts: Options,
+    call: &dyn Fn(&mut harness::Qmp) -> Result<()>,
+    functions: &[&str],
+) -> Result<Vec<f64>> {
     let dir = tempfile::tempdir()?;
     let out = dir.path().join("callgrind.out");
     let wrapper = [
@@ -198,15 +207,10 @@ fn callgrind_run(binary: &Path, calls: usize, hmp: bool) -> Result<(f64, f64)> {
     ]
     .map(std::ffi::OsString::from)
     .to_vec();
-    let mut vm = Qemu::start(binary, &Options { wrapper, ..Options::default() })?;
+    let mut vm = Qemu::start(binary, &Options { wrapper, ..opts })?;
     let mut qmp = vm.qmp()?;
-    let hmc = HumanMonitorCommand { command_line: format!("hello-world {CALLGRIND_MESSAGE}") };
     for _ in 0..calls {
-        if hmp {
-            qmp.execute(&hmc)?;
-        } else {
-            qmp.execute(&HelloWorld::with(CALLGRIND_MESSAGE))?;
-        }
+        call(&mut qmp)?;
     }
     let _ = qmp.execute(&harness::qapi::qmp::quit {});
     let status = vm.wait_exit(Duration::from_secs(300))?;
@@ -234,14 +238,45 @@ fn callgrind_run(binary: &Path, calls: usize, hmp: bool) -> Result<(f64, f64)> {
             .unwrap_or(0);
         total as f64 / calls as f64
     };
-    let path = if hmp { "handle_hmp_command" } else { "qmp_marshal_hello_world" };
-    Ok((per_call(path), per_call("qapi_event_send_hello_world")))
+    Ok(functions.iter().map(|f| per_call(f)).collect())
 }
 
 fn callgrind(binary: &Path, calls: usize) -> Result<Instructions> {
-    let (qmp, qmp_event) = callgrind_run(binary, calls, false)?;
-    let (hmp, hmp_event) = callgrind_run(binary, calls, true)?;
-    Ok(Instructions { qmp, qmp_event, hmp, hmp_event })
+    anyhow::ensure!(CALLGRIND_MESSAGE.len() == 47, "the callgrind message must have 47 characters");
+    let event = "qapi_event_send_hello_world";
+    let qmp_call =
+        |q: &mut harness::Qmp| q.execute(&HelloWorld::with(CALLGRIND_MESSAGE)).map(drop).map_err(Into::into);
+    let hmc = HumanMonitorCommand { command_line: format!("hello-world {CALLGRIND_MESSAGE}") };
+    let hmp_call = |q: &mut harness::Qmp| q.execute(&hmc).map(drop).map_err(Into::into);
+    let q = callgrind_run(binary, calls, Options::default(), &qmp_call, &["qmp_marshal_hello_world", event])?;
+    let h = callgrind_run(binary, calls, Options::default(), &hmp_call, &["handle_hmp_command", event])?;
+    let args = "-M pc -accel tcg -S -smp 2 -nic none -name bench -chardev ringbuf,id=ring,size=64K";
+    let vm_opts = Options {
+        machine: Machine::Given,
+        args: args.split(' ').map(String::from).collect(),
+        ..Options::default()
+    };
+    let vm_call = |q: &mut harness::Qmp| -> Result<()> {
+        q.execute(&QueryHelloVm::default())?;
+        q.execute(&HelloWorld::to_chardev(CALLGRIND_MESSAGE, "ring"))?;
+        Ok(())
+    };
+    let v = callgrind_run(
+        binary,
+        calls,
+        vm_opts,
+        &vm_call,
+        &["qmp_marshal_query_hello_vm", "qmp_marshal_hello_world", event],
+    )?;
+    Ok(Instructions {
+        qmp: q[0],
+        qmp_event: q[1],
+        hmp: h[0],
+        hmp_event: h[1],
+        vm: v[0],
+        chardev: v[1],
+        chardev_event: v[2],
+    })
 }
 
 fn timed(f: impl FnOnce() -> Result<()>) -> Result<Duration> {
@@ -357,6 +392,26 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         report,
         "| Ir/call, HMP path less the event emission | {h:.0} | {ch:.0} | {} |",
         goal(h / ch, 1.00)
+    )?;
+    let (d, cd) = (ir_rust.chardev - ir_rust.chardev_event, ir_c.chardev - ir_c.chardev_event);
+    writeln!(
+        report,
+        "| Ir/call, QMP hello-world to a ringbuf (`qmp_marshal_hello_world`, pc VM) | {:.0} | {:.0} | {} |",
+        ir_rust.chardev,
+        ir_c.chardev,
+        goal(ir_rust.chardev / ir_c.chardev, 1.00)
+    )?;
+    writeln!(
+        report,
+        "| Ir/call, the same less the event emission | {d:.0} | {cd:.0} | {} |",
+        goal(d / cd, 1.00)
+    )?;
+    writeln!(
+        report,
+        "| Ir/call, `query-hello-vm` (`qmp_marshal_query_hello_vm`, pc VM, 2 vCPUs) | {:.0} | {:.0} | {:.3} |",
+        ir_rust.vm,
+        ir_c.vm,
+        ir_rust.vm / ir_c.vm
     )?;
 
     if !args.no_build_times {

@@ -170,8 +170,11 @@ fn applied_declarations(l: &Layout) -> Result<Vec<String>> {
             continue;
         }
         let text = fs::read_to_string(&path)?;
+        // Its first definition (an include of QEMU's module is not one: another file
+        // may have brought the same include in earlier).
         let first = text
             .lines()
+            .filter(|line| !line.starts_with("{ 'include'"))
             .find_map(|line| line.strip_prefix("{ "))
             .and_then(|rest| rest.split(',').next())
             .with_context(|| format!("{} declares nothing", path.display()))?;
