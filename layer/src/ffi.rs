@@ -827,19 +827,26 @@ pub mod vm {
         if bql_held() { Ok(()) } else { Err(VmError::NotLocked) }
     }
 
-    /// An owned copy of a string QEMU gave us with `g_malloc`, which is freed.
+    /// A string QEMU gave us with `g_malloc`, taken over as it is when it is UTF-8 (a
+    /// [`GStr`] QEMU can be handed back without a copy), else copied with U+FFFD for
+    /// the bad bytes and freed.
     ///
     /// # Safety
     /// `p` is NULL or a NUL-terminated string from glib's allocator, ours to free.
-    unsafe fn take_string(p: *mut c_char) -> String {
+    unsafe fn take_string(p: *mut c_char) -> GStr {
         if p.is_null() {
-            return String::new();
+            return GStr::new("");
         }
         // SAFETY: `p` is NUL-terminated and valid (our contract).
-        let s = String::from_utf8_lossy(unsafe { CStr::from_ptr(p) }.to_bytes()).into_owned();
+        let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+        if core::str::from_utf8(bytes).is_ok() {
+            // A GStr is glib's NUL-terminated UTF-8 text, freed with g_free: this is one.
+            return GStr(p);
+        }
+        let copy = GStr::new(&String::from_utf8_lossy(bytes));
         // SAFETY: `p` is ours, from glib, freed once here.
         unsafe { bindings::g_free(p.cast()) };
-        s
+        copy
     }
 
     /// The guest name given with `-name` (`query-name`'s `name`), if any.
@@ -855,7 +862,7 @@ pub mod vm {
     }
 
     /// The VM's UUID as `query-uuid` prints it (all zeros when `-uuid` was not given).
-    pub fn uuid() -> Result<String, VmError> {
+    pub fn uuid() -> Result<GStr, VmError> {
         locked()?;
         // SAFETY: the BQL is held; the result is a g_malloc'd string we own.
         Ok(unsafe { take_string(bindings::qemu_monitor_layer_vm_uuid()) })
@@ -906,12 +913,12 @@ pub mod vm {
     }
 
     /// One vCPU, as `query-cpus-fast` reports it.
-    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[derive(Debug)]
     pub struct Cpu {
         /// `cpu-index`.
         pub index: i64,
         /// `qom-path`: the vCPU's canonical QOM path.
-        pub qom_path: String,
+        pub qom_path: GStr,
         /// `thread-id`: the host thread that runs it.
         pub thread_id: i64,
     }

@@ -12,13 +12,13 @@ pub fn query_hello_vm() -> Result<qapi::HelloVmInfo, CommandError> {
     let memory = vm::memory()?;
     Ok(qapi::HelloVmInfo {
         name: vm::name()?.map(GStr::from),
-        uuid: vm::uuid()?.into(),
+        uuid: vm::uuid()?,
         status: vm::run_state()?,
         running: vm::is_running()?,
         memory: qapi::HelloVmMemory { base: memory.base, plugged: memory.plugged },
         cpus: vm::cpus()?
             .into_iter()
-            .map(|c| qapi::HelloVmCpu { cpu_index: c.index, qom_path: c.qom_path.into(), thread_id: c.thread_id })
+            .map(|c| qapi::HelloVmCpu { cpu_index: c.index, qom_path: c.qom_path, thread_id: c.thread_id })
             .collect(),
     })
 }
@@ -33,7 +33,7 @@ pub fn hmp_info_hello_vm(mon: &mut Monitor) -> Result<(), CommandError> {
     let _ = write!(
         mon,
         "uuid: {}\nstatus: {}\nrunning: {}\nbase memory: {}\n",
-        vm::uuid()?,
+        vm::uuid()?.as_str(),
         status.name(),
         vm::is_running()?,
         memory.base
@@ -42,7 +42,7 @@ pub fn hmp_info_hello_vm(mon: &mut Monitor) -> Result<(), CommandError> {
         let _ = writeln!(mon, "plugged memory: {plugged}");
     }
     for c in vm::cpus()? {
-        let _ = writeln!(mon, "cpu {}: {} (thread {})", c.index, c.qom_path, c.thread_id);
+        let _ = writeln!(mon, "cpu {}: {} (thread {})", c.index, c.qom_path.as_str(), c.thread_id);
     }
     Ok(())
 }
