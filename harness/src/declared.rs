@@ -15,7 +15,7 @@ pub struct Definition {
     pub name: String,
     /// The `@member:` lines of its doc comment: (member, its text, whitespace-joined).
     pub members: Vec<(String, String)>,
-    /// The lines of its `.. qmp-example::` block, trimmed.
+    /// The lines of its `.. qmp-example::` blocks, trimmed.
     pub example: Vec<String>,
 }
 
@@ -45,6 +45,10 @@ pub fn definitions(root: &Path) -> Vec<Definition> {
                 continue;
             }
             let Some(def) = line.strip_prefix("{ '") else { continue };
+            // An include of QEMU's module defines nothing of ours.
+            if def.starts_with("include'") {
+                continue;
+            }
             let mut parts = def.split('\'');
             let (Some(meta), Some(_), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
                 panic!("{path}: cannot read the definition {line:?}");
@@ -87,9 +91,10 @@ fn members(doc: &[&str]) -> Vec<(String, String)> {
 }
 
 fn example(doc: &[&str]) -> Vec<String> {
+    // Every example block (a command may have several), without the directives.
     doc.iter()
         .skip_while(|l| !l.starts_with(".. qmp-example::"))
-        .skip(1)
+        .filter(|l| !l.starts_with(".. qmp-example::"))
         .map(|l| l.trim().to_string())
         .filter(|l| !l.is_empty() && l != "#")
         .collect()
