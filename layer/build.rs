@@ -4,6 +4,7 @@
 //! command (a command crate's build generates those).
 
 use std::fs;
+use std::path::Path;
 
 fn main() {
     let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -63,6 +64,12 @@ fn vm_c(tree: &qemu_monitor_layer_build::Tree) {
     }
     // QEMU's own C is compiled so; its headers assume it.
     build.flag("-fno-strict-aliasing").flag("-fwrapv").flag("-fno-common");
+    // No path of this machine's in the object: QEMU's QOM casts (MACHINE(), OBJECT())
+    // pass __FILE__ along, and a package must be the same bytes from any checkout.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo");
+    for dir in [Path::new(&root), tree.src.as_path(), tree.build.as_path()] {
+        build.flag(format!("-ffile-prefix-map={}/=", dir.display()));
+    }
     // QEMU 7.2 has no runstate_get(): vm.c then asks runstate_check() for each state.
     if fs::read_to_string(&runstate_h).is_ok_and(|t| t.contains("RunState runstate_get(void)")) {
         build.define("QEMU_MONITOR_LAYER_HAVE_RUNSTATE_GET", None);
