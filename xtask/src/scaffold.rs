@@ -112,8 +112,8 @@ pub fn new_command(args: &NewCommandArgs) -> Result<()> {
 
 /// Writes `src/commands/<name>.rs` with the signature the declarations in `qapi/` ask
 /// for, read by the QAPI front end of the default release's QEMU source (the build's
-/// tree when there is one; otherwise `scripts/qapi` and `qapi/misc.json` from the
-/// release's tarball).
+/// tree when there is one; otherwise `scripts/qapi` and QEMU's schema modules from the
+/// release's tarball, which a declaration may include).
 fn function_from_schema(name: &str, dest: &std::path::Path) -> Result<()> {
     use crate::qemu::{Flavor, Layout};
     let root = sh::crate_dir();
@@ -131,8 +131,9 @@ fn function_from_schema(name: &str, dest: &std::path::Path) -> Result<()> {
                 .arg(&tarball)
                 .args(["--no-same-owner", "--strip-components=1", "--wildcards", "-C"])
                 .arg(unpacked.path())
-                // The front end, and the module whose doc syntax says which the release reads.
-                .args(["*/scripts/qapi/*", "*/qapi/misc.json"]),
+                // The front end, and QEMU's modules: misc.json's doc syntax says which the
+                // release reads, and a declaration may include any of them.
+                .args(["*/scripts/qapi/*", "*/qapi/*.json"]),
         )?;
         unpacked.path().to_path_buf()
     };
