@@ -13,11 +13,12 @@ Parses the schema files with QEMU's own QAPI front end (QEMU_SRC/scripts/qapi, t
 same code that generates the C headers), with doc comments required as in
 qapi/misc.json, and prints JSON on stdout:
 
-  {"commands": [{"name", "c_name", "file", "args": [MEMBER...], "ret": TYPE|null,
+  {"commands": [{"name", "c_name", "file", "args": [MEMBER...], "arg_type": TYPE|null,
+                 "ret": TYPE|null,
                  "ret_element": TYPE|null, "gen", "success_response", "boxed",
                  "allow_oob", "coroutine", "if", "features"}],
-   "events":   [{"name", "c_name", "file", "args": [MEMBER...], "boxed", "if",
-                 "features"}],
+   "events":   [{"name", "c_name", "file", "args": [MEMBER...], "arg_type": TYPE|null,
+                 "boxed", "if", "features"}],
    "structs":  [{"name", "c_name", "file", "members": [MEMBER...], "base": NAME|null,
                  "branches": [NAME...]|null, "if", "features"}],
    "alternates": [{"name", "file"}],
@@ -29,6 +30,9 @@ Everything a declaration says is reported, so that the generator either uses it 
 refuses it by name: a struct's members are QEMU's flat list (its base's members
 first, as the C struct has them), a union's branches are listed, "if" is the
 condition as written (null when none) and "features" the feature names.
+
+"arg_type" names the type a 'boxed' command or event takes whole (its "args" are that
+type's members); it is null otherwise.
 
 A list type (['Foo'] in the schema) is reported by its name ("FooList", also its C
 name) with its element type's name as "element" ("ret_element" for a command's
@@ -97,6 +101,7 @@ def main():
                           success_response, boxed, allow_oob, allow_preconfig, coroutine):
             out["commands"].append({"name": name, "c_name": c_name(name), "file": origin(info),
                                     "qemu": qemu(info), "args": members(arg_type),
+                                    "arg_type": arg_type.name if boxed else None,
                                     "ret": ret_type.name if ret_type else None,
                                     "ret_element": element(ret_type) if ret_type else None,
                                     "gen": gen, "success_response": success_response,
@@ -107,6 +112,7 @@ def main():
         def visit_event(self, name, info, ifcond, features, arg_type, boxed):
             out["events"].append({"name": name, "c_name": c_name(name.lower()), "file": origin(info),
                                   "qemu": qemu(info), "args": members(arg_type), "boxed": boxed,
+                                  "arg_type": arg_type.name if boxed else None,
                                   "if": cond(ifcond), "features": feats(features)})
 
         def visit_object_type(self, name, info, ifcond, features, base, local_members, branches):

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use crate::glue::{self, Schema, member_types, module, reachable};
+use crate::glue::{self, Schema, module, reachable};
 
 /// One command or event of QEMU's schema: whether the coverage crate carries it, and if
 /// not, why.
@@ -84,9 +84,8 @@ pub fn build() {
     let mut report = Report { commands: Vec::new(), events: Vec::new() };
     let none = Path::new("/nonexistent");
     for c in whole.commands.iter().filter(|c| !exclude.contains(&c.name)) {
-        let mut roots = member_types(&c.args);
-        roots.extend(c.ret.as_deref());
-        roots.extend(c.ret_element.as_deref());
+        let mut roots = glue::argument_roots(c);
+        roots.extend(glue::return_roots(c));
         let mut one = reachable(&whole, &roots);
         one.commands.push(c.clone());
         let stub = match per_target(&c.file, &one) {
@@ -107,7 +106,7 @@ pub fn build() {
         report.commands.push(Entry { name: c.name.clone(), file: c.file.clone(), refused });
     }
     for e in whole.events.iter().filter(|e| !exclude.contains(&e.name)) {
-        let mut one = reachable(&whole, &member_types(&e.args));
+        let mut one = reachable(&whole, &glue::event_roots(e));
         one.events.push(e.clone());
         let refused = per_target(&e.file, &one).or_else(|| glue::generate(&one, &[], none).err());
         if refused.is_none() {

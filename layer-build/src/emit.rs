@@ -108,6 +108,74 @@ pub fn crossing(k: Kind) -> Crossing {
                 hmp_get: id("str"),
             }
         }
+        Kind::Struct(s) => {
+            let s = id(s);
+            Crossing {
+                arg: quote!(qapi::borrowed::#s<'_>),
+                c: quote!(*mut bindings::#s),
+                owned: quote!(qapi::#s),
+                to_c: |v| quote!(Ret::into_c(#v)),
+                to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), Ret::into_c)),
+                hmp_get: id("str"),
+            }
+        }
+        Kind::List(l, elem) => {
+            let element = crossing(*elem).arg;
+            let l = id(l);
+            Crossing {
+                arg: quote!(Vec<#element>),
+                c: quote!(*mut bindings::#l),
+                owned: quote!(qapi::#l),
+                to_c: |v| quote!(#v.into_raw()),
+                to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), List::into_raw)),
+                hmp_get: id("str"),
+            }
+        }
+    }
+}
+
+/// The type a received struct's field holds for a member of kind `k` (borrowing for
+/// `'a`).
+fn received_type(k: Kind) -> TokenStream {
+    match k {
+        Kind::Str => quote!(&'a str),
+        Kind::Struct(s) => {
+            let s = id(s);
+            quote!(qapi::borrowed::#s<'a>)
+        }
+        Kind::List(_, elem) => {
+            let element = received_type(*elem);
+            quote!(Vec<#element>)
+        }
+        other => crossing(other).arg,
+    }
+}
+
+/// Whether a value of kind `k` borrows from QEMU's memory (a string, a struct, a list of
+/// either).
+fn borrows(k: Kind) -> bool {
+    match k {
+        Kind::Str | Kind::Struct(_) => true,
+        Kind::List(_, elem) => borrows(*elem),
+        Kind::Scalar(_) | Kind::Enum(_) => false,
+    }
+}
+
+/// The C value an argument handler or a received struct passes to `Arg::from_c` for a
+/// member whose C value is `value` and whose `has_` flag (when this release's C has one)
+/// is `flag`.
+fn arg_c_value(p: &Param, value: TokenStream, flag: TokenStream) -> TokenStream {
+    match (p.kind, p.member.optional, p.member.has) {
+        // QEMU < 8.0 flags an optional pointer; the layer takes NULL as absent.
+        (Kind::Str, true, true) => quote!(Optional(if #flag { #value } else { ptr::null() })),
+        (Kind::Str, true, false) => quote!(Optional(#value)),
+        (Kind::Struct(_) | Kind::List(..), true, true) => {
+            quote!(Optional(if #flag { #value } else { ptr::null_mut() }))
+        }
+        (Kind::Struct(_) | Kind::List(..), true, false) => quote!(Optional(#value)),
+        (Kind::Scalar(_), true, _) => quote!(Optional((#flag, #value))),
+        (Kind::Enum(_), true, _) => quote!(qapi::OptionalEnum((#flag, #value))),
+        (_, false, _) => quote!(Required(#value)),
     }
 }
 
@@ -477,8 +545,10 @@ fn flag_local(c_name: &str) -> Ident {
 }
 
 /// Sends the QMP event: the sender takes what a command function would (`&str`, scalars,
-/// enums), copies strings into NUL-terminated glib memory for the call, and is proven
-/// against bindgen's prototype of QEMU's sender.
+/// enums) and the owned `qapi::` structs and lists a command returns, copies strings
+/// into NUL-terminated glib memory for the call, builds structs and lists in glib memory
+/// and frees them with QEMU's `qapi_free_*` once QEMU's sender (which keeps nothing)
+/// returns; it is proven against bindgen's prototype of QEMU's sender.
 pub fn event(e: &Event, params: &[Param]) -> TokenStream {
     let sender = id(&format!("send_{}", e.c_name));
     let f = id(&format!("qapi_event_send_{}", e.c_name));
@@ -486,13 +556,41 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
     let mut prep = Vec::new();
     let mut args = Vec::new();
     let mut c_types = Vec::new();
+    let mut after = Vec::new();
     for p in params {
         let name = id(&p.rust);
         let x = crossing(p.kind);
-        let arg = x.arg;
+        let arg = if matches!(p.kind, Kind::Struct(_) | Kind::List(..)) { x.owned } else { x.arg };
         decl.push(if p.member.optional { quote!(#name: Option<#arg>) } else { quote!(#name: #arg) });
         c_types.extend(c_params(p).into_iter().map(|(_, t)| t));
+        let free_safety =
+            comment("SAFETY: built by `Ret::into_c` in glib memory, and QEMU's sender kept nothing.");
         match (p.kind, p.member.optional) {
+            (Kind::Struct(s), false) => {
+                let free = id(&format!("qapi_free_{s}"));
+                prep.push(quote!(let #name = Ret::into_c(#name);));
+                args.push(quote!(#name));
+                after.push(quote!(#free_safety unsafe { bindings::#free(#name) };));
+            }
+            (Kind::Struct(s), true) => {
+                let free = id(&format!("qapi_free_{s}"));
+                prep.push(quote!(let #name = #name.map(Ret::into_c);));
+                if p.member.has {
+                    args.push(quote!(#name.is_some()));
+                }
+                args.push(quote!(#name.unwrap_or(ptr::null_mut())));
+                after.push(
+                    quote!(if let Some(#name) = #name { #free_safety unsafe { bindings::#free(#name) } }),
+                );
+            }
+            // The list stays ours, and its `Drop` frees it after the call.
+            (Kind::List(..), false) => args.push(quote!(#name.as_ptr())),
+            (Kind::List(..), true) => {
+                if p.member.has {
+                    args.push(quote!(#name.is_some()));
+                }
+                args.push(quote!(#name.as_ref().map_or(ptr::null_mut(), List::as_ptr)));
+            }
             (Kind::Str, false) => {
                 prep.push(quote!(let #name = GStr::new(#name);));
                 args.push(quote!(#name.as_ptr()));
@@ -520,15 +618,18 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
     }
     let d = doc(&format!("Sends the QMP event `{}` ({}) to every QMP monitor.", e.name, e.file));
     let safety = comment(
-        "SAFETY: the strings are NUL-terminated and live until the call returns; the\n\
-         generated sender copies what it keeps.",
+        "SAFETY: the strings are NUL-terminated, and they, the structs and the lists live\n\
+         until the call returns; the generated sender copies what it keeps.",
     );
+    let many = (decl.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
     quote! {
         #d
+        #many
         pub fn #sender(#(#decl),*) {
             #(#prep)*
             #safety
-            unsafe { bindings::#f(#(#args),*) }
+            unsafe { bindings::#f(#(#args),*) };
+            #(#after)*
         }
 
         const _: () = {
@@ -562,17 +663,7 @@ pub fn qmp(c: &Command, params: &[Param], ret: TokenStream, c_ret: Option<TokenS
         }
         let name = local(&p.member.c_name);
         let flag = flag_local(&p.member.c_name);
-        let c_value = match (p.kind, p.member.optional, p.member.has) {
-            (Kind::Str, true, true) => {
-                // QEMU < 8.0 flags an optional string; the layer takes NULL as absent.
-                convert.push(quote!(let #name = if #flag { #name } else { ptr::null() };));
-                quote!(Optional(#name))
-            }
-            (Kind::Str, true, false) => quote!(Optional(#name)),
-            (Kind::Scalar(_), true, _) => quote!(Optional((#flag, #name))),
-            (Kind::Enum(_), true, _) => quote!(qapi::OptionalEnum((#flag, #name))),
-            (_, false, _) => quote!(Required(#name)),
-        };
+        let c_value = arg_c_value(p, quote!(#name), quote!(#flag));
         let member = p.member.name.as_str();
         convert.push(comment(&format!(
             "SAFETY: `{name}` is as QAPI passes it (this function's contract), lent\n\
@@ -729,6 +820,128 @@ pub fn qapi_module(items: Vec<TokenStream>) -> TokenStream {
             /// `Option<Enum>` only with a type of its own in the impl.
             #[allow(dead_code)]
             pub struct OptionalEnum<C>(pub C);
+
+            #(#items)*
+        }
+    }
+}
+
+/// `ListRead` for a list a command receives: a node's value as `Arg` takes it.
+pub fn list_read(l: &List) -> TokenStream {
+    let c = id(&l.c_name);
+    let (c_value, get) = match &l.elem {
+        crate::glue::Elem::Value(Kind::Str) => {
+            (quote!(*const c_char), quote!(unsafe { (*node).value.cast_const() }))
+        }
+        crate::glue::Elem::Value(k) => (crossing(*k).c, quote!(unsafe { (*node).value })),
+        crate::glue::Elem::Struct(s) => {
+            let s = id(s);
+            (quote!(*mut bindings::#s), quote!(unsafe { (*node).value }))
+        }
+    };
+    let safety = comment("SAFETY: `value` and `following` read the node's own fields.");
+    let get_safety = comment("SAFETY: `node` is a valid node (the trait's contract).");
+    let next_safety = comment("SAFETY: as above.");
+    quote! {
+        #safety
+        unsafe impl ListRead for bindings::#c {
+            type C = #c_value;
+            unsafe fn value(node: *const Self) -> #c_value {
+                #get_safety
+                #get
+            }
+            unsafe fn following(node: *const Self) -> *const Self {
+                #next_safety
+                unsafe { (*node).next }
+            }
+        }
+    }
+}
+
+/// A QAPI struct a command receives, as `qapi::borrowed::<Struct><'a>`: each member
+/// converted as the same member of a command would be, strings and lists borrowing from
+/// QEMU's argument for the call. `members` holds each member with whether it can
+/// contain this struct (then it is boxed).
+pub fn borrowed(s: &Struct, members: &[(Param, bool)]) -> TokenStream {
+    let name = id(&s.c_name);
+    let d = doc(&format!(
+        "QAPI struct `{}` ({}) as a command receives it, borrowed from QEMU's\n\
+         argument for the call.",
+        s.name, s.file
+    ));
+    let mut decls = Vec::new();
+    let mut convert = Vec::new();
+    let mut fill = Vec::new();
+    for (p, recursive) in members {
+        let field = id(&p.rust);
+        let mut ty = received_type(p.kind);
+        if *recursive {
+            ty = quote!(Box<#ty>);
+        }
+        if p.member.optional {
+            ty = quote!(Option<#ty>);
+        }
+        let fd = doc(&format!("`{}`{}", p.member.name, if p.member.optional { " (optional)" } else { "" }));
+        decls.push(quote!(#fd pub #field: #ty,));
+        let cfield = id(&crate::glue::bindgen_field(&p.member.c_name));
+        let value = match p.kind {
+            Kind::Str => quote!(c.#cfield.cast_const()),
+            _ => quote!(c.#cfield),
+        };
+        let flag = id(&format!("has_{}", p.member.c_name));
+        let c_value = arg_c_value(p, value, quote!(c.#flag));
+        let member = p.member.name.as_str();
+        let local = local(&p.member.c_name);
+        convert.push(comment(
+            "SAFETY: the member is as QAPI passes it (our contract), valid while `scope` lives.",
+        ));
+        convert.push(quote!(let #local = unsafe { Arg::from_c(#c_value, scope, #member) }?;));
+        fill.push(quote!(#field: #local,));
+    }
+    if !members.iter().any(|(p, _)| borrows(p.kind)) {
+        decls.push(quote! {
+            /// Nothing here borrows; every received struct takes a lifetime all the same.
+            pub _borrow: ::core::marker::PhantomData<&'a ()>,
+        });
+        fill.push(quote!(_borrow: ::core::marker::PhantomData,));
+    }
+    let safety = comment(
+        "SAFETY: `c` is as QAPI passes a member of this type (our contract): NULL only\n\
+         when absent, else a valid struct whose pointers stay valid while `scope` lives;\n\
+         each member is forwarded as QAPI passes it.",
+    );
+    quote! {
+        #d
+        #[derive(Debug)]
+        pub struct #name<'a> {
+            #(#decls)*
+        }
+
+        impl<'a> Arg<'a, Required<*mut bindings::#name>> for #name<'a> {
+            unsafe fn from_c(c: Required<*mut bindings::#name>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
+                if c.0.is_null() {
+                    return Err(CommandError::new(format_args!("Parameter '{member}' is missing")));
+                }
+                #safety
+                let c = unsafe { &*c.0 };
+                let _ = c;
+                #(#convert)*
+                Ok(#name {
+                    #(#fill)*
+                })
+            }
+        }
+    }
+}
+
+/// `qapi::borrowed`: the structs commands receive.
+pub fn borrowed_module(items: Vec<TokenStream>) -> TokenStream {
+    quote! {
+        /// The schema's structs as commands receive them: borrowed from QEMU's
+        /// arguments for the call (strings as `&str`, lists as `Vec`).
+        pub mod borrowed {
+            #[allow(unused_imports)]
+            use super::*;
 
             #(#items)*
         }

@@ -38,6 +38,9 @@ pub struct Command {
     #[serde(default)]
     pub qemu: bool,
     pub args: Vec<Member>,
+    /// The type a `'boxed'` command takes whole (`args` are its members).
+    #[serde(default)]
+    pub arg_type: Option<String>,
     pub ret: Option<String>,
     /// The element type when `ret` is a list.
     #[serde(default)]
@@ -65,6 +68,9 @@ pub struct Event {
     pub qemu: bool,
     pub args: Vec<Member>,
     pub boxed: bool,
+    /// The type a `'boxed'` event carries whole (`args` are its members).
+    #[serde(default)]
+    pub arg_type: Option<String>,
     #[serde(rename = "if")]
     pub ifcond: IfCond,
     pub features: Vec<String>,
@@ -150,6 +156,18 @@ pub enum Kind {
     Scalar(&'static str),
     /// A QAPI enum, by its C name: a C enum, a Rust enum generated in `qapi`.
     Enum(&'static str),
+    /// A QAPI struct, by its C name: a pointer in C; as an argument a
+    /// `qapi::borrowed::` struct, as an event member the owned `qapi::` struct.
+    Struct(&'static str),
+    /// A QAPI list, by its C name, and its element's kind: a pointer in C; as an
+    /// argument a `Vec` of the elements, as an event member the owned `qapi::` list.
+    List(&'static str, &'static Kind),
+}
+
+/// A name the generator's kinds keep (the build script runs once; the name lives as
+/// long as it does).
+fn keep(name: &str) -> &'static str {
+    Box::leak(name.to_string().into_boxed_str())
 }
 
 /// The Rust (and bindgen) type of a QAPI built-in scalar.
@@ -174,10 +192,96 @@ fn kind(ty: &str, enums: &[Enum]) -> Option<Kind> {
         return Some(Kind::Str);
     }
     if let Some(e) = enums.iter().find(|e| e.name == ty) {
-        // The build script runs once; the name lives as long as it does.
-        return Some(Kind::Enum(Box::leak(e.c_name.clone().into_boxed_str())));
+        return Some(Kind::Enum(keep(&e.c_name)));
     }
     scalar(ty).map(Kind::Scalar)
+}
+
+/// The kind of a member a command takes or an event carries: a value, a struct (not a
+/// union), or a list of either.
+fn param_kind(m: &Member, schema: &Schema) -> Option<Kind> {
+    let value_or_struct = |ty: &str| {
+        kind(ty, &schema.enums).or_else(|| {
+            let s = schema.structs.iter().find(|s| s.name == ty && s.branches.is_none())?;
+            Some(Kind::Struct(keep(&s.c_name)))
+        })
+    };
+    match &m.element {
+        Some(e) => Some(Kind::List(keep(&m.ty), Box::leak(Box::new(value_or_struct(e)?)))),
+        None => value_or_struct(&m.ty),
+    }
+}
+
+/// What a command's or an event's C function takes: its members, or for a `'boxed'` one
+/// the whole type as one member named `arg` (QEMU's parameter name).
+pub fn call_members(boxed: bool, arg_type: &Option<String>, args: &[Member]) -> Vec<Member> {
+    match (boxed, arg_type) {
+        (true, Some(t)) => vec![Member {
+            name: "arg".to_string(),
+            c_name: "arg".to_string(),
+            ty: t.clone(),
+            optional: false,
+            has: false,
+            element: None,
+            ifcond: None,
+            features: Vec::new(),
+        }],
+        _ => args.to_vec(),
+    }
+}
+
+/// The types a command's arguments name (a boxed command's type among them).
+pub fn argument_roots(c: &Command) -> Vec<&str> {
+    let mut roots = member_types(&c.args);
+    roots.extend(c.arg_type.as_deref());
+    roots
+}
+
+/// The types a command's return value names.
+pub fn return_roots(c: &Command) -> Vec<&str> {
+    c.ret.iter().chain(&c.ret_element).map(String::as_str).collect()
+}
+
+/// The types an event's members name (a boxed event's type among them).
+pub fn event_roots(e: &Event) -> Vec<&str> {
+    let mut roots = member_types(&e.args);
+    roots.extend(e.arg_type.as_deref());
+    roots
+}
+
+/// Which types a schema's commands receive (`inputs`: borrowed for the call) and which
+/// its commands return or its events carry (`outputs`: built in glib memory), by name.
+struct Directions {
+    inputs: std::collections::BTreeSet<String>,
+    outputs: std::collections::BTreeSet<String>,
+}
+
+impl Directions {
+    fn of(schema: &Schema) -> Directions {
+        let names = |roots: Vec<&str>| -> std::collections::BTreeSet<String> {
+            let reached = reachable(schema, &roots);
+            let mut names: std::collections::BTreeSet<String> = roots.iter().map(|r| r.to_string()).collect();
+            names.extend(reached.structs.into_iter().map(|s| s.name));
+            for s in schema.structs.iter().filter(|s| names.contains(&s.name)).collect::<Vec<_>>() {
+                names.extend(member_types(&s.members).into_iter().map(String::from));
+            }
+            names
+        };
+        let inputs = names(schema.commands.iter().flat_map(argument_roots).collect());
+        let mut out_roots: Vec<&str> = schema.commands.iter().flat_map(return_roots).collect();
+        out_roots.extend(schema.events.iter().flat_map(event_roots));
+        Directions { inputs, outputs: names(out_roots) }
+    }
+
+    /// Whether the type named `ty` is built for QEMU: returned or sent, or used nowhere
+    /// (a declared struct keeps its owned form).
+    fn built(&self, ty: &str) -> bool {
+        self.outputs.contains(ty) || !self.inputs.contains(ty)
+    }
+
+    fn received(&self, ty: &str) -> bool {
+        self.inputs.contains(ty)
+    }
 }
 
 /// An element of a list the layer builds for QEMU: a value of a kind, or a schema struct
@@ -188,12 +292,16 @@ pub enum Elem {
     Struct(String),
 }
 
-/// A QAPI list type (`['Foo']`, C `FooList`) the layer builds: a command's return value
-/// or a struct member.
+/// A QAPI list type (`['Foo']`, C `FooList`) the layer builds (a command's return value,
+/// an event's or a returned struct's member) or reads (an argument, or a member of one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct List {
     pub c_name: String,
     pub elem: Elem,
+    /// Built for QEMU: `qapi::<List>` and its `ListNode`.
+    pub built: bool,
+    /// Received from QEMU: its `ListRead`.
+    pub received: bool,
 }
 
 impl List {
@@ -203,35 +311,56 @@ impl List {
             Some(k) => Elem::Value(k),
             None => Elem::Struct(structs.iter().find(|s| s.name == element)?.c_name.clone()),
         };
-        Some(List { c_name: ty.to_string(), elem })
+        Some(List { c_name: ty.to_string(), elem, built: false, received: false })
     }
 }
 
-/// The lists the layer must build: every list-typed struct member and command return.
+/// The lists the layer builds or reads: every list-typed struct member, command
+/// argument, command return and event member.
 fn lists(schema: &Schema) -> Result<Vec<List>, String> {
+    let directions = Directions::of(schema);
     let mut out: Vec<List> = Vec::new();
-    let mut add = |ty: &str, element: &str, place: String| -> Result<(), String> {
-        let list = List::new(ty, element, &schema.enums, &schema.structs).ok_or_else(|| {
-            format!(
-                "{place}: a list of {element:?} is not supported by the command layer yet \
+    let mut add =
+        |ty: &str, element: &str, place: String, built: bool, received: bool| -> Result<(), String> {
+            let list = List::new(ty, element, &schema.enums, &schema.structs).ok_or_else(|| {
+                format!(
+                    "{place}: a list of {element:?} is not supported by the command layer yet \
                  (lists of str, bool, int and its sized forms, number, an enum or a struct of qapi/)"
-            )
-        })?;
-        if !out.contains(&list) {
-            out.push(list);
-        }
-        Ok(())
-    };
+                )
+            })?;
+            match out.iter_mut().find(|l| l.c_name == list.c_name) {
+                Some(l) => {
+                    l.built |= built;
+                    l.received |= received;
+                }
+                None => out.push(List { built, received, ..list }),
+            }
+            Ok(())
+        };
     for s in &schema.structs {
         for m in &s.members {
             if let Some(e) = &m.element {
-                add(&m.ty, e, format!("{}: struct '{}', member '{}'", s.file, s.name, m.name))?;
+                let place = format!("{}: struct '{}', member '{}'", s.file, s.name, m.name);
+                add(&m.ty, e, place, directions.built(&s.name), directions.received(&s.name))?;
             }
         }
     }
     for c in &schema.commands {
         if let (Some(t), Some(e)) = (&c.ret, &c.ret_element) {
-            add(t, e, format!("{}: command '{}', return value", c.file, c.name))?;
+            add(t, e, format!("{}: command '{}', return value", c.file, c.name), true, false)?;
+        }
+        for m in c.args.iter().filter(|_| !c.boxed) {
+            if let Some(e) = &m.element {
+                let place = format!("{}: command '{}', member '{}'", c.file, c.name, m.name);
+                add(&m.ty, e, place, false, true)?;
+            }
+        }
+    }
+    for ev in schema.events.iter().filter(|e| !e.boxed) {
+        for m in &ev.args {
+            if let Some(e) = &m.element {
+                add(&m.ty, e, format!("{}: event '{}', member '{}'", ev.file, ev.name, m.name), true, false)?;
+            }
         }
     }
     Ok(out)
@@ -258,7 +387,7 @@ pub fn rust_ident(c_name: &str) -> Result<String, String> {
 
 /// The name bindgen gives a C field called `c_name`: bindgen appends `_` to these
 /// (`rust_mangle` in bindgen 0.72's ir/context.rs).
-fn bindgen_field(c_name: &str) -> String {
+pub(crate) fn bindgen_field(c_name: &str) -> String {
     const MANGLED: &[&str] = &[
         "abstract", "alignof", "as", "async", "await", "become", "box", "break", "const", "continue",
         "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
@@ -332,12 +461,11 @@ fn crate_part(whole: &Schema) -> Schema {
     let own = |qemu: bool| !qemu;
     let mut roots: Vec<&str> = Vec::new();
     for c in whole.commands.iter().filter(|c| own(c.qemu)) {
-        roots.extend(member_types(&c.args));
-        roots.extend(c.ret.as_deref());
-        roots.extend(c.ret_element.as_deref());
+        roots.extend(argument_roots(c));
+        roots.extend(return_roots(c));
     }
     for e in whole.events.iter().filter(|e| own(e.qemu)) {
-        roots.extend(member_types(&e.args));
+        roots.extend(event_roots(e));
     }
     roots.extend(whole.structs.iter().filter(|s| own(s.qemu)).map(|s| s.name.as_str()));
     roots.extend(whole.enums.iter().filter(|e| own(e.qemu)).map(|e| e.name.as_str()));
@@ -420,7 +548,6 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
         let flags = [
             (!c.r#gen, "'gen': false (QEMU would pass the handler the raw arguments)"),
             (!c.success_response, "'success-response': false"),
-            (c.boxed, "'boxed': true"),
             (
                 c.allow_oob,
                 "'allow-oob': true (the handler would run without the BQL, in the monitor's I/O \
@@ -435,9 +562,6 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     }
     for e in &schema.events {
         let what = format!("event '{}'", e.name);
-        if e.boxed {
-            refuse(&e.file, &what, "'boxed': true".to_string());
-        }
         members(&e.file, &what, &e.args, &mut refuse);
     }
     for t in &schema.structs {
@@ -630,8 +754,25 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
         allow.enums.push(e.c_name.clone());
     }
     let lists = lists(schema)?;
+    let directions = Directions::of(schema);
+    let mut borrowed = Vec::new();
     for s in &schema.structs {
-        types.push(under(cfg(&s.ifcond)?, emit::structure(s, &fields(s, schema, &lists)?))?);
+        if directions.built(&s.name) {
+            types.push(under(cfg(&s.ifcond)?, emit::structure(s, &fields(s, schema, &lists)?))?);
+            allow.functions.push(format!("qapi_free_{}", s.c_name));
+        }
+        if directions.received(&s.name) {
+            let members = params(&format!("struct '{}'", s.name), &s.file, &s.members, schema)?;
+            let members: Vec<(emit::Param, bool)> = members
+                .into_iter()
+                .map(|p| {
+                    let recursive =
+                        matches!(p.kind, Kind::Struct(_)) && reaches(schema, &p.member.ty, &s.name);
+                    (p, recursive)
+                })
+                .collect();
+            borrowed.push(under(cfg(&s.ifcond)?, emit::borrowed(s, &members))?);
+        }
         allow.types.push(s.c_name.clone());
     }
     for l in &lists {
@@ -643,22 +784,30 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
             }
             Elem::Value(_) => None,
         };
-        types.push(under(cfg(&element)?, emit::list(l))?);
+        if l.built {
+            types.push(under(cfg(&element)?, emit::list(l))?);
+            allow.functions.push(format!("qapi_free_{}", l.c_name));
+        }
+        if l.received {
+            types.push(under(cfg(&element)?, emit::list_read(l))?);
+        }
         allow.types.push(l.c_name.clone());
-        allow.functions.push(format!("qapi_free_{}", l.c_name));
     }
     for e in &schema.events {
-        let params = params(&format!("event '{}'", e.name), &e.file, &e.args, &schema.enums)?;
+        let members = call_members(e.boxed, &e.arg_type, &e.args);
+        let params = params(&format!("event '{}'", e.name), &e.file, &members, schema)?;
         types.push(under(cfg(&e.ifcond)?, emit::event(e, &params))?);
         allow.functions.push(format!("qapi_event_send_{}", e.c_name));
     }
+    types.push(emit::borrowed_module(borrowed));
     types.push(emit::features(&features_of(schema)));
     let mut items = vec![emit::qapi_module(types)];
 
     for c in &schema.commands {
         add_module(&c.c_name, cfg(&c.ifcond)?, &mut modules);
         let owner = format!("command '{}'", c.name);
-        let params = params(&owner, &c.file, &c.args, &schema.enums)?;
+        let members = call_members(c.boxed, &c.arg_type, &c.args);
+        let params = params(&owner, &c.file, &members, schema)?;
         let expected: Vec<(String, String)> =
             params.iter().map(|p| (p.rust.clone(), p.member.name.clone())).collect();
         check_params(commands, &c.c_name, &c.c_name, &owner, &expected, 0)?;
@@ -767,7 +916,8 @@ pub fn signature(schema: &Schema, command: &str) -> Result<String, String> {
         .find(|c| c.name == command)
         .ok_or_else(|| format!("the declarations in qapi/ have no command '{command}'"))?;
     let owner = format!("command '{}'", c.name);
-    let params = params(&owner, &c.file, &c.args, &schema.enums)?;
+    let members = call_members(c.boxed, &c.arg_type, &c.args);
+    let params = params(&owner, &c.file, &members, schema)?;
     let (ret, _) = return_type(c, schema, &lists(schema)?)?;
     let f = emit::id(&c.c_name);
     let decls = params.iter().map(|p| {
@@ -789,28 +939,31 @@ pub fn signature(schema: &Schema, command: &str) -> Result<String, String> {
     Ok(prettyplease::unparse(&file))
 }
 
-fn member_kind(owner: &str, file: &str, m: &Member, enums: &[Enum]) -> Result<Kind, String> {
-    kind(&m.ty, enums).ok_or_else(|| {
-        format!(
-            "{file}: {owner}, member '{}': type {:?} is not supported by the command layer yet \
-             (supported: str, bool, int and its sized forms, number, an enum of qapi/; \
-             structs, and lists of those or of structs, as struct members and return values)",
-            m.name, m.ty
-        )
-    })
+fn unsupported(owner: &str, file: &str, m: &Member) -> String {
+    format!(
+        "{file}: {owner}, member '{}': type {:?} is not supported by the command layer yet \
+         (supported: str, bool, int and its sized forms, number, an enum or a struct of qapi/, \
+         and lists of those)",
+        m.name, m.ty
+    )
 }
 
-/// The members of a command or an event, with their kinds and Rust names.
+fn member_kind(owner: &str, file: &str, m: &Member, enums: &[Enum]) -> Result<Kind, String> {
+    kind(&m.ty, enums).ok_or_else(|| unsupported(owner, file, m))
+}
+
+/// The members of a command, an event or a received struct, with their kinds and Rust
+/// names.
 fn params<'a>(
     owner: &str,
     file: &str,
     members: &'a [Member],
-    enums: &[Enum],
+    schema: &Schema,
 ) -> Result<Vec<emit::Param<'a>>, String> {
     members
         .iter()
         .map(|m| {
-            let kind = member_kind(owner, file, m, enums)?;
+            let kind = param_kind(m, schema).ok_or_else(|| unsupported(owner, file, m))?;
             let rust =
                 rust_ident(&m.c_name).map_err(|e| format!("{file}: {owner}, member '{}': {e}", m.name))?;
             Ok(emit::Param { member: m, kind, rust })
@@ -1047,6 +1200,61 @@ mod tests {
         ] {
             assert!(flat.contains(needle), "no {needle} in:\n{glue}");
         }
+    }
+
+    /// Structs and lists as arguments are borrowed for the call (`qapi::borrowed::`,
+    /// `Vec`); a boxed command takes its type whole as `arg`; an event's struct and list
+    /// members are the owned `qapi::` forms, freed once QEMU's sender returns.
+    #[test]
+    fn structs_and_lists_cross_in_both_directions() {
+        let mut s = schema();
+        s.commands.retain(|c| c.name != "query-bad");
+        let set = serde_json::json!([member("things", "ThingList", false), member("names", "strList", true)]);
+        s.commands.push(
+            serde_json::from_value(command("set-things", serde_json::from_value(set).unwrap(), None))
+                .unwrap(),
+        );
+        let mut boxed: Command =
+            serde_json::from_value(command("set-thing", vec![member("style", "Style", false)], None))
+                .unwrap();
+        boxed.boxed = true;
+        boxed.arg_type = Some("Thing".to_string());
+        s.commands.push(boxed);
+        s.events.push(
+            serde_json::from_value(serde_json::json!({ "name": "THING_SEEN", "c_name": "thing_seen",
+                "file": "qapi/x.json", "args": [member("thing", "Thing", false), member("all", "ThingList", true)],
+                "boxed": false, "if": null, "features": [] }))
+            .unwrap(),
+        );
+        let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        let set = flat(&signature(&s, "set-things").unwrap());
+        assert!(
+            set.contains(
+                "pub fn set_things( things: Vec<qapi::borrowed::Thing<'_>>, names: Option<Vec<&str>>, ) -> Result<(), CommandError>"
+            ),
+            "{set}"
+        );
+        let one = flat(&signature(&s, "set-thing").unwrap());
+        assert!(
+            one.contains("pub fn set_thing(arg: qapi::borrowed::Thing<'_>) -> Result<(), CommandError>"),
+            "{one}"
+        );
+        let glue = flat(&generate(&s, &[], std::path::Path::new("/nonexistent")).unwrap().glue);
+        for needle in [
+            // Thing is received (set-things, set-thing) and built (query-things, the event).
+            "pub struct Thing<'a> { /// `style` pub style: qapi::Style, /// Nothing here borrows;",
+            "pub _borrow: ::core::marker::PhantomData<&'a ()>, }",
+            "unsafe impl ListRead for bindings::ThingList { type C = *mut bindings::Thing;",
+            "unsafe impl ListRead for bindings::strList { type C = *const c_char;",
+            "unsafe impl ListNode for bindings::ThingList {",
+            "pub unsafe extern \"C\" fn qmp_set_thing( arg_arg: *mut bindings::Thing, errp: *mut *mut bindings::Error, )",
+            "pub fn send_thing_seen(thing: qapi::Thing, all: Option<qapi::ThingList>) {",
+            "unsafe { bindings::qapi_free_Thing(thing) };",
+        ] {
+            assert!(glue.contains(needle), "no {needle} in:\n{glue}");
+        }
+        // A list only received has no `qapi::` alias nor a `ListNode`.
+        assert!(!glue.contains("ListNode for bindings::strList"), "{glue}");
     }
 
     /// Features are carried, not refused: `qapi::features(name)` gives them to a command.

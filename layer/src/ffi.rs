@@ -68,8 +68,9 @@ pub struct Optional<C>(pub C);
     label = "the schema member arrives as `{C}`",
     note = "take: str as `&str` (optional: `Option<&str>`; to see refused text yourself, \
             `Result<&str, ParamError>` / `Option<Result<&str, ParamError>>`), int as `i64` \
-            (and the sized ints), bool as `bool`, an enum as its `qapi::` enum; an optional \
-            scalar or enum as `Option<..>`"
+            (and the sized ints), bool as `bool`, an enum as its `qapi::` enum, a struct as \
+            its `qapi::borrowed::` struct, a list as a `Vec` of its elements; an optional \
+            one as `Option<..>`"
 )]
 pub trait Arg<'a, C>: Sized {
     /// Converts `c`, lent for a borrow of the call's `scope`; refuses it with an error
@@ -150,6 +151,77 @@ macro_rules! scalar_args {
     )*};
 }
 scalar_args!(i8, i16, i32, i64, u8, u16, u32, u64, f64, bool);
+
+/// A node type of a QAPI list a command receives (C `FooList`: `next` and `value`), read
+/// in place: the generated code implements it for each list type an argument uses.
+///
+/// # Safety
+/// `value` and `following` read the node's own fields and nothing else.
+pub unsafe trait ListRead: Sized {
+    /// An element's C value, as [`Arg`] takes it (a string as `*const c_char`).
+    type C;
+    /// The node's value.
+    ///
+    /// # Safety
+    /// `node` is a valid node.
+    unsafe fn value(node: *const Self) -> Self::C;
+    /// The next node, NULL after the last.
+    ///
+    /// # Safety
+    /// `node` is a valid node.
+    unsafe fn following(node: *const Self) -> *const Self;
+}
+
+/// A list argument (NULL is the empty list, as QAPI's C has it), each element converted
+/// as a member of its type would be, in order; the elements borrow from QEMU's list for
+/// the call, as strings do.
+impl<'a, N: ListRead, T: Arg<'a, Required<N::C>>> Arg<'a, Required<*mut N>> for Vec<T> {
+    unsafe fn from_c(
+        c: Required<*mut N>,
+        scope: &'a Scope,
+        member: &'static str,
+    ) -> Result<Self, CommandError> {
+        let mut out = Vec::new();
+        let mut node: *const N = c.0;
+        while !node.is_null() {
+            // SAFETY: `node` is a node of the list QAPI passed, valid while `scope` lives
+            // (our contract); its value is as QAPI passes a member of the element type.
+            let value = unsafe { Arg::from_c(Required(N::value(node)), scope, member) }?;
+            out.push(value);
+            // SAFETY: as above.
+            node = unsafe { N::following(node) };
+        }
+        Ok(out)
+    }
+}
+
+/// An optional list or struct argument: NULL is absent. (QEMU since 8.0 passes an empty
+/// optional list as NULL too, so there it reads as absent.)
+impl<'a, C, T: Arg<'a, Required<*mut C>>> Arg<'a, Optional<*mut C>> for Option<T> {
+    unsafe fn from_c(
+        c: Optional<*mut C>,
+        scope: &'a Scope,
+        member: &'static str,
+    ) -> Result<Self, CommandError> {
+        if c.0.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: forwarded from our contract.
+        unsafe { Arg::from_c(Required(c.0), scope, member) }.map(Some)
+    }
+}
+
+/// A struct member that can contain the struct it is in (a recursive type), boxed.
+impl<'a, C, T: Arg<'a, Required<*mut C>>> Arg<'a, Required<*mut C>> for Box<T> {
+    unsafe fn from_c(
+        c: Required<*mut C>,
+        scope: &'a Scope,
+        member: &'static str,
+    ) -> Result<Self, CommandError> {
+        // SAFETY: forwarded from our contract.
+        unsafe { Arg::from_c(c, scope, member) }.map(Box::new)
+    }
+}
 
 /// What a command function returns, turned into what QAPI's marshaller expects.
 ///
@@ -253,6 +325,12 @@ impl<N: ListNode> List<N> {
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The C list, still owned by `self` (an event sender's argument: QEMU's sender
+    /// reads it and keeps nothing).
+    pub fn as_ptr(&self) -> *mut N {
+        self.head
     }
 
     /// The C list, handed over to QEMU (a leak unless QEMU frees it).
