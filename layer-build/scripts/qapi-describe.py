@@ -20,7 +20,9 @@ qapi/misc.json, and prints JSON on stdout:
    "events":   [{"name", "c_name", "file", "args": [MEMBER...], "arg_type": TYPE|null,
                  "boxed", "if", "features"}],
    "structs":  [{"name", "c_name", "file", "members": [MEMBER...], "base": NAME|null,
-                 "branches": [NAME...]|null, "if", "features"}],
+                 "branches": [NAME...]|null, "tag": C_NAME|null,
+                 "variants": [{"name", "c_name", "type": TYPE|null, "if"}]|null,
+                 "if", "features"}],
    "alternates": [{"name", "file"}],
    "enums":    [{"name", "c_name", "file", "max", "if", "features",
                  "values": [{"name", "c_const", "if", "features"}]}]}
@@ -30,6 +32,11 @@ Everything a declaration says is reported, so that the generator either uses it 
 refuses it by name: a struct's members are QEMU's flat list (its base's members
 first, as the C struct has them), a union's branches are listed, "if" is the
 condition as written (null when none) and "features" the feature names.
+
+A union's "tag" is the C name of its discriminator member (one of "members", an enum);
+"variants" has one entry per value of that enum, QEMU's implicit empty ones included,
+"type" being the branch's struct (embedded by value in the C union `u`, under the
+variant's C name) or null for a branch without members (which has no field in `u`).
 
 "arg_type" names the type a 'boxed' command or event takes whole (its "args" are that
 type's members); it is null otherwise.
@@ -123,6 +130,11 @@ def main():
                                    "qemu": qemu(info), "members": [member(m) for m in flat],
                                    "base": base.name if base else None,
                                    "branches": [v.name for v in branches.variants] if branches else None,
+                                   "tag": c_name(branches.tag_member.name) if branches else None,
+                                   "variants": [{"name": v.name, "c_name": c_name(v.name),
+                                                 "type": None if v.type.name == "q_empty" else v.type.name,
+                                                 "if": cond(v.ifcond)}
+                                                for v in branches.variants] if branches else None,
                                    "if": cond(ifcond), "features": feats(features)})
 
         def visit_alternate_type(self, name, info, ifcond, features, alternatives):

@@ -424,9 +424,15 @@ pub enum FieldType {
 }
 
 /// A QAPI struct as a Rust struct that `Ret` turns into glib-allocated C.
-pub fn structure(s: &Struct, fields: &[Field]) -> TokenStream {
+pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenStream {
     let name = id(&s.c_name);
     let mut text = format!("QAPI struct `{}` ({}), returned to QEMU in glib memory.", s.name, s.file);
+    if let Some(u) = union {
+        text.push_str(&format!(
+            "\n\nA union: its discriminator `{}` is the variant of `u`, `qapi::{}`.",
+            u.tag_member, u.name
+        ));
+    }
     if let Some(base) = &s.base {
         // QEMU's C struct has the base's members first, as the flat member list does.
         text.push_str(&format!("\n\nIts first members are those of its base, `{base}`."));
@@ -480,6 +486,15 @@ pub fn structure(s: &Struct, fields: &[Field]) -> TokenStream {
         }
         fill.push(quote!((*c).#cfield = #value;));
     }
+    let mut branch_enum = TokenStream::new();
+    if let Some(u) = union {
+        let (enum_decl, arms) = union_owned(u);
+        branch_enum = enum_decl;
+        let ud = doc("The branch, which sets the discriminator.");
+        let branch = id(&u.name);
+        decls.push(quote!(#ud pub u: qapi::#branch,));
+        fill.push(quote!(match self.u { #(#arms)* }));
+    }
     let free = format!("qapi_free_{}", s.c_name);
     let safety = comment(&format!(
         "SAFETY: the struct and every string, list and struct in it come from glib's allocator\n\
@@ -511,7 +526,92 @@ pub fn structure(s: &Struct, fields: &[Field]) -> TokenStream {
                 ptr::null_mut()
             }
         }
+
+        #branch_enum
     }
+}
+
+/// A union's shape: its discriminator and its branches.
+pub struct Union {
+    /// The branch enum's name (`<Union>Branch`).
+    pub name: String,
+    /// The union's schema name.
+    pub union: String,
+    /// The discriminator: its member's name, the bindgen field, the enum's C name.
+    pub tag_member: String,
+    pub tag_field: String,
+    pub tag_enum: String,
+    pub variants: Vec<UnionVariant>,
+}
+
+/// One branch of a union.
+pub struct UnionVariant {
+    /// The discriminator's value, and the Rust variant (of the branch enum and of the
+    /// discriminator's enum alike).
+    pub value: String,
+    pub rust: String,
+    /// The bindgen field of `u` and the branch struct's C name; none for a branch
+    /// without members.
+    pub branch: Option<(String, String)>,
+    /// The branch struct can contain the union (it is boxed).
+    pub recursive: bool,
+    pub cfg: Option<TokenStream>,
+}
+
+fn cfg_attr(c: &Option<TokenStream>) -> TokenStream {
+    c.as_ref().map(|p| quote!(#[cfg(#p)])).unwrap_or_default()
+}
+
+/// The owned branch enum, and the arms that fill the C union from `self.u`.
+fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>) {
+    let name = id(&u.name);
+    let tag_field = id(&u.tag_field);
+    let tag_enum = id(&u.tag_enum);
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    for v in &u.variants {
+        let cfg = cfg_attr(&v.cfg);
+        let rust = id(&v.rust);
+        let vd = doc(&format!("`{}`", v.value));
+        match &v.branch {
+            Some((field, branch)) => {
+                let field = id(field);
+                let branch = id(branch);
+                let (ty, value) = if v.recursive {
+                    (quote!(Box<qapi::#branch>), quote!(g_unbox(Ret::into_c(*v))))
+                } else {
+                    (quote!(qapi::#branch), quote!(g_unbox(Ret::into_c(v))))
+                };
+                variants.push(quote!(#vd #cfg #rust(#ty),));
+                arms.push(quote! {
+                    #cfg
+                    qapi::#name::#rust(v) => {
+                        (*c).#tag_field = qapi::#tag_enum::#rust.to_c();
+                        (*c).u.#field = #value;
+                    }
+                });
+            }
+            None => {
+                variants.push(quote!(#vd #cfg #rust,));
+                arms.push(quote! {
+                    #cfg
+                    qapi::#name::#rust => (*c).#tag_field = qapi::#tag_enum::#rust.to_c(),
+                });
+            }
+        }
+    }
+    let d = doc(&format!(
+        "The branches of QAPI union `{}`, one per value of its discriminator `{}`.",
+        u.union, u.tag_member
+    ));
+    let decl = quote! {
+        #d
+        #[derive(Debug)]
+        pub enum #name {
+            #(#variants)*
+        }
+    };
+    (decl, arms)
 }
 
 /// One member as a handler or a sender passes it: its Rust name, kind and C parameters.
@@ -862,7 +962,7 @@ pub fn list_read(l: &List) -> TokenStream {
 /// converted as the same member of a command would be, strings and lists borrowing from
 /// QEMU's argument for the call. `members` holds each member with whether it can
 /// contain this struct (then it is boxed).
-pub fn borrowed(s: &Struct, members: &[(Param, bool)]) -> TokenStream {
+pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) -> TokenStream {
     let name = id(&s.c_name);
     let d = doc(&format!(
         "QAPI struct `{}` ({}) as a command receives it, borrowed from QEMU's\n\
@@ -898,7 +998,20 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)]) -> TokenStream {
         convert.push(quote!(let #local = unsafe { Arg::from_c(#c_value, scope, #member) }?;));
         fill.push(quote!(#field: #local,));
     }
-    if !members.iter().any(|(p, _)| borrows(p.kind)) {
+    let mut branch_enum = TokenStream::new();
+    let mut union_borrows = false;
+    if let Some(u) = union {
+        let (decl, convert_u, borrows) = union_received(u);
+        branch_enum = decl;
+        union_borrows = borrows;
+        let branch = id(&u.name);
+        let ud = doc("The branch, as the discriminator says.");
+        let ty = if borrows { quote!(qapi::borrowed::#branch<'a>) } else { quote!(qapi::borrowed::#branch) };
+        decls.push(quote!(#ud pub u: #ty,));
+        convert.push(convert_u);
+        fill.push(quote!(u: arg_u,));
+    }
+    if !union_borrows && !members.iter().any(|(p, _)| borrows(p.kind)) {
         decls.push(quote! {
             /// Nothing here borrows; every received struct takes a lifetime all the same.
             pub _borrow: ::core::marker::PhantomData<&'a ()>,
@@ -931,7 +1044,76 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)]) -> TokenStream {
                 })
             }
         }
+
+        #branch_enum
     }
+}
+
+/// The received branch enum (with a lifetime when a branch has members), the statement
+/// that converts `c.u` into `arg_u` by the discriminator, and whether it borrows.
+fn union_received(u: &Union) -> (TokenStream, TokenStream, bool) {
+    let name = id(&u.name);
+    let tag_field = id(&u.tag_field);
+    let tag_enum = id(&u.tag_enum);
+    let borrows = u.variants.iter().any(|v| v.branch.is_some());
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    for v in &u.variants {
+        let cfg = cfg_attr(&v.cfg);
+        let rust = id(&v.rust);
+        let vd = doc(&format!("`{}`", v.value));
+        match &v.branch {
+            Some((field, branch)) => {
+                let field = id(field);
+                let branch = id(branch);
+                let ty = quote!(qapi::borrowed::#branch<'a>);
+                let ty = if v.recursive { quote!(Box<#ty>) } else { ty };
+                variants.push(quote!(#vd #cfg #rust(#ty),));
+                let value = v.value.as_str();
+                let safety = comment(
+                    "SAFETY: the discriminator says this branch is the one QAPI filled, and it\n\
+                     lives in `c`, valid while `scope` lives (our contract).",
+                );
+                arms.push(quote! {
+                    #cfg
+                    Some(qapi::#tag_enum::#rust) => {
+                        #safety
+                        let branch = unsafe { Arg::from_c(Required((&raw const c.u.#field).cast_mut()), scope, #value) }?;
+                        qapi::borrowed::#name::#rust(branch)
+                    }
+                });
+            }
+            None => {
+                variants.push(quote!(#vd #cfg #rust,));
+                arms.push(quote!(#cfg Some(qapi::#tag_enum::#rust) => qapi::borrowed::#name::#rust,));
+            }
+        }
+    }
+    let tag_member = u.tag_member.as_str();
+    let d = doc(&format!(
+        "The branches of QAPI union `{}` as a command receives it, one per value of its\n\
+         discriminator `{}`.",
+        u.union, u.tag_member
+    ));
+    let lifetime = borrows.then(|| quote!(<'a>));
+    let decl = quote! {
+        #d
+        #[derive(Debug)]
+        pub enum #name #lifetime {
+            #(#variants)*
+        }
+    };
+    let convert = quote! {
+        let arg_u = match qapi::#tag_enum::of_c(c.#tag_field) {
+            #(#arms)*
+            None => {
+                return Err(CommandError::new(format_args!(
+                    "Parameter '{member}' has no value {} for its discriminator '{}'", c.#tag_field.0, #tag_member
+                )));
+            }
+        };
+    };
+    (decl, convert, borrows)
 }
 
 /// `qapi::borrowed`: the structs commands receive.

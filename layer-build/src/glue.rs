@@ -90,9 +90,27 @@ pub struct Struct {
     pub base: Option<String>,
     /// A union's branches (by discriminator value); null for a plain struct.
     pub branches: Option<Vec<String>>,
+    /// A union's discriminator: the C name of one of `members`, an enum.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// A union's branches, one per value of the discriminator.
+    #[serde(default)]
+    pub variants: Option<Vec<Variant>>,
     #[serde(rename = "if")]
     pub ifcond: IfCond,
     pub features: Vec<String>,
+}
+
+/// One branch of a union: the discriminator's value, and the struct QEMU's C embeds in
+/// the union `u` under `c_name` (none for a branch without members).
+#[derive(Deserialize, Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub c_name: String,
+    #[serde(rename = "type")]
+    pub ty: Option<String>,
+    #[serde(rename = "if")]
+    pub ifcond: IfCond,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -202,7 +220,7 @@ fn kind(ty: &str, enums: &[Enum]) -> Option<Kind> {
 fn param_kind(m: &Member, schema: &Schema) -> Option<Kind> {
     let value_or_struct = |ty: &str| {
         kind(ty, &schema.enums).or_else(|| {
-            let s = schema.structs.iter().find(|s| s.name == ty && s.branches.is_none())?;
+            let s = schema.structs.iter().find(|s| s.name == ty)?;
             Some(Kind::Struct(keep(&s.c_name)))
         })
     };
@@ -263,7 +281,7 @@ impl Directions {
             let mut names: std::collections::BTreeSet<String> = roots.iter().map(|r| r.to_string()).collect();
             names.extend(reached.structs.into_iter().map(|s| s.name));
             for s in schema.structs.iter().filter(|s| names.contains(&s.name)).collect::<Vec<_>>() {
-                names.extend(member_types(&s.members).into_iter().map(String::from));
+                names.extend(struct_types(s).into_iter().map(String::from));
             }
             names
         };
@@ -481,6 +499,13 @@ pub fn member_types(members: &[Member]) -> Vec<&str> {
     members.iter().flat_map(|m| [Some(m.ty.as_str()), m.element.as_deref()]).flatten().collect()
 }
 
+/// The types a struct names: its members', and a union's branches.
+pub fn struct_types(s: &Struct) -> Vec<&str> {
+    let mut types = member_types(&s.members);
+    types.extend(s.variants.iter().flatten().filter_map(|v| v.ty.as_deref()));
+    types
+}
+
 /// The types of `whole` that the types named `roots` reach (themselves, their members'
 /// types, lists' elements), in `whole`'s order; no commands or events.
 pub fn reachable(whole: &Schema, roots: &[&str]) -> Schema {
@@ -491,7 +516,7 @@ pub fn reachable(whole: &Schema, roots: &[&str]) -> Schema {
             continue;
         }
         if let Some(s) = whole.structs.iter().find(|s| s.name == t) {
-            todo.extend(member_types(&s.members).into_iter().map(String::from));
+            todo.extend(struct_types(s).into_iter().map(String::from));
         }
     }
     Schema {
@@ -566,9 +591,6 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     }
     for t in &schema.structs {
         let what = format!("struct '{}'", t.name);
-        if let Some(b) = &t.branches {
-            refuse(&t.file, &format!("union '{}'", t.name), format!("a union (branches {b:?})"));
-        }
         members(&t.file, &what, &t.members, &mut refuse);
     }
     for a in &schema.alternates {
@@ -757,12 +779,15 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
     let directions = Directions::of(schema);
     let mut borrowed = Vec::new();
     for s in &schema.structs {
+        let union = union_shape(s, schema)?;
         if directions.built(&s.name) {
-            types.push(under(cfg(&s.ifcond)?, emit::structure(s, &fields(s, schema, &lists)?))?);
+            let fields = fields(s, schema, &lists)?;
+            types.push(under(cfg(&s.ifcond)?, emit::structure(s, &fields, union.as_ref()))?);
             allow.functions.push(format!("qapi_free_{}", s.c_name));
         }
         if directions.received(&s.name) {
-            let members = params(&format!("struct '{}'", s.name), &s.file, &s.members, schema)?;
+            let own: Vec<Member> = s.members.iter().filter(|m| s.tag.as_ref() != Some(&m.c_name)).cloned().collect();
+            let members = params(&format!("struct '{}'", s.name), &s.file, &own, schema)?;
             let members: Vec<(emit::Param, bool)> = members
                 .into_iter()
                 .map(|p| {
@@ -771,7 +796,7 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
                     (p, recursive)
                 })
                 .collect();
-            borrowed.push(under(cfg(&s.ifcond)?, emit::borrowed(s, &members))?);
+            borrowed.push(under(cfg(&s.ifcond)?, emit::borrowed(s, &members, union.as_ref()))?);
         }
         allow.types.push(s.c_name.clone());
     }
@@ -976,11 +1001,12 @@ fn fields(s: &Struct, schema: &Schema, lists: &[List]) -> Result<Vec<emit::Field
     let owner = format!("struct '{}'", s.name);
     s.members
         .iter()
+        .filter(|m| s.tag.as_ref() != Some(&m.c_name))
         .map(|m| {
             let rust = rust_ident(&m.c_name)
                 .map_err(|e| format!("{}: {owner}, member '{}': {e}", s.file, m.name))?;
             let list = lists.iter().find(|l| m.element.is_some() && l.c_name == m.ty);
-            let nested = schema.structs.iter().find(|t| t.name == m.ty && t.branches.is_none());
+            let nested = schema.structs.iter().find(|t| t.name == m.ty);
             let ty = match (list, nested) {
                 (Some(l), _) => emit::FieldType::List(l.c_name.clone()),
                 // A struct inside a struct: a pointer in C, an owned value in Rust (boxed
@@ -1003,6 +1029,60 @@ fn fields(s: &Struct, schema: &Schema, lists: &[List]) -> Result<Vec<emit::Field
         .collect()
 }
 
+/// A union's shape for the generator: its discriminator and branches; `None` for a
+/// plain struct. The branch enum is `<Union>Branch`, refused if the schema has a type of
+/// that name.
+fn union_shape(s: &Struct, schema: &Schema) -> Result<Option<emit::Union>, String> {
+    let (Some(tag), Some(variants)) = (&s.tag, &s.variants) else { return Ok(None) };
+    let what = format!("{}: union '{}'", s.file, s.name);
+    let tag_member = s
+        .members
+        .iter()
+        .find(|m| &m.c_name == tag)
+        .ok_or_else(|| format!("{what}: no discriminator member {tag:?}"))?;
+    let tag_enum = schema
+        .enums
+        .iter()
+        .find(|e| e.name == tag_member.ty)
+        .ok_or_else(|| format!("{what}: the discriminator's type {:?} is not an enum", tag_member.ty))?;
+    let name = format!("{}Branch", s.c_name);
+    let taken = schema.structs.iter().map(|t| &t.c_name).chain(schema.enums.iter().map(|e| &e.c_name));
+    if taken.into_iter().any(|n| n == &name) {
+        return Err(format!("{what}: its branch enum would be named {name}, which the schema's own type has"));
+    }
+    let variants = variants
+        .iter()
+        .map(|v| {
+            let branch = match &v.ty {
+                None => None,
+                Some(t) => {
+                    let b = schema
+                        .structs
+                        .iter()
+                        .find(|b| &b.name == t)
+                        .ok_or_else(|| format!("{what}: branch '{}' has type {t:?}, not a struct", v.name))?;
+                    Some((bindgen_field(&v.c_name), b.c_name.clone()))
+                }
+            };
+            Ok(emit::UnionVariant {
+                value: v.name.clone(),
+                rust: variant_name(&v.name),
+                recursive: v.ty.as_ref().is_some_and(|t| reaches(schema, t, &s.name)),
+                branch,
+                cfg: cfg(&v.ifcond)?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Some(emit::Union {
+        name,
+        union: s.name.clone(),
+        tag_member: tag_member.name.clone(),
+        tag_field: bindgen_field(tag),
+        tag_enum: tag_enum.c_name.clone(),
+        variants,
+    }))
+}
+
 /// Whether a value of struct `from` can hold a `to` (through struct members and lists).
 fn reaches(schema: &Schema, from: &str, to: &str) -> bool {
     let mut seen = std::collections::BTreeSet::new();
@@ -1015,9 +1095,7 @@ fn reaches(schema: &Schema, from: &str, to: &str) -> bool {
             continue;
         }
         if let Some(s) = schema.structs.iter().find(|s| s.name == t) {
-            for m in &s.members {
-                todo.push(m.element.clone().unwrap_or_else(|| m.ty.clone()));
-            }
+            todo.extend(struct_types(s).into_iter().map(String::from));
         }
     }
     false

@@ -100,7 +100,7 @@ pub mod __private {
     pub use crate::error::CommandError;
     pub use crate::ffi::{
         Arg, GStr, HmpArgs, List, ListNode, ListRead, Monitor, Optional, QemuEnum, Required, Ret, Scope,
-        g_new0, hmp_reply, reply,
+        g_new0, g_unbox, hmp_reply, reply,
     };
     pub use core::ffi::{CStr, c_char, c_int};
     pub use core::ptr;
