@@ -11,6 +11,8 @@ fn main() {
     println!("cargo::rerun-if-changed=src/wrapper.h");
     println!("cargo::rerun-if-changed=src/vm.h");
     println!("cargo::rerun-if-changed=src/vm.c");
+    println!("cargo::rerun-if-changed=src/any.h");
+    println!("cargo::rerun-if-changed=src/any.c");
     let tree = qemu_monitor_layer_build::Tree::from_env(&root);
     // QEMU 10 renamed qemu_mutex_iothread_locked() to bql_locked().
     let main_loop = tree.src.join("include/qemu/main-loop.h");
@@ -39,13 +41,16 @@ fn main() {
         .allowlist_function("flockfile|funlockfile|fwrite_unlocked|fputc_unlocked|fflush_unlocked")
         .allowlist_function("clearerr_unlocked|__fpurge")
         .allowlist_function("qemu_monitor_layer_vm_.*|qemu_chr_find|qemu_chr_write")
+        .allowlist_function("qemu_monitor_layer_any_.*")
+        .allowlist_var("QEMU_MONITOR_LAYER_ANY_.*")
         .allowlist_var("stdout")
-        .allowlist_type("Monitor|QDict|Error|Chardev|QemuMonitorLayerCpu")
-        .opaque_type("Monitor|QDict|Error|_IO_FILE|Chardev");
+        .allowlist_type("Monitor|QDict|Error|Chardev|QemuMonitorLayerCpu|QObject")
+        .opaque_type("Monitor|QDict|Error|_IO_FILE|Chardev|QObject");
     qemu_monitor_layer_build::write_bindings(builder, &qemu_monitor_layer_build::out_dir());
 }
 
-/// `src/vm.c`, the VM state command code reads (see `src/vm.h`), compiled with the flags
+/// `src/vm.c`, the VM state command code reads (see `src/vm.h`), and `src/any.c`, QAPI's
+/// `any` (see `src/any.h`), compiled with the flags
 /// QEMU compiles its monitor with, against this release's headers: what is a macro, a
 /// static inline or a struct field there is checked by the C compiler, release by release.
 fn vm_c(tree: &qemu_monitor_layer_build::Tree) {
@@ -58,7 +63,7 @@ fn vm_c(tree: &qemu_monitor_layer_build::Tree) {
         .unwrap_or_else(|| qemu_monitor_layer_build::fail("the QEMU tree has no runstate.h"));
     println!("cargo::rerun-if-changed={}", runstate_h.display());
     let mut build = cc::Build::new();
-    build.file("src/vm.c").warnings(true).extra_warnings(false);
+    build.file("src/vm.c").file("src/any.c").warnings(true).extra_warnings(false);
     for f in &flags {
         build.flag(f);
     }

@@ -119,6 +119,14 @@ pub fn crossing(k: Kind) -> Crossing {
                 hmp_get: id("str"),
             }
         }
+        Kind::Any => Crossing {
+            arg: quote!(Any),
+            c: quote!(*mut bindings::QObject),
+            owned: quote!(Any),
+            to_c: |v| quote!(Ret::into_c(#v)),
+            to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), Ret::into_c)),
+            hmp_get: id("str"),
+        },
         Kind::List(l, elem) => {
             let element = crossing(*elem).arg;
             let l = id(l);
@@ -157,7 +165,7 @@ fn borrows(k: Kind) -> bool {
     match k {
         Kind::Str | Kind::Struct(_) => true,
         Kind::List(_, elem) => borrows(*elem),
-        Kind::Scalar(_) | Kind::Enum(_) => false,
+        Kind::Scalar(_) | Kind::Enum(_) | Kind::Any => false,
     }
 }
 
@@ -169,10 +177,10 @@ fn arg_c_value(p: &Param, value: TokenStream, flag: TokenStream) -> TokenStream 
         // QEMU < 8.0 flags an optional pointer; the layer takes NULL as absent.
         (Kind::Str, true, true) => quote!(Optional(if #flag { #value } else { ptr::null() })),
         (Kind::Str, true, false) => quote!(Optional(#value)),
-        (Kind::Struct(_) | Kind::List(..), true, true) => {
+        (Kind::Struct(_) | Kind::List(..) | Kind::Any, true, true) => {
             quote!(Optional(if #flag { #value } else { ptr::null_mut() }))
         }
-        (Kind::Struct(_) | Kind::List(..), true, false) => quote!(Optional(#value)),
+        (Kind::Struct(_) | Kind::List(..) | Kind::Any, true, false) => quote!(Optional(#value)),
         (Kind::Scalar(_), true, _) => quote!(Optional((#flag, #value))),
         (Kind::Enum(_), true, _) => quote!(qapi::OptionalEnum((#flag, #value))),
         (_, false, _) => quote!(Required(#value)),
@@ -410,6 +418,9 @@ pub struct Field {
     /// The C struct has a `has_<member>` flag (QEMU < 8.0, or a scalar).
     pub has: Option<String>,
     pub ty: FieldType,
+    /// The member's `'if'` as a `cfg` predicate: the field and its C field exist only
+    /// where it holds.
+    pub cfg: Option<TokenStream>,
 }
 
 /// What a returned struct's member holds.
@@ -479,12 +490,13 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
             }
         };
         let fd = doc(&format!("`{}`{}", f.name, if f.optional { " (optional)" } else { "" }));
-        decls.push(quote!(#fd pub #field: #ty,));
+        let cfg = cfg_attr(&f.cfg);
+        decls.push(quote!(#fd #cfg pub #field: #ty,));
         if let Some(has) = &f.has {
             let has = id(&format!("has_{has}"));
-            fill.push(quote!((*c).#has = self.#field.is_some();));
+            fill.push(quote!(#cfg { (*c).#has = self.#field.is_some(); }));
         }
-        fill.push(quote!((*c).#cfield = #value;));
+        fill.push(quote!(#cfg { (*c).#cfield = #value; }));
     }
     let mut branch_enum = TokenStream::new();
     if let Some(u) = union {
@@ -620,6 +632,8 @@ pub struct Param<'a> {
     pub kind: Kind,
     /// The Rust identifier (raw when a keyword).
     pub rust: String,
+    /// The member's `'if'` as a `cfg` predicate (only a struct's members have one).
+    pub cfg: Option<TokenStream>,
 }
 
 /// The C parameters (name, type) a member is passed as: the `has_` flag, then the value.
@@ -660,7 +674,8 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
     for p in params {
         let name = id(&p.rust);
         let x = crossing(p.kind);
-        let arg = if matches!(p.kind, Kind::Struct(_) | Kind::List(..)) { x.owned } else { x.arg };
+        let arg =
+            if matches!(p.kind, Kind::Struct(_) | Kind::List(..) | Kind::Any) { x.owned } else { x.arg };
         decl.push(if p.member.optional { quote!(#name: Option<#arg>) } else { quote!(#name: #arg) });
         c_types.extend(c_params(p).into_iter().map(|(_, t)| t));
         let free_safety =
@@ -682,6 +697,25 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
                 after.push(
                     quote!(if let Some(#name) = #name { #free_safety unsafe { bindings::#free(#name) } }),
                 );
+            }
+            (Kind::Any, false) => {
+                prep.push(quote!(let #name = Ret::into_c(#name);));
+                args.push(quote!(#name));
+                let release = comment(
+                    "SAFETY: our reference, from `Ret::into_c`; QEMU's sender took its own if it kept the value.",
+                );
+                after.push(quote!(#release unsafe { Any::release(#name) };));
+            }
+            (Kind::Any, true) => {
+                prep.push(quote!(let #name = #name.map(Ret::into_c);));
+                if p.member.has {
+                    args.push(quote!(#name.is_some()));
+                }
+                args.push(quote!(#name.unwrap_or(ptr::null_mut())));
+                let release = comment(
+                    "SAFETY: our reference, from `Ret::into_c`; QEMU's sender took its own if it kept the value.",
+                );
+                after.push(quote!(if let Some(#name) = #name { #release unsafe { Any::release(#name) } }));
             }
             // The list stays ours, and its `Drop` frees it after the call.
             (Kind::List(..), false) => args.push(quote!(#name.as_ptr())),
@@ -982,7 +1016,8 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
             ty = quote!(Option<#ty>);
         }
         let fd = doc(&format!("`{}`{}", p.member.name, if p.member.optional { " (optional)" } else { "" }));
-        decls.push(quote!(#fd pub #field: #ty,));
+        let cfg = cfg_attr(&p.cfg);
+        decls.push(quote!(#fd #cfg pub #field: #ty,));
         let cfield = id(&crate::glue::bindgen_field(&p.member.c_name));
         let value = match p.kind {
             Kind::Str => quote!(c.#cfield.cast_const()),
@@ -995,8 +1030,8 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
         convert.push(comment(
             "SAFETY: the member is as QAPI passes it (our contract), valid while `scope` lives.",
         ));
-        convert.push(quote!(let #local = unsafe { Arg::from_c(#c_value, scope, #member) }?;));
-        fill.push(quote!(#field: #local,));
+        convert.push(quote!(#cfg let #local = unsafe { Arg::from_c(#c_value, scope, #member) }?;));
+        fill.push(quote!(#cfg #field: #local,));
     }
     let mut branch_enum = TokenStream::new();
     let mut union_borrows = false;
@@ -1011,7 +1046,8 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
         convert.push(convert_u);
         fill.push(quote!(u: arg_u,));
     }
-    if !union_borrows && !members.iter().any(|(p, _)| borrows(p.kind)) {
+    // A conditional member may be compiled out, so only the others count.
+    if !union_borrows && !members.iter().any(|(p, _)| p.cfg.is_none() && borrows(p.kind)) {
         decls.push(quote! {
             /// Nothing here borrows; every received struct takes a lifetime all the same.
             pub _borrow: ::core::marker::PhantomData<&'a ()>,

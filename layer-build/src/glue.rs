@@ -180,6 +180,8 @@ pub enum Kind {
     /// A QAPI list, by its C name, and its element's kind: a pointer in C; as an
     /// argument a `Vec` of the elements, as an event member the owned `qapi::` list.
     List(&'static str, &'static Kind),
+    /// QAPI's `any`: the layer's `Any`, a QObject in C.
+    Any,
 }
 
 /// A name the generator's kinds keep (the build script runs once; the name lives as
@@ -208,6 +210,9 @@ fn scalar(ty: &str) -> Option<&'static str> {
 fn kind(ty: &str, enums: &[Enum]) -> Option<Kind> {
     if ty == "str" {
         return Some(Kind::Str);
+    }
+    if ty == "any" {
+        return Some(Kind::Any);
     }
     if let Some(e) = enums.iter().find(|e| e.name == ty) {
         return Some(Kind::Enum(keep(&e.c_name)));
@@ -552,8 +557,8 @@ pub fn describe_qemu(src_dir: &std::path::Path) -> Result<Schema, String> {
 
 /// Everything a declaration says that the layer does not carry out yet, refused by name
 /// (file, entity, member) rather than dropped: one line per finding. An `'if'` on a
-/// command, event, struct, enum or enum value is carried (as `#[cfg]`, see [`cfg`]); on
-/// a member it is refused.
+/// command, event, struct, struct member, enum or enum value is carried (as `#[cfg]`,
+/// see [`cfg`]).
 pub fn check_supported(schema: &Schema) -> Result<(), String> {
     let mut found = Vec::new();
     let mut refuse = |file: &str, what: &str, why: String| {
@@ -573,26 +578,20 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
         let flags = [
             (!c.r#gen, "'gen': false (QEMU would pass the handler the raw arguments)"),
             (!c.success_response, "'success-response': false"),
-            (
-                c.allow_oob,
-                "'allow-oob': true (the handler would run without the BQL, in the monitor's I/O \
-                 thread, where the layer's state and blocking output are not safe)",
-            ),
-            (c.coroutine, "'coroutine': true (the handler would run in a coroutine that may yield)"),
         ];
         for (_, why) in flags.iter().filter(|(on, _)| *on) {
             refuse(&c.file, &what, why.to_string());
         }
-        members(&c.file, &what, &c.args, &mut refuse);
+        if !c.boxed {
+            members(&c.file, &what, &c.args, &mut refuse);
+        }
     }
-    for e in &schema.events {
+    for e in schema.events.iter().filter(|e| !e.boxed) {
         let what = format!("event '{}'", e.name);
         members(&e.file, &what, &e.args, &mut refuse);
     }
-    for t in &schema.structs {
-        let what = format!("struct '{}'", t.name);
-        members(&t.file, &what, &t.members, &mut refuse);
-    }
+    // An 'if' on a struct's member is carried (`#[cfg]` on its field); QAPI allows none
+    // on a command's or an event's own members.
     for a in &schema.alternates {
         refuse(&a.file, &format!("alternate '{}'", a.name), "an alternate".to_string());
     }
@@ -723,6 +722,53 @@ fn check_params(
     Ok(())
 }
 
+/// The layer's items an `'allow-oob'` command may not name: QEMU may run it in the
+/// monitor's I/O thread, without the BQL, while the main loop runs.
+const BQL_ONLY: &[(&str, &str)] = &[
+    ("vm", "reads the VM's state, which only the BQL's holder may"),
+    ("BqlRefCell", "is state only the BQL's holder may use"),
+    ("BqlRefMut", "is state only the BQL's holder may use"),
+    ("print_line", "blocks on QEMU's standard output, which would stall every monitor"),
+    ("Monitor", "is the HMP monitor's output"),
+];
+
+/// An `'allow-oob'` command's file names none of [`BQL_ONLY`]: the build refuses it with
+/// the line, before anything runs (each also refuses at run time without the BQL).
+fn check_out_of_band(commands: &std::path::Path, module: &str, command: &str) -> Result<(), String> {
+    fn idents(tokens: proc_macro2::TokenStream, out: &mut Vec<String>) {
+        for t in tokens {
+            match t {
+                proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
+                proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let rel = format!("src/commands/{module}.rs");
+    // A missing file is check_params's to report, a syntax error the compiler's.
+    let Ok(text) = std::fs::read_to_string(commands.join(format!("{module}.rs"))) else { return Ok(()) };
+    let Ok(tokens) = text.parse::<proc_macro2::TokenStream>() else { return Ok(()) };
+    let mut found = Vec::new();
+    idents(tokens, &mut found);
+    for (name, why) in BQL_ONLY {
+        if found.iter().any(|i| i == name) {
+            let line = text
+                .lines()
+                .position(|l| {
+                    let code = l.split("//").next().unwrap_or("");
+                    code.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == *name)
+                })
+                .map_or(String::new(), |n| format!(":{}", n + 1));
+            return Err(format!(
+                "{rel}{line}: `{name}` in allow-oob command '{command}': QEMU may run it out of band, \
+                 in the monitor's I/O thread without the BQL, and `{name}` {why}; an out-of-band \
+                 command answers through its return value only"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What the generated code needs bindgen to declare.
 #[derive(Default)]
 pub struct Allowlist {
@@ -786,7 +832,8 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
             allow.functions.push(format!("qapi_free_{}", s.c_name));
         }
         if directions.received(&s.name) {
-            let own: Vec<Member> = s.members.iter().filter(|m| s.tag.as_ref() != Some(&m.c_name)).cloned().collect();
+            let own: Vec<Member> =
+                s.members.iter().filter(|m| s.tag.as_ref() != Some(&m.c_name)).cloned().collect();
             let members = params(&format!("struct '{}'", s.name), &s.file, &own, schema)?;
             let members: Vec<(emit::Param, bool)> = members
                 .into_iter()
@@ -836,6 +883,9 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
         let expected: Vec<(String, String)> =
             params.iter().map(|p| (p.rust.clone(), p.member.name.clone())).collect();
         check_params(commands, &c.c_name, &c.c_name, &owner, &expected, 0)?;
+        if c.allow_oob {
+            check_out_of_band(commands, &c.c_name, &c.name)?;
+        }
         let (ret, c_ret) = return_type(c, schema, &lists)?;
         items.push(under(cfg(&c.ifcond)?, emit::qmp(c, &params, ret, c_ret))?);
         allow.functions.push(format!("qmp_{}", c.c_name));
@@ -912,6 +962,9 @@ fn return_type(
         // Only a schema that lists the command in its 'command-returns-exceptions' pragma
         // may return a string (QEMU's human-monitor-command, ringbuf-read).
         (Some(t), _) if t == "str" => return Ok((quote::quote!(GStr), Some(quote::quote!(*mut c_char)))),
+        (Some(t), _) if t == "any" => {
+            return Ok((quote::quote!(Any), Some(quote::quote!(*mut bindings::QObject))));
+        }
         (Some(t), Some(_)) => t.clone(),
         (Some(t), None) => match schema.structs.iter().find(|s| &s.name == t) {
             Some(s) => s.c_name.clone(),
@@ -991,7 +1044,8 @@ fn params<'a>(
             let kind = param_kind(m, schema).ok_or_else(|| unsupported(owner, file, m))?;
             let rust =
                 rust_ident(&m.c_name).map_err(|e| format!("{file}: {owner}, member '{}': {e}", m.name))?;
-            Ok(emit::Param { member: m, kind, rust })
+            let cfg = cfg(&m.ifcond).map_err(|e| format!("{file}: {owner}, member '{}': {e}", m.name))?;
+            Ok(emit::Param { member: m, kind, rust, cfg })
         })
         .collect()
 }
@@ -1024,6 +1078,7 @@ fn fields(s: &Struct, schema: &Schema, lists: &[List]) -> Result<Vec<emit::Field
                 c: bindgen_field(&m.c_name),
                 has: m.has.then(|| m.c_name.clone()),
                 ty,
+                cfg: cfg(&m.ifcond).map_err(|e| format!("{}: {owner}, member '{}': {e}", s.file, m.name))?,
             })
         })
         .collect()
@@ -1048,7 +1103,9 @@ fn union_shape(s: &Struct, schema: &Schema) -> Result<Option<emit::Union>, Strin
     let name = format!("{}Branch", s.c_name);
     let taken = schema.structs.iter().map(|t| &t.c_name).chain(schema.enums.iter().map(|e| &e.c_name));
     if taken.into_iter().any(|n| n == &name) {
-        return Err(format!("{what}: its branch enum would be named {name}, which the schema's own type has"));
+        return Err(format!(
+            "{what}: its branch enum would be named {name}, which the schema's own type has"
+        ));
     }
     let variants = variants
         .iter()
@@ -1056,11 +1113,10 @@ fn union_shape(s: &Struct, schema: &Schema) -> Result<Option<emit::Union>, Strin
             let branch = match &v.ty {
                 None => None,
                 Some(t) => {
-                    let b = schema
-                        .structs
-                        .iter()
-                        .find(|b| &b.name == t)
-                        .ok_or_else(|| format!("{what}: branch '{}' has type {t:?}, not a struct", v.name))?;
+                    let b =
+                        schema.structs.iter().find(|b| &b.name == t).ok_or_else(|| {
+                            format!("{what}: branch '{}' has type {t:?}, not a struct", v.name)
+                        })?;
                     Some((bindgen_field(&v.c_name), b.c_name.clone()))
                 }
             };

@@ -96,12 +96,12 @@ fn wrapper<'a>(modules: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 /// `builder` declaring exactly what the glue calls and names, with QEMU's `Monitor`,
-/// `QDict` and `Error` taken from the layer (one Rust type each, which its functions take).
+/// `QDict`, `Error` and `QObject` taken from the layer (one Rust type each, which its functions take).
 fn allowed(builder: bindgen::Builder, allow: &glue::Allowlist) -> bindgen::Builder {
     let mut builder = builder
-        .blocklist_type("Monitor|QDict|Error")
+        .blocklist_type("Monitor|QDict|Error|QObject")
         .raw_line("#[allow(unused_imports)]")
-        .raw_line("pub use ::qemu_monitor_layer::__private::sys::{Error, Monitor, QDict};");
+        .raw_line("pub use ::qemu_monitor_layer::__private::sys::{Error, Monitor, QDict, QObject};");
     for f in &allow.functions {
         builder = builder.allowlist_function(f);
     }
@@ -224,16 +224,47 @@ fn require_condition(build_dir: &Path) {
     }
 }
 
-/// `cfg(qemu_config = "NAME")` for every macro the tree's `config-host.h` defines: what
-/// QEMU's generated headers test with `#if defined(NAME)`, so an `'if'` in the schema is
-/// the same condition in Rust (`glue::cfg`).
+/// `cfg(qemu_config = "NAME")` for every macro defined once `qemu/osdep.h` is included
+/// (which every file of QEMU's generated C includes first): `config-host.h`'s and those
+/// osdep.h defines itself (`HAVE_CHARDEV_SERIAL`), asked of the C preprocessor with the
+/// flags QEMU compiles its monitor with. That is what QEMU's generated headers test with
+/// `#if defined(NAME)`, so an `'if'` in the schema is the same condition in Rust
+/// (`glue::cfg`). The compiler's own macros (`__x`) and lower-case ones (glib's function
+/// aliases) are left out: a condition names a configuration macro.
 pub fn config_cfgs(build_dir: &Path) {
     let h = build_dir.join("config-host.h");
     println!("cargo::rerun-if-changed={}", h.display());
     println!("cargo::rustc-check-cfg=cfg(qemu_config, values(any()))");
-    let text = fs::read_to_string(&h).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", h.display())));
-    for name in
-        text.lines().filter_map(|l| l.strip_prefix("#define ")).filter_map(|l| l.split_whitespace().next())
+    let flags = tree::tree_flags(build_dir).unwrap_or_else(|e| fail(&e));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let mut child = std::process::Command::new(&cc)
+        .args(["-E", "-dM", "-x", "c"])
+        .args(&flags)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| fail(&format!("cannot run {cc}: {e}")));
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin.write_all(b"#include \"qemu/osdep.h\"\n").unwrap_or_else(|e| fail(&format!("{cc}: {e}")));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| fail(&format!("{cc}: {e}")));
+    if !out.status.success() {
+        fail(&format!(
+            "{cc} -E -dM could not read qemu/osdep.h with {}'s flags:\n{}",
+            build_dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#define "))
+        .filter_map(|l| l.split([' ', '(']).next())
+        .filter(|n| !n.starts_with("__") && !n.contains(|c: char| c.is_ascii_lowercase()))
     {
         println!("cargo::rustc-cfg=qemu_config=\"{name}\"");
     }

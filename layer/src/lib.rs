@@ -86,7 +86,7 @@ __bindgen_module! {
 pub mod prelude {
     pub use crate::error::CommandError;
     pub use crate::ffi::vm::{self, VmError};
-    pub use crate::ffi::{BqlError, BqlRefCell, BqlRefMut, GStr, Monitor, WriteError, print_line};
+    pub use crate::ffi::{Any, BqlError, BqlRefCell, BqlRefMut, GStr, Monitor, WriteError, print_line};
     pub use crate::text::ParamError;
 }
 
@@ -99,7 +99,7 @@ pub mod __private {
     pub use crate::boundary::guard;
     pub use crate::error::CommandError;
     pub use crate::ffi::{
-        Arg, GStr, HmpArgs, List, ListNode, ListRead, Monitor, Optional, QemuEnum, Required, Ret, Scope,
+        Any, Arg, GStr, HmpArgs, List, ListNode, ListRead, Monitor, Optional, QemuEnum, Required, Ret, Scope,
         g_new0, g_unbox, hmp_reply, reply,
     };
     pub use core::ffi::{CStr, c_char, c_int};
@@ -107,7 +107,7 @@ pub mod __private {
 
     /// QEMU's types the layer's functions take, which a command crate's bindings re-use.
     pub mod sys {
-        pub use crate::sys::{Error, Monitor, QDict};
+        pub use crate::sys::{Error, Monitor, QDict, QObject};
     }
 }
 

@@ -14,3 +14,4 @@
 #include "qemu/main-loop.h"
 #include "chardev/char.h"
 #include "vm.h"
+#include "any.h"
