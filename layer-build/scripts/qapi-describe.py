@@ -23,7 +23,8 @@ qapi/misc.json, and prints JSON on stdout:
                  "branches": [NAME...]|null, "tag": C_NAME|null,
                  "variants": [{"name", "c_name", "type": TYPE|null, "if"}]|null,
                  "if", "features"}],
-   "alternates": [{"name", "file"}],
+   "alternates": [{"name", "c_name", "file", "if", "alternatives": [{"name", "c_name",
+                   "type", "element", "qtype", "if"}]}],
    "enums":    [{"name", "c_name", "file", "max", "if", "features",
                  "values": [{"name", "c_const", "if", "features"}]}]}
   MEMBER = {"name", "c_name", "type", "optional", "has", "element", "if", "features"}
@@ -37,6 +38,11 @@ A union's "tag" is the C name of its discriminator member (one of "members", an 
 "variants" has one entry per value of that enum, QEMU's implicit empty ones included,
 "type" being the branch's struct (embedded by value in the C union `u`, under the
 variant's C name) or null for a branch without members (which has no field in `u`).
+
+An alternate's "alternatives" each name the QType constant ("qtype", QTYPE_QSTRING...)
+its C `type` holds when that alternative is the one in its union `u`, under "c_name"
+(a struct embedded by value, a string, a scalar, an enum, a list, or a QNull for
+"null").
 
 "arg_type" names the type a 'boxed' command or event takes whole (its "args" are that
 type's members); it is null otherwise.
@@ -138,7 +144,13 @@ def main():
                                    "if": cond(ifcond), "features": feats(features)})
 
         def visit_alternate_type(self, name, info, ifcond, features, alternatives):
-            out["alternates"].append({"name": name, "file": origin(info), "qemu": qemu(info)})
+            out["alternates"].append({"name": name, "c_name": c_name(name), "file": origin(info),
+                                      "qemu": qemu(info), "if": cond(ifcond),
+                                      "alternatives": [{"name": v.name, "c_name": c_name(v.name),
+                                                        "type": v.type.name, "element": element(v.type),
+                                                        "qtype": v.type.alternate_qtype(),
+                                                        "if": cond(v.ifcond)}
+                                                       for v in alternatives.variants]})
 
         def visit_enum_type(self, name, info, ifcond, features, values, prefix):
             if info is None or name.startswith("q_"):

@@ -60,7 +60,16 @@ pub fn build() {
     println!("cargo::rerun-if-env-changed=QEMU_MONITOR_LAYER_COVERAGE_REPORT");
     println!("cargo::rerun-if-changed={}", glue::describe_script().display());
     let tree = crate::Tree::from_env(&root);
-    crate::config_cfgs(&tree.build);
+    // Before 10.2, QEMU compiles some modules (`*-target.json`) once per target, and
+    // poisons their headers in common code: the coverage crate is then compiled as that
+    // per-target code is (the tree's first target), which a crate linked into one
+    // `qemu-system-<target>` may be.
+    let target_flags = crate::tree::target_flags(&tree.build).unwrap_or_else(|e| crate::fail(&e));
+    let flags = match &target_flags {
+        Some(f) => f.clone(),
+        None => crate::tree::tree_flags(&tree.build).unwrap_or_else(|e| crate::fail(&e)),
+    };
+    crate::config_cfgs_with(&tree.build, &flags);
     let exclude: Vec<String> = std::env::var("QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE")
         .unwrap_or_default()
         .split(',')
@@ -88,7 +97,7 @@ pub fn build() {
         roots.extend(glue::return_roots(c));
         let mut one = reachable(&whole, &roots);
         one.commands.push(c.clone());
-        let stub = match per_target(&c.file, &one) {
+        let stub = match per_target(&c.file, &one).filter(|_| target_flags.is_none()) {
             Some(refused) => Err(refused),
             None => glue::generate(&one, &[], none).and_then(|_| glue::signature(&one, &c.name)),
         };
@@ -108,7 +117,9 @@ pub fn build() {
     for e in whole.events.iter().filter(|e| !exclude.contains(&e.name)) {
         let mut one = reachable(&whole, &glue::event_roots(e));
         one.events.push(e.clone());
-        let refused = per_target(&e.file, &one).or_else(|| glue::generate(&one, &[], none).err());
+        let refused = per_target(&e.file, &one)
+            .filter(|_| target_flags.is_none())
+            .or_else(|| glue::generate(&one, &[], none).err());
         if refused.is_none() {
             merge(&mut carried, one);
             carried.events.push(e.clone());
@@ -129,7 +140,7 @@ pub fn build() {
         files.chain(carried.structs.iter().map(|s| &s.file)).chain(carried.enums.iter().map(|e| &e.file));
     let modules: BTreeSet<String> = files.filter_map(|f| module(f)).collect();
     let wrapper = crate::wrapper(modules.iter().map(String::as_str));
-    crate::write_bindings(crate::allowed(tree.bindgen(&wrapper), &generated.allow), &out);
+    crate::write_bindings(crate::allowed(tree.bindgen_with(&wrapper, &flags), &generated.allow), &out);
 }
 
 /// The refusal of an entity that is, or reaches a type, in a per-target module

@@ -119,6 +119,18 @@ pub fn crossing(k: Kind) -> Crossing {
                 hmp_get: id("str"),
             }
         }
+        Kind::Alternate(a, borrows) => {
+            let a = id(a);
+            let lifetime = borrows.then(|| quote!(<'_>));
+            Crossing {
+                arg: quote!(qapi::borrowed::#a #lifetime),
+                c: quote!(*mut bindings::#a),
+                owned: quote!(qapi::#a),
+                to_c: |v| quote!(Ret::into_c(#v)),
+                to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), Ret::into_c)),
+                hmp_get: id("str"),
+            }
+        }
         Kind::Any => Crossing {
             arg: quote!(Any),
             c: quote!(*mut bindings::QObject),
@@ -155,15 +167,20 @@ fn received_type(k: Kind) -> TokenStream {
             let element = received_type(*elem);
             quote!(Vec<#element>)
         }
+        Kind::Alternate(a, true) => {
+            let a = id(a);
+            quote!(qapi::borrowed::#a<'a>)
+        }
         other => crossing(other).arg,
     }
 }
 
 /// Whether a value of kind `k` borrows from QEMU's memory (a string, a struct, a list of
 /// either).
-fn borrows(k: Kind) -> bool {
+pub fn borrows(k: Kind) -> bool {
     match k {
         Kind::Str | Kind::Struct(_) => true,
+        Kind::Alternate(_, borrows) => borrows,
         Kind::List(_, elem) => borrows(*elem),
         Kind::Scalar(_) | Kind::Enum(_) | Kind::Any => false,
     }
@@ -177,10 +194,12 @@ fn arg_c_value(p: &Param, value: TokenStream, flag: TokenStream) -> TokenStream 
         // QEMU < 8.0 flags an optional pointer; the layer takes NULL as absent.
         (Kind::Str, true, true) => quote!(Optional(if #flag { #value } else { ptr::null() })),
         (Kind::Str, true, false) => quote!(Optional(#value)),
-        (Kind::Struct(_) | Kind::List(..) | Kind::Any, true, true) => {
+        (Kind::Struct(_) | Kind::Alternate(..) | Kind::List(..) | Kind::Any, true, true) => {
             quote!(Optional(if #flag { #value } else { ptr::null_mut() }))
         }
-        (Kind::Struct(_) | Kind::List(..) | Kind::Any, true, false) => quote!(Optional(#value)),
+        (Kind::Struct(_) | Kind::Alternate(..) | Kind::List(..) | Kind::Any, true, false) => {
+            quote!(Optional(#value))
+        }
         (Kind::Scalar(_), true, _) => quote!(Optional((#flag, #value))),
         (Kind::Enum(_), true, _) => quote!(qapi::OptionalEnum((#flag, #value))),
         (_, false, _) => quote!(Required(#value)),
@@ -674,20 +693,20 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
     for p in params {
         let name = id(&p.rust);
         let x = crossing(p.kind);
-        let arg =
-            if matches!(p.kind, Kind::Struct(_) | Kind::List(..) | Kind::Any) { x.owned } else { x.arg };
+        let owned = matches!(p.kind, Kind::Struct(_) | Kind::Alternate(..) | Kind::List(..) | Kind::Any);
+        let arg = if owned { x.owned } else { x.arg };
         decl.push(if p.member.optional { quote!(#name: Option<#arg>) } else { quote!(#name: #arg) });
         c_types.extend(c_params(p).into_iter().map(|(_, t)| t));
         let free_safety =
             comment("SAFETY: built by `Ret::into_c` in glib memory, and QEMU's sender kept nothing.");
         match (p.kind, p.member.optional) {
-            (Kind::Struct(s), false) => {
+            (Kind::Struct(s) | Kind::Alternate(s, _), false) => {
                 let free = id(&format!("qapi_free_{s}"));
                 prep.push(quote!(let #name = Ret::into_c(#name);));
                 args.push(quote!(#name));
                 after.push(quote!(#free_safety unsafe { bindings::#free(#name) };));
             }
-            (Kind::Struct(s), true) => {
+            (Kind::Struct(s) | Kind::Alternate(s, _), true) => {
                 let free = id(&format!("qapi_free_{s}"));
                 prep.push(quote!(let #name = #name.map(Ret::into_c);));
                 if p.member.has {
@@ -1163,5 +1182,241 @@ pub fn borrowed_module(items: Vec<TokenStream>) -> TokenStream {
 
             #(#items)*
         }
+    }
+}
+
+/// An alternate's shape: its alternatives.
+pub struct AlternateShape {
+    pub name: String,
+    pub c_name: String,
+    pub file: String,
+    /// Its received form borrows (has a lifetime).
+    pub borrows: bool,
+    pub alternatives: Vec<AlternativeShape>,
+}
+
+/// One alternative: its name and Rust variant, its field of the C union `u`, the QType
+/// constant the C `type` holds for it, its kind (none for JSON null).
+pub struct AlternativeShape {
+    pub value: String,
+    pub rust: String,
+    pub field: String,
+    pub qtype: String,
+    pub kind: Option<Kind>,
+    /// It can contain the alternate (it is boxed).
+    pub recursive: bool,
+    pub cfg: Option<TokenStream>,
+}
+
+/// A QAPI alternate as the Rust enum a command builds (`qapi::<Alternate>`), which `Ret`
+/// turns into glib-allocated C: the variant sets the C `type`.
+pub fn alternate(a: &AlternateShape) -> TokenStream {
+    let name = id(&a.c_name);
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    for v in &a.alternatives {
+        let cfg = cfg_attr(&v.cfg);
+        let rust = id(&v.rust);
+        let field = id(&v.field);
+        let qtype = id(&v.qtype);
+        let vd = doc(&format!("`{}`", v.value));
+        let set_type = quote!((*c).type_ = bindings::QType::#qtype;);
+        match v.kind {
+            None => {
+                variants.push(quote!(#vd #cfg #rust,));
+                arms.push(quote! {
+                    #cfg
+                    #name::#rust => {
+                        #set_type
+                        (*c).u.#field = Ret::into_c(Any::Null).cast();
+                    }
+                });
+            }
+            Some(k) => {
+                let (ty, value) = match k {
+                    // A struct is embedded by value in the C union.
+                    Kind::Struct(st) => {
+                        let st = id(st);
+                        (quote!(qapi::#st), quote!(g_unbox(Ret::into_c(v))))
+                    }
+                    k => {
+                        let x = crossing(k);
+                        (x.owned, (x.to_c)(quote!(v)))
+                    }
+                };
+                let (ty, take) =
+                    if v.recursive { (quote!(Box<#ty>), quote!(let v = *v;)) } else { (ty, quote!()) };
+                variants.push(quote!(#vd #cfg #rust(#ty),));
+                arms.push(quote! {
+                    #cfg
+                    #name::#rust(v) => {
+                        #take
+                        #set_type
+                        (*c).u.#field = #value;
+                    }
+                });
+            }
+        }
+    }
+    let d = doc(&format!("QAPI alternate `{}` ({}), returned to QEMU in glib memory.", a.name, a.file));
+    let free = format!("qapi_free_{}", a.c_name);
+    let safety = comment(&format!(
+        "SAFETY: the alternate and what it holds come from glib's allocator (`g_new0`,\n\
+         `GStr`, `List`, QObject's own), as {free} expects."
+    ));
+    let fill_safety = comment(
+        "SAFETY: `c` is zeroed and ours; `type` names the one field of `u` set, which\n\
+         takes a glib allocation (or a QNull reference) the struct now owns.",
+    );
+    quote! {
+        #d
+        #[derive(Debug)]
+        pub enum #name {
+            #(#variants)*
+        }
+
+        #safety
+        unsafe impl Ret for #name {
+            type C = *mut bindings::#name;
+            fn into_c(self) -> *mut bindings::#name {
+                let c = g_new0::<bindings::#name>();
+                #fill_safety
+                unsafe {
+                    match self {
+                        #(#arms)*
+                    }
+                }
+                c
+            }
+            fn failed() -> *mut bindings::#name {
+                ptr::null_mut()
+            }
+        }
+    }
+}
+
+/// A QAPI alternate as a command receives it (`qapi::borrowed::<Alternate>`), chosen by
+/// the C `type` QEMU's input visitor set.
+pub fn alternate_received(a: &AlternateShape) -> TokenStream {
+    let name = id(&a.c_name);
+    let lifetime = a.borrows.then(|| quote!(<'a>));
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    for v in &a.alternatives {
+        let cfg = cfg_attr(&v.cfg);
+        let rust = id(&v.rust);
+        let field = id(&v.field);
+        let qtype = id(&v.qtype);
+        let vd = doc(&format!("`{}`", v.value));
+        let member = v.value.as_str();
+        match v.kind {
+            None => {
+                variants.push(quote!(#vd #cfg #rust,));
+                arms.push(quote!(#cfg bindings::QType::#qtype => #name::#rust,));
+            }
+            Some(k) => {
+                let ty = received_type(k);
+                let ty = if v.recursive { quote!(Box<#ty>) } else { ty };
+                variants.push(quote!(#vd #cfg #rust(#ty),));
+                let value = match k {
+                    Kind::Str => quote!(c.u.#field.cast_const()),
+                    Kind::Struct(_) => quote!((&raw const c.u.#field).cast_mut()),
+                    _ => quote!(c.u.#field),
+                };
+                let safety = comment(
+                    "SAFETY: `type` says this field of `u` is the one QAPI filled, valid while\n\
+                     `scope` lives (our contract).",
+                );
+                arms.push(quote! {
+                    #cfg
+                    bindings::QType::#qtype => {
+                        #safety
+                        let v = unsafe { Arg::from_c(Required(#value), scope, #member) }?;
+                        #name::#rust(v)
+                    }
+                });
+            }
+        }
+    }
+    let d = doc(&format!(
+        "QAPI alternate `{}` ({}) as a command receives it, borrowed from QEMU's\n\
+         argument for the call.",
+        a.name, a.file
+    ));
+    let safety = comment(
+        "SAFETY: `c` is as QAPI passes a member of this type (our contract): NULL only\n\
+         when absent, else a valid alternate whose pointers stay valid while `scope` lives.",
+    );
+    let impl_lifetime = if a.borrows { quote!(#name<'a>) } else { quote!(#name) };
+    quote! {
+        #d
+        #[derive(Debug)]
+        pub enum #name #lifetime {
+            #(#variants)*
+        }
+
+        impl<'a> Arg<'a, Required<*mut bindings::#name>> for #impl_lifetime {
+            unsafe fn from_c(c: Required<*mut bindings::#name>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
+                let _ = scope;
+                if c.0.is_null() {
+                    return Err(CommandError::new(format_args!("Parameter '{member}' is missing")));
+                }
+                #safety
+                let c = unsafe { &*c.0 };
+                Ok(match c.type_ {
+                    #(#arms)*
+                    other => {
+                        return Err(CommandError::new(format_args!(
+                            "Parameter '{member}' has no alternative for QType {}", other.0
+                        )));
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// The handler of a `'gen': false` command, which QEMU registers as it is
+/// (`QmpCommandFunc`): the arguments dict, copied into an `Any`, and the command's
+/// `Option<Any>` stored in `*ret_data` (left NULL for `None`, which QEMU answers `{}`).
+pub fn qmp_raw(c: &Command) -> TokenStream {
+    let f = id(&format!("qmp_{}", c.c_name));
+    let m = id(&c.c_name);
+    let d = doc(&format!(
+        "QMP `{}`, declared `'gen': false` in {}; implemented by\n`crate::commands::{m}::{m}`.\n\n# Safety\n\
+         QMP's dispatcher calls it with the arguments dict, a NULL `*ret_data` to fill and\n\
+         an `errp` QEMU's error rules allow.",
+        c.name, c.file
+    ));
+    let name = Literal::c_string(&std::ffi::CString::new(f.to_string()).unwrap_or_default());
+    let cmd_name = c.name.as_str();
+    let args_safety = comment(
+        "SAFETY: `args` is the dispatcher's dictionary (this function's contract); a QDict\n\
+         begins with its QObject, as QEMU's QOBJECT() has it.",
+    );
+    let safety = comment("SAFETY: `errp` is as QMP's dispatcher passes it (this function's contract).");
+    let out_safety =
+        comment("SAFETY: `ret_data` is the dispatcher's, valid for the call (this function's contract).");
+    let c_comment = comment("Proof: QEMU registers it as a `QmpCommandFunc`.");
+    quote! {
+        #d
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn #f(args: *mut bindings::QDict, ret_data: *mut *mut bindings::QObject, errp: *mut *mut bindings::Error) {
+            let scope = Scope::new();
+            let call = || -> Result<Option<Any>, CommandError> {
+                #args_safety
+                let args = unsafe { Arg::from_c(Required(args.cast::<bindings::QObject>()), &scope, "args") }?;
+                crate::commands::#m::#m(args)
+            };
+            #safety
+            let out = unsafe { reply(guard(#cmd_name, call), errp, #name) };
+            if !out.is_null() {
+                #out_safety
+                unsafe { *ret_data = out };
+            }
+        }
+
+        #c_comment
+        const _: bindings::QmpCommandFunc = Some(#f);
     }
 }

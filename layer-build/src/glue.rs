@@ -116,11 +116,31 @@ pub struct Variant {
 #[derive(Deserialize, Debug, Clone)]
 pub struct Alternate {
     pub name: String,
+    #[serde(default)]
+    pub c_name: String,
     pub file: String,
+    #[serde(rename = "if", default)]
+    pub ifcond: IfCond,
+    #[serde(default)]
+    pub alternatives: Vec<Alternative>,
     /// Whether it comes from one of QEMU's own modules (which a crate's schema
     /// includes), not from the crate's declarations.
     #[serde(default)]
     pub qemu: bool,
+}
+
+/// One alternative of an alternate: its type (`"null"` for JSON null), the QType its C
+/// `type` holds for it, and its field of the C union `u`.
+#[derive(Deserialize, Debug, Clone)]
+pub struct Alternative {
+    pub name: String,
+    pub c_name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub element: Option<String>,
+    pub qtype: String,
+    #[serde(rename = "if")]
+    pub ifcond: IfCond,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -182,6 +202,10 @@ pub enum Kind {
     List(&'static str, &'static Kind),
     /// QAPI's `any`: the layer's `Any`, a QObject in C.
     Any,
+    /// A QAPI alternate, by its C name, and whether its received form borrows (has a
+    /// lifetime): a pointer in C; as an argument a `qapi::borrowed::` enum, as an event
+    /// member the owned `qapi::` enum.
+    Alternate(&'static str, bool),
 }
 
 /// A name the generator's kinds keep (the build script runs once; the name lives as
@@ -223,16 +247,40 @@ fn kind(ty: &str, enums: &[Enum]) -> Option<Kind> {
 /// The kind of a member a command takes or an event carries: a value, a struct (not a
 /// union), or a list of either.
 fn param_kind(m: &Member, schema: &Schema) -> Option<Kind> {
-    let value_or_struct = |ty: &str| {
-        kind(ty, &schema.enums).or_else(|| {
-            let s = schema.structs.iter().find(|s| s.name == ty)?;
-            Some(Kind::Struct(keep(&s.c_name)))
-        })
+    type_kind(&m.ty, m.element.as_deref(), schema, 0)
+}
+
+/// The kind of type `ty` (a list of `element` when that is given); `depth` bounds the
+/// walk through alternates inside lists inside alternates.
+fn type_kind(ty: &str, element: Option<&str>, schema: &Schema, depth: usize) -> Option<Kind> {
+    let single = |ty: &str| {
+        kind(ty, &schema.enums)
+            .or_else(|| {
+                let s = schema.structs.iter().find(|s| s.name == ty)?;
+                Some(Kind::Struct(keep(&s.c_name)))
+            })
+            .or_else(|| {
+                let a = schema.alternates.iter().find(|a| a.name == ty)?;
+                Some(Kind::Alternate(keep(&a.c_name), alternate_borrows(a, schema, depth + 1)))
+            })
     };
-    match &m.element {
-        Some(e) => Some(Kind::List(keep(&m.ty), Box::leak(Box::new(value_or_struct(e)?)))),
-        None => value_or_struct(&m.ty),
+    match element {
+        Some(e) => Some(Kind::List(keep(ty), Box::leak(Box::new(single(e)?)))),
+        None => single(ty),
     }
+}
+
+/// Whether alternate `a` as a command receives it borrows from QEMU's argument (has a
+/// lifetime): one of its alternatives is a string, a struct, or a list of either.
+fn alternate_borrows(a: &Alternate, schema: &Schema, depth: usize) -> bool {
+    if depth > 8 {
+        return true;
+    }
+    a.alternatives
+        .iter()
+        .filter(|v| v.ty != "null")
+        .filter_map(|v| type_kind(&v.ty, v.element.as_deref(), schema, depth))
+        .any(emit::borrows)
 }
 
 /// What a command's or an event's C function takes: its members, or for a `'boxed'` one
@@ -251,6 +299,24 @@ pub fn call_members(boxed: bool, arg_type: &Option<String>, args: &[Member]) -> 
         }],
         _ => args.to_vec(),
     }
+}
+
+/// What a command's function takes: [`call_members`], or for a `'gen': false` command
+/// (whose handler QEMU calls with the raw arguments) one member `args` of type `any`.
+pub fn command_members(c: &Command) -> Vec<Member> {
+    if c.r#gen {
+        return call_members(c.boxed, &c.arg_type, &c.args);
+    }
+    vec![Member {
+        name: "args".to_string(),
+        c_name: "args".to_string(),
+        ty: "any".to_string(),
+        optional: false,
+        has: false,
+        element: None,
+        ifcond: None,
+        features: Vec::new(),
+    }]
 }
 
 /// The types a command's arguments name (a boxed command's type among them).
@@ -281,15 +347,7 @@ struct Directions {
 
 impl Directions {
     fn of(schema: &Schema) -> Directions {
-        let names = |roots: Vec<&str>| -> std::collections::BTreeSet<String> {
-            let reached = reachable(schema, &roots);
-            let mut names: std::collections::BTreeSet<String> = roots.iter().map(|r| r.to_string()).collect();
-            names.extend(reached.structs.into_iter().map(|s| s.name));
-            for s in schema.structs.iter().filter(|s| names.contains(&s.name)).collect::<Vec<_>>() {
-                names.extend(struct_types(s).into_iter().map(String::from));
-            }
-            names
-        };
+        let names = |roots: Vec<&str>| reached_names(schema, &roots);
         let inputs = names(schema.commands.iter().flat_map(argument_roots).collect());
         let mut out_roots: Vec<&str> = schema.commands.iter().flat_map(return_roots).collect();
         out_roots.extend(schema.events.iter().flat_map(event_roots));
@@ -329,10 +387,10 @@ pub struct List {
 
 impl List {
     /// The list of `element`s called `ty`; `None` when the layer cannot build such elements.
-    fn new(ty: &str, element: &str, schema_enums: &[Enum], structs: &[Struct]) -> Option<List> {
-        let elem = match kind(element, schema_enums) {
-            Some(k) => Elem::Value(k),
-            None => Elem::Struct(structs.iter().find(|s| s.name == element)?.c_name.clone()),
+    fn new(ty: &str, element: &str, schema: &Schema) -> Option<List> {
+        let elem = match type_kind(element, None, schema, 0)? {
+            Kind::Struct(c) => Elem::Struct(c.to_string()),
+            k => Elem::Value(k),
         };
         Some(List { c_name: ty.to_string(), elem, built: false, received: false })
     }
@@ -345,7 +403,7 @@ fn lists(schema: &Schema) -> Result<Vec<List>, String> {
     let mut out: Vec<List> = Vec::new();
     let mut add =
         |ty: &str, element: &str, place: String, built: bool, received: bool| -> Result<(), String> {
-            let list = List::new(ty, element, &schema.enums, &schema.structs).ok_or_else(|| {
+            let list = List::new(ty, element, schema).ok_or_else(|| {
                 format!(
                     "{place}: a list of {element:?} is not supported by the command layer yet \
                  (lists of str, bool, int and its sized forms, number, an enum or a struct of qapi/)"
@@ -365,6 +423,14 @@ fn lists(schema: &Schema) -> Result<Vec<List>, String> {
             if let Some(e) = &m.element {
                 let place = format!("{}: struct '{}', member '{}'", s.file, s.name, m.name);
                 add(&m.ty, e, place, directions.built(&s.name), directions.received(&s.name))?;
+            }
+        }
+    }
+    for a in &schema.alternates {
+        for v in &a.alternatives {
+            if let Some(e) = &v.element {
+                let place = format!("{}: alternate '{}', alternative '{}'", a.file, a.name, v.name);
+                add(&v.ty, e, place, directions.built(&a.name), directions.received(&a.name))?;
             }
         }
     }
@@ -511,19 +577,40 @@ pub fn struct_types(s: &Struct) -> Vec<&str> {
     types
 }
 
-/// The types of `whole` that the types named `roots` reach (themselves, their members'
-/// types, lists' elements), in `whole`'s order; no commands or events.
-pub fn reachable(whole: &Schema, roots: &[&str]) -> Schema {
+/// The types a type names: a struct's members' and branches', an alternate's
+/// alternatives' (and their lists' elements).
+fn type_refs<'a>(schema: &'a Schema, name: &str) -> Vec<&'a str> {
+    if let Some(s) = schema.structs.iter().find(|s| s.name == name) {
+        return struct_types(s);
+    }
+    if let Some(a) = schema.alternates.iter().find(|a| a.name == name) {
+        return a
+            .alternatives
+            .iter()
+            .flat_map(|v| [Some(v.ty.as_str()), v.element.as_deref()])
+            .flatten()
+            .collect();
+    }
+    Vec::new()
+}
+
+/// The names of every type the types named `roots` reach, themselves included.
+fn reached_names(whole: &Schema, roots: &[&str]) -> std::collections::BTreeSet<String> {
     let mut seen = std::collections::BTreeSet::new();
     let mut todo: Vec<String> = roots.iter().map(|s| s.to_string()).collect();
     while let Some(t) = todo.pop() {
         if !seen.insert(t.clone()) {
             continue;
         }
-        if let Some(s) = whole.structs.iter().find(|s| s.name == t) {
-            todo.extend(struct_types(s).into_iter().map(String::from));
-        }
+        todo.extend(type_refs(whole, &t).into_iter().map(String::from));
     }
+    seen
+}
+
+/// The types of `whole` that the types named `roots` reach (themselves, their members'
+/// types, lists' elements), in `whole`'s order; no commands or events.
+pub fn reachable(whole: &Schema, roots: &[&str]) -> Schema {
+    let seen = reached_names(whole, roots);
     Schema {
         commands: Vec::new(),
         events: Vec::new(),
@@ -575,10 +662,7 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     };
     for c in &schema.commands {
         let what = format!("command '{}'", c.name);
-        let flags = [
-            (!c.r#gen, "'gen': false (QEMU would pass the handler the raw arguments)"),
-            (!c.success_response, "'success-response': false"),
-        ];
+        let flags = [(!c.success_response, "'success-response': false")];
         for (_, why) in flags.iter().filter(|(on, _)| *on) {
             refuse(&c.file, &what, why.to_string());
         }
@@ -592,9 +676,6 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     }
     // An 'if' on a struct's member is carried (`#[cfg]` on its field); QAPI allows none
     // on a command's or an event's own members.
-    for a in &schema.alternates {
-        refuse(&a.file, &format!("alternate '{}'", a.name), "an alternate".to_string());
-    }
     if found.is_empty() { Ok(()) } else { Err(found.join("\n")) }
 }
 
@@ -838,8 +919,8 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
             let members: Vec<(emit::Param, bool)> = members
                 .into_iter()
                 .map(|p| {
-                    let recursive =
-                        matches!(p.kind, Kind::Struct(_)) && reaches(schema, &p.member.ty, &s.name);
+                    let recursive = matches!(p.kind, Kind::Struct(_) | Kind::Alternate(..))
+                        && reaches(schema, &p.member.ty, &s.name);
                     (p, recursive)
                 })
                 .collect();
@@ -865,6 +946,21 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
         }
         allow.types.push(l.c_name.clone());
     }
+    for a in &schema.alternates {
+        let shape = alternate_shape(a, schema)?;
+        if directions.built(&a.name) {
+            types.push(under(cfg(&a.ifcond)?, emit::alternate(&shape))?);
+            allow.functions.push(format!("qapi_free_{}", a.c_name));
+        }
+        if directions.received(&a.name) {
+            borrowed.push(under(cfg(&a.ifcond)?, emit::alternate_received(&shape))?);
+        }
+        allow.types.push(a.c_name.clone());
+        if !allow.enums.iter().any(|e| e == "QType") {
+            allow.types.push("QType".to_string());
+            allow.enums.push("QType".to_string());
+        }
+    }
     for e in &schema.events {
         let members = call_members(e.boxed, &e.arg_type, &e.args);
         let params = params(&format!("event '{}'", e.name), &e.file, &members, schema)?;
@@ -878,7 +974,7 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
     for c in &schema.commands {
         add_module(&c.c_name, cfg(&c.ifcond)?, &mut modules);
         let owner = format!("command '{}'", c.name);
-        let members = call_members(c.boxed, &c.arg_type, &c.args);
+        let members = command_members(c);
         let params = params(&owner, &c.file, &members, schema)?;
         let expected: Vec<(String, String)> =
             params.iter().map(|p| (p.rust.clone(), p.member.name.clone())).collect();
@@ -886,8 +982,13 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
         if c.allow_oob {
             check_out_of_band(commands, &c.c_name, &c.name)?;
         }
-        let (ret, c_ret) = return_type(c, schema, &lists)?;
-        items.push(under(cfg(&c.ifcond)?, emit::qmp(c, &params, ret, c_ret))?);
+        if c.r#gen {
+            let (ret, c_ret) = return_type(c, schema, &lists)?;
+            items.push(under(cfg(&c.ifcond)?, emit::qmp(c, &params, ret, c_ret))?);
+        } else {
+            items.push(under(cfg(&c.ifcond)?, emit::qmp_raw(c))?);
+            allow.types.push("QmpCommandFunc".to_string());
+        }
         allow.functions.push(format!("qmp_{}", c.c_name));
     }
     for h in hmp {
@@ -994,9 +1095,9 @@ pub fn signature(schema: &Schema, command: &str) -> Result<String, String> {
         .find(|c| c.name == command)
         .ok_or_else(|| format!("the declarations in qapi/ have no command '{command}'"))?;
     let owner = format!("command '{}'", c.name);
-    let members = call_members(c.boxed, &c.arg_type, &c.args);
+    let members = command_members(c);
     let params = params(&owner, &c.file, &members, schema)?;
-    let (ret, _) = return_type(c, schema, &lists(schema)?)?;
+    let ret = if c.r#gen { return_type(c, schema, &lists(schema)?)?.0 } else { quote::quote!(Option<Any>) };
     let f = emit::id(&c.c_name);
     let decls = params.iter().map(|p| {
         let name: proc_macro2::TokenStream = p.rust.parse().expect("a Rust identifier");
@@ -1004,7 +1105,15 @@ pub fn signature(schema: &Schema, command: &str) -> Result<String, String> {
         if p.member.optional { quote::quote!(#name: Option<#ty>) } else { quote::quote!(#name: #ty) }
     });
     let stub = format!("{command} is not implemented yet");
-    let doc = format!(" Implements `{command}` ({}): one parameter per member, in order.", c.file);
+    let doc = if c.r#gen {
+        format!(" Implements `{command}` ({}): one parameter per member, in order.", c.file)
+    } else {
+        format!(
+            " Implements `{command}` ({}), declared `'gen': false`: the arguments as QMP sent\n \
+             them (a dict), and what to return (`None`: `{{}}`).",
+            c.file
+        )
+    };
     let many = (params.len() > 7).then(|| quote::quote!(#[allow(clippy::too_many_arguments)]));
     let item = quote::quote! {
         #[doc = #doc]
@@ -1060,15 +1169,17 @@ fn fields(s: &Struct, schema: &Schema, lists: &[List]) -> Result<Vec<emit::Field
             let rust = rust_ident(&m.c_name)
                 .map_err(|e| format!("{}: {owner}, member '{}': {e}", s.file, m.name))?;
             let list = lists.iter().find(|l| m.element.is_some() && l.c_name == m.ty);
-            let nested = schema.structs.iter().find(|t| t.name == m.ty);
+            let nested = schema.structs.iter().map(|t| (&t.name, &t.c_name));
+            let nested =
+                nested.chain(schema.alternates.iter().map(|a| (&a.name, &a.c_name))).find(|t| t.0 == &m.ty);
             let ty = match (list, nested) {
                 (Some(l), _) => emit::FieldType::List(l.c_name.clone()),
-                // A struct inside a struct: a pointer in C, an owned value in Rust (boxed
-                // when it can contain the struct it is in, or it would have no size).
-                (None, Some(t)) => emit::FieldType::Struct {
-                    c_name: t.c_name.clone(),
-                    boxed: reaches(schema, &t.name, &s.name),
-                },
+                // A struct (or an alternate) inside a struct: a pointer in C, an owned
+                // value in Rust (boxed when it can contain the struct it is in, or it
+                // would have no size).
+                (None, Some((name, c_name))) => {
+                    emit::FieldType::Struct { c_name: c_name.clone(), boxed: reaches(schema, name, &s.name) }
+                }
                 (None, None) => emit::FieldType::Value(member_kind(&owner, &s.file, m, &schema.enums)?),
             };
             Ok(emit::Field {
@@ -1139,6 +1250,44 @@ fn union_shape(s: &Struct, schema: &Schema) -> Result<Option<emit::Union>, Strin
     }))
 }
 
+/// An alternate's shape for the generator: each alternative's kind (none for JSON null),
+/// QType and field of the C union.
+fn alternate_shape(a: &Alternate, schema: &Schema) -> Result<emit::AlternateShape, String> {
+    let what = format!("{}: alternate '{}'", a.file, a.name);
+    let alternatives = a
+        .alternatives
+        .iter()
+        .map(|v| {
+            let kind = if v.ty == "null" {
+                None
+            } else {
+                Some(type_kind(&v.ty, v.element.as_deref(), schema, 0).ok_or_else(|| {
+                    format!(
+                        "{what}: alternative '{}' has type {:?}, which the layer does not carry",
+                        v.name, v.ty
+                    )
+                })?)
+            };
+            Ok(emit::AlternativeShape {
+                value: v.name.clone(),
+                rust: variant_name(&v.name),
+                field: bindgen_field(&v.c_name),
+                qtype: v.qtype.clone(),
+                recursive: reaches(schema, &v.ty, &a.name),
+                kind,
+                cfg: cfg(&v.ifcond)?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(emit::AlternateShape {
+        name: a.name.clone(),
+        c_name: a.c_name.clone(),
+        file: a.file.clone(),
+        borrows: alternate_borrows(a, schema, 0),
+        alternatives,
+    })
+}
+
 /// Whether a value of struct `from` can hold a `to` (through struct members and lists).
 fn reaches(schema: &Schema, from: &str, to: &str) -> bool {
     let mut seen = std::collections::BTreeSet::new();
@@ -1150,9 +1299,7 @@ fn reaches(schema: &Schema, from: &str, to: &str) -> bool {
         if !seen.insert(t.clone()) {
             continue;
         }
-        if let Some(s) = schema.structs.iter().find(|s| s.name == t) {
-            todo.extend(struct_types(s).into_iter().map(String::from));
-        }
+        todo.extend(type_refs(schema, &t).into_iter().map(String::from));
     }
     false
 }

@@ -346,6 +346,18 @@ impl<'a> Arg<'a, Required<*mut bindings::QObject>> for Any {
     }
 }
 
+// SAFETY: a new QObject reference (see `Any`'s `Ret`) or NULL, which a `'gen': false`
+// command's dispatcher answers `{}`.
+unsafe impl Ret for Option<Any> {
+    type C = *mut bindings::QObject;
+    fn into_c(self) -> *mut bindings::QObject {
+        self.map_or(ptr::null_mut(), Any::build)
+    }
+    fn failed() -> *mut bindings::QObject {
+        ptr::null_mut()
+    }
+}
+
 // SAFETY: `build` returns a new QObject reference, which QEMU's marshaller (or the
 // struct's `qapi_free_*`) drops; NULL is what a failed call returns.
 unsafe impl Ret for Any {
