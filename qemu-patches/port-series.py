@@ -178,11 +178,35 @@ def includes(tree, text):
     return names, INCLUDE.sub("", text)
 
 
+def top_level_keys(expr):
+    """The keys of a declaration's own dictionary ('command', 'data', 'if'...), not those
+    of the dictionaries inside it (a member's 'type' or 'if')."""
+    keys, depth, i = [], 0, 0
+    while i < len(expr):
+        c = expr[i]
+        if c == "'":
+            end = expr.index("'", i + 1)
+            if depth == 1 and expr[end + 1:].lstrip().startswith(":"):
+                keys.append(expr[i + 1:end])
+            i = end
+        elif c == "#":
+            i = expr.find("\n", i)
+            if i < 0:
+                break
+        elif c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+        i += 1
+    return keys
+
+
 def conditional(text):
-    """The schema text with every definition under CONDITION (QAPI's 'if')."""
+    """The schema text with every definition under CONDITION (QAPI's 'if'); a member's
+    own 'if' stays as it is (QEMU's generator puts the member under both)."""
     for start, end in reversed(expressions(text)):
         expr = text[start:end]
-        if "'if'" in expr:
+        if "if" in top_level_keys(expr):
             fail(f"a declaration has its own 'if'; the series puts each under {CONDITION}:\n{expr}")
         text = text[:start] + expr[:-1].rstrip() + f",\n  'if': '{CONDITION}' }}" + text[end:]
     return text

@@ -197,6 +197,27 @@ impl Qemu {
         Ok((qmp, greeting))
     }
 
+    /// A QMP client on the main monitor (`index` 0) or an extra one, with the `oob`
+    /// capability enabled (QEMU offers it on a socket monitor, which has an I/O thread
+    /// of its own); fails if QEMU does not offer it.
+    pub fn qmp_oob(&self, index: usize) -> io::Result<Qmp> {
+        let name = if index == 0 { "qmp.sock".to_string() } else { format!("qmp{}.sock", index - 1) };
+        let stream = connect(&self.dir.path().join(name))?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let reader = events::EventFilter::new(BufReader::new(stream.try_clone()?));
+        let mut qmp = qapi::Qmp::new(qapi::Stream::new(reader, stream));
+        let greeting = qmp.read_capabilities()?;
+        let oob = qapi::qmp::QmpCapability::OutOfBand;
+        if !greeting.capabilities.iter().any(|c| matches!(c, qapi::qmp::QmpCapability::OutOfBand)) {
+            return Err(io::Error::other(format!(
+                "QEMU does not offer the {oob:?} capability: {greeting:?}"
+            )));
+        }
+        let enable = qapi::qmp::qmp_capabilities { enable: Some(vec![qapi::qmp::QMPCapability::oob]) };
+        qmp.execute(&enable).map_err(io::Error::other)?;
+        Ok(qmp)
+    }
+
     /// A QMP client on the main monitor.
     pub fn qmp(&self) -> io::Result<Qmp> {
         self.qmp_at(0)
@@ -382,6 +403,21 @@ pub fn wait_for_lines(path: &Path, timeout: Duration, pred: impl Fn(&[String]) -
         }
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Runs `command` out of band (`exec-oob`, with `id`) on a client from
+/// [`Qemu::qmp_oob`], and returns its reply.
+pub fn execute_oob<C: qapi::Command>(
+    qmp: &mut Qmp,
+    command: C,
+    id: &str,
+) -> Result<C::Ok, qapi::ExecuteError> {
+    let mut line = serde_json::to_vec(&qapi::ExecuteOob::new(command, id)).map_err(io::Error::other)?;
+    line.push(b'\n');
+    let w = qmp.inner_mut().get_mut_write();
+    w.write_all(&line)?;
+    w.flush()?;
+    qmp.read_response::<C>()
 }
 
 /// The events the `qapi` crate does not know (ours, such as `HELLO_WORLD`) that `qmp` has

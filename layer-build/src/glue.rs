@@ -1231,12 +1231,19 @@ fn union_shape(s: &Struct, schema: &Schema) -> Result<Option<emit::Union>, Strin
                     Some((bindgen_field(&v.c_name), b.c_name.clone()))
                 }
             };
+            // The branch exists where it and its discriminator value both do.
+            let value_if = tag_enum.values.iter().find(|e| e.name == v.name).and_then(|e| e.ifcond.clone());
+            let ifcond = match (&v.ifcond, value_if) {
+                (Some(a), Some(b)) if *a != b => Some(serde_json::json!({ "all": [a, b] })),
+                (Some(a), _) => Some(a.clone()),
+                (None, b) => b,
+            };
             Ok(emit::UnionVariant {
                 value: v.name.clone(),
                 rust: variant_name(&v.name),
                 recursive: v.ty.as_ref().is_some_and(|t| reaches(schema, t, &s.name)),
                 branch,
-                cfg: cfg(&v.ifcond)?,
+                cfg: cfg(&ifcond)?,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
