@@ -7,7 +7,8 @@
 //! that ignores a member, a `'static` borrow of an argument (QMP and its HMP twin), two
 //! members of one type taken in the other order, and `unsafe` in a command file (also
 //! behind `#![allow(unsafe_code)]`), the VM's run state asked for as another type, an
-//! HMP entry with no command declaration beside it,
+//! allow-oob command that reads the VM's state, an HMP entry with no command declaration
+//! beside it,
 //! a build with `panic = "abort"`, and a `#[global_allocator]` of the crate's own (the
 //! layer's, glib's, is what lets a `String` become QEMU's). The unchanged copy builds.
 
@@ -209,6 +210,22 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     assert_mentions(
         &not_run_state,
         &["HelloVmMemory` is not one of QEMU's own enums", "include run-state.json in the schema"],
+    );
+
+    // An allow-oob command that reads the VM's state: QEMU may run it in the monitor's
+    // I/O thread, without the BQL, so the build refuses it, naming the line.
+    let oob = errors_with_edits(
+        &copy,
+        target.path(),
+        &[(
+            "qapi/query-hello-vm.json",
+            "'returns': 'HelloVmInfo'",
+            "'returns': 'HelloVmInfo', 'allow-oob': true",
+        )],
+    );
+    assert_mentions(
+        &oob,
+        &["src/commands/query_hello_vm.rs:", "`vm` in allow-oob command 'query-hello-vm'", "without the BQL"],
     );
 
     // `unsafe` in a command file, plainly and behind an allow.

@@ -207,11 +207,13 @@ impl Qemu {
         let reader = events::EventFilter::new(BufReader::new(stream.try_clone()?));
         let mut qmp = qapi::Qmp::new(qapi::Stream::new(reader, stream));
         let greeting = qmp.read_capabilities()?;
-        let oob = qapi::qmp::QmpCapability::OutOfBand;
-        if !greeting.capabilities.iter().any(|c| matches!(c, qapi::qmp::QmpCapability::OutOfBand)) {
-            return Err(io::Error::other(format!(
-                "QEMU does not offer the {oob:?} capability: {greeting:?}"
-            )));
+        // The crate's untagged enum reads "oob" as `Unknown("oob")`, not `OutOfBand`.
+        let offered = greeting.capabilities.iter().any(|c| match c {
+            qapi::qmp::QmpCapability::OutOfBand => true,
+            qapi::qmp::QmpCapability::Unknown(v) => v == "oob",
+        });
+        if !offered {
+            return Err(io::Error::other(format!("QEMU does not offer the oob capability: {greeting:?}")));
         }
         let enable = qapi::qmp::qmp_capabilities { enable: Some(vec![qapi::qmp::QMPCapability::oob]) };
         qmp.execute(&enable).map_err(io::Error::other)?;

@@ -7,8 +7,8 @@
 //!   Linux and one that exists on Windows only;
 //! - `draw` takes a flat union and returns one (`qapi::borrowed::PenBranch`,
 //!   `qapi::PenBranch`), a branch without members among them;
-//! - `pick` takes an alternate (a string, a number or a struct) and returns a struct
-//!   holding one;
+//! - `pick` takes an alternate (a string, a list of numbers, a struct or null) and
+//!   returns a struct holding one;
 //! - `echo-any` takes `any` and returns it twice in a struct, once as it came and once
 //!   transformed;
 //! - `move-point` is `'boxed'`: it takes its struct whole, the struct it returns;
@@ -206,8 +206,8 @@ const DRAW_JSON: &str = "##
 ##
 # @draw:
 #
-# Draw with @pen.  Returns the pen twice as wide, a solid pen's colour in
-# capitals, a dashed pen's dash and gap swapped.
+# Draw with @pen.  Returns the pen twice as wide, a solid pen's
+# colour in capitals, a dashed pen's dash and gap swapped.
 #
 # @pen: the pen
 #
@@ -236,24 +236,27 @@ pub fn draw(pen: qapi::borrowed::Pen<'_>) -> Result<qapi::Pen, CommandError> {
 const PICK_JSON: &str = "##
 # @PickChoice:
 #
-# A name, a number or a point.
+# A name, numbers, a point or nothing.
 #
 # @name: a name
 #
-# @number: a number
+# @numbers: numbers
 #
 # @point: a point
 #
+# @nothing: nothing
+#
 # Since: 10.2
 ##
-{ 'alternate': 'PickChoice', 'data': { 'name': 'str', 'number': 'int', 'point': 'ShapePoint' } }
+{ 'alternate': 'PickChoice',
+  'data': { 'name': 'str', 'numbers': ['int'], 'point': 'ShapePoint', 'nothing': 'null' } }
 
 ##
 # @Picked:
 #
 # What @pick picked.
 #
-# @choice: a name in capitals, a number doubled, or a point mirrored
+# @choice: the name in capitals, numbers doubled, point mirrored
 #
 # @what: which of them it was
 #
@@ -266,7 +269,7 @@ const PICK_JSON: &str = "##
 #
 # Pick @choice.
 #
-# @choice: a name, a number or a point
+# @choice: a name, numbers, a point or nothing
 #
 # Since: 10.2
 ##
@@ -275,15 +278,18 @@ const PICK_JSON: &str = "##
 
 const PICK_RS: &str = "use crate::prelude::*;
 
-/// A name in capitals, a number doubled, a point mirrored, and which it was.
+/// A name in capitals, numbers doubled, a point mirrored, nothing as it is, and which it
+/// was.
 pub fn pick(choice: qapi::borrowed::PickChoice<'_>) -> Result<qapi::Picked, CommandError> {
     let (choice, what) = match choice {
         qapi::borrowed::PickChoice::Name(n) => (qapi::PickChoice::Name(n.to_uppercase().into()), \"name\"),
-        qapi::borrowed::PickChoice::Number(n) => {
-            let doubled = n.checked_mul(2).ok_or_else(|| CommandError::new(\"the number is too large to double\"))?;
-            (qapi::PickChoice::Number(doubled), \"number\")
+        qapi::borrowed::PickChoice::Numbers(ns) => {
+            let too_large = || CommandError::new(\"a number is too large to double\");
+            let doubled = ns.iter().map(|n| n.checked_mul(2).ok_or_else(too_large)).collect::<Result<Vec<i64>, _>>()?;
+            (qapi::PickChoice::Numbers(doubled.into_iter().collect()), \"numbers\")
         }
         qapi::borrowed::PickChoice::Point(p) => (qapi::PickChoice::Point(qapi::ShapePoint { x: p.y, y: p.x }), \"point\"),
+        qapi::borrowed::PickChoice::Nothing => (qapi::PickChoice::Nothing, \"nothing\"),
     };
     Ok(qapi::Picked { choice, what: GStr::new(what) })
 }
@@ -294,7 +300,7 @@ const ANY_JSON: &str = "##
 #
 # What @echo-any received.
 #
-# @value: the value with strings in capitals, numbers negated, booleans flipped
+# @value: strings in capitals, numbers negated, booleans flipped
 #
 # @original: the value as it came
 #
@@ -431,7 +437,7 @@ pub fn check(qmp: &mut Qmp) {
         assert_eq!(qmp.execute(&Draw(json!({ "pen": pen }))).expect("draw"), drawn, "{pen}");
     }
     let desc = refusal(qmp, &Draw(json!({ "pen": { "kind": "dotted", "width": 1 } })));
-    assert_eq!(desc, "Parameter 'pen.kind' does not accept value 'dotted'");
+    assert_eq!(desc, "Parameter 'kind' does not accept value 'dotted'");
     let desc = refusal(qmp, &Draw(json!({ "pen": { "kind": "solid", "width": 1 } })));
     assert_eq!(desc, "Parameter 'pen.color' is missing");
     let desc = refusal(qmp, &Draw(json!({ "pen": { "kind": "none", "width": i64::MAX } })));
@@ -439,14 +445,18 @@ pub fn check(qmp: &mut Qmp) {
 
     let picks = [
         (json!("straße"), json!({ "choice": "STRASSE", "what": "name" })),
-        (json!(21), json!({ "choice": 42, "what": "number" })),
+        (json!([21, -1]), json!({ "choice": [42, -2], "what": "numbers" })),
+        (json!([]), json!({ "choice": [], "what": "numbers" })),
         (json!({ "x": 1, "y": 2 }), json!({ "choice": { "x": 2, "y": 1 }, "what": "point" })),
+        (json!(null), json!({ "choice": null, "what": "nothing" })),
     ];
     for (choice, picked) in picks {
         assert_eq!(qmp.execute(&Pick(json!({ "choice": choice }))).expect("pick"), picked, "{choice}");
     }
     let desc = refusal(qmp, &Pick(json!({ "choice": true })));
     assert_eq!(desc, "Invalid parameter type for 'choice', expected: PickChoice");
+    let desc = refusal(qmp, &Pick(json!({ "choice": [i64::MAX] })));
+    assert_eq!(desc, "a number is too large to double");
 
     let value = json!({ "a": [1, "x", null, true, 2.5, { "b": -3 }], "big": u64::MAX, "empty": {} });
     assert_eq!(
@@ -497,12 +507,14 @@ pub fn round(qmp: &mut Qmp, i: usize) {
     };
     assert_eq!(qmp.execute(&Draw(json!({ "pen": pen }))).expect("draw")["width"], json!(2 * n));
     assert!(qmp.execute(&Draw(json!({ "pen": { "kind": "solid", "width": 1 } }))).is_err());
-    let choice = match i % 3 {
+    let choice = match i % 4 {
         0 => json!(format!("name {i}")),
-        1 => json!(n),
-        _ => json!({ "x": n, "y": 0 }),
+        1 => json!([n, 1]),
+        2 => json!({ "x": n, "y": 0 }),
+        _ => json!(null),
     };
-    assert!(qmp.execute(&Pick(json!({ "choice": choice }))).expect("pick")["choice"] != json!(null));
+    let what = ["name", "numbers", "point", "nothing"][i % 4];
+    assert_eq!(qmp.execute(&Pick(json!({ "choice": choice }))).expect("pick")["what"], json!(what));
     let value = json!({ "i": n, "s": format!("v{i}"), "l": [n, { "d": [null, true] }] });
     let reply = qmp.execute(&EchoAny(json!({ "value": value }))).expect("echo-any");
     assert_eq!(reply["original"], value);

@@ -25,17 +25,10 @@ use crate::{BuildArgs, sh};
 /// The constructs a refusal names, in the order a reason is matched against them.
 const CONSTRUCTS: &[(&str, &str)] = &[
     ("per-target module", "a per-target module"),
-    ("'gen': false", "'gen': false"),
-    ("'boxed': true", "boxed"),
-    ("'allow-oob'", "allow-oob"),
-    ("'coroutine'", "coroutine"),
-    ("a union", "a flat union"),
-    ("an alternate", "an alternate"),
-    ("\"any\"", "any"),
-    ("'if'", "'if' on a member"),
-    ("returning", "return value not a struct or list"),
+    ("'success-response'", "'success-response': false"),
+    ("returning", "return value of an unsupported type"),
     ("a list of", "list of an unsupported element"),
-    ("type \"", "argument or member of an unsupported type (a struct, a list argument)"),
+    ("type \"", "member of an unsupported type"),
 ];
 
 fn construct(reason: &str) -> &'static str {
