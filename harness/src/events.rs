@@ -6,6 +6,12 @@
 //! matches neither an event nor a reply, and the client fails. [`EventFilter`] sits
 //! between the socket and the client: it passes every line through except events the
 //! crate cannot parse, which it keeps for the test to read.
+//!
+//! It also holds back every event that comes before QEMU's greeting: QEMU sends events
+//! to a monitor whose client has connected but whose `CHR_EVENT_OPENED` (which sends the
+//! greeting) the main loop has not handled yet (`mon->commands` is still NULL there, not
+//! the negotiation list `monitor_qapi_event_emit` skips), so under load a start-up
+//! `RESUME` can arrive first, and the client would take it for the greeting.
 
 use std::io::{self, BufRead, Read};
 
@@ -17,11 +23,18 @@ pub struct EventFilter<R> {
     line: Vec<u8>,
     pos: usize,
     events: Vec<Value>,
+    greeted: bool,
+    early: Vec<Value>,
 }
 
 impl<R> EventFilter<R> {
     pub fn new(inner: R) -> Self {
-        EventFilter { inner, line: Vec::new(), pos: 0, events: Vec::new() }
+        EventFilter { inner, line: Vec::new(), pos: 0, events: Vec::new(), greeted: false, early: Vec::new() }
+    }
+
+    /// The events QEMU sent before its greeting, oldest first.
+    pub fn before_greeting(&self) -> &[Value] {
+        &self.early
     }
 
     /// The events taken out so far, oldest first; empties the list.
@@ -48,6 +61,17 @@ impl<R: BufRead> BufRead for EventFilter<R> {
             self.pos = 0;
             if self.inner.read_until(b'\n', &mut self.line)? == 0 {
                 break;
+            }
+            if !self.greeted {
+                match serde_json::from_slice::<Value>(&self.line) {
+                    Ok(v) if v.get("QMP").is_some() => self.greeted = true,
+                    Ok(v) if v.get("event").is_some() => {
+                        self.early.push(v);
+                        self.line.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
             }
             if let Some(event) = foreign_event(&self.line) {
                 self.events.push(event);
@@ -79,6 +103,7 @@ mod tests {
     #[test]
     fn unknown_events_are_kept_and_everything_else_passes() {
         let input = concat!(
+            "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n",
             "{\"return\": {}}\n",
             "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"HELLO_WORLD\", \"data\": {\"message\": \"hi\"}}\n",
             "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}\n",
@@ -89,12 +114,31 @@ mod tests {
         f.read_to_string(&mut out).unwrap();
         assert_eq!(
             out,
-            "{\"return\": {}}\n{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}\n{\"return\": {\"event\": 1}}\n"
+            "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n{\"return\": {}}\n{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}\n{\"return\": {\"event\": 1}}\n"
         );
         let events = f.take_events();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0]["event"], "HELLO_WORLD");
         assert_eq!(events[0]["data"]["message"], "hi");
         assert!(f.take_events().is_empty());
+        assert!(f.before_greeting().is_empty());
+    }
+
+    /// An event QEMU sends before its greeting (a start-up `RESUME` under load) is held
+    /// back, so that the client reads the greeting first.
+    #[test]
+    fn events_before_the_greeting_are_held_back() {
+        let input = concat!(
+            "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"RESUME\"}\n",
+            "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n",
+            "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 3}, \"event\": \"STOP\"}\n",
+        );
+        let mut f = EventFilter::new(io::BufReader::new(input.as_bytes()));
+        let mut out = String::new();
+        f.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("{\"QMP\""), "{out}");
+        assert!(out.contains("\"STOP\""), "{out}");
+        assert_eq!(f.before_greeting().len(), 1);
+        assert_eq!(f.before_greeting()[0]["event"], "RESUME");
     }
 }
