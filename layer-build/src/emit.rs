@@ -535,6 +535,7 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
         "SAFETY: `c` is zeroed, exclusively ours and sized for the struct; each string\n\
          member takes a glib allocation, which QEMU's {free} releases."
     ));
+    let ret = ret_in_glib(&name, safety, fill_safety, quote!(#(#fill)*));
     quote! {
         #d
         #[derive(Debug)]
@@ -542,21 +543,7 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
             #(#decls)*
         }
 
-        #safety
-        unsafe impl Ret for #name {
-            type C = *mut bindings::#name;
-            fn into_c(self) -> *mut bindings::#name {
-                let c = g_new0::<bindings::#name>();
-                #fill_safety
-                unsafe {
-                    #(#fill)*
-                }
-                c
-            }
-            fn failed() -> *mut bindings::#name {
-                ptr::null_mut()
-            }
-        }
+        #ret
 
         #branch_enum
     }
@@ -1268,6 +1255,7 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
         "SAFETY: `c` is zeroed and ours; `type` names the one field of `u` set, which\n\
          takes a glib allocation (or a QNull reference) the struct now owns.",
     );
+    let ret = ret_in_glib(&name, safety, fill_safety, quote!(match self { #(#arms)* }));
     quote! {
         #d
         #[derive(Debug)]
@@ -1275,23 +1263,7 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
             #(#variants)*
         }
 
-        #safety
-        unsafe impl Ret for #name {
-            type C = *mut bindings::#name;
-            fn into_c(self) -> *mut bindings::#name {
-                let c = g_new0::<bindings::#name>();
-                #fill_safety
-                unsafe {
-                    match self {
-                        #(#arms)*
-                    }
-                }
-                c
-            }
-            fn failed() -> *mut bindings::#name {
-                ptr::null_mut()
-            }
-        }
+        #ret
     }
 }
 
@@ -1418,5 +1390,32 @@ pub fn qmp_raw(c: &Command) -> TokenStream {
 
         #c_comment
         const _: bindings::QmpCommandFunc = Some(#f);
+    }
+}
+
+/// `Ret` for a type QEMU's C holds as a glib-allocated struct: `into_c` zeroes one with
+/// `g_new0` and runs `fill` (statements over `self` and `c`) under `fill_safety`.
+fn ret_in_glib(
+    name: &Ident,
+    safety: TokenStream,
+    fill_safety: TokenStream,
+    fill: TokenStream,
+) -> TokenStream {
+    quote! {
+        #safety
+        unsafe impl Ret for #name {
+            type C = *mut bindings::#name;
+            fn into_c(self) -> *mut bindings::#name {
+                let c = g_new0::<bindings::#name>();
+                #fill_safety
+                unsafe {
+                    #fill
+                }
+                c
+            }
+            fn failed() -> *mut bindings::#name {
+                ptr::null_mut()
+            }
+        }
     }
 }
