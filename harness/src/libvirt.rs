@@ -67,7 +67,11 @@ impl Libvirt {
         // Unix socket paths must stay under 108 bytes: keep the dir short, in /tmp.
         let dir = tempfile::Builder::new().prefix("lv").tempdir_in("/tmp").map_err(|e| e.to_string())?;
         let d = dir.path();
-        for sub in ["home", "config/libvirt", "cache", "run"] {
+        // Everything the daemon or a test writes into is made here, before the daemon
+        // starts, and handed to `nobody` with the rest: the QEMU driver's state init
+        // (which runs after the socket opens) makes `cache/libvirt/qemu/…` itself and
+        // fails, taking the daemon down, when a directory on that path is root's.
+        for sub in ["home", "config/libvirt", "cache/libvirt/qemu/log", "run"] {
             fs::create_dir_all(d.join(sub)).map_err(|e| e.to_string())?;
         }
         fs::set_permissions(d.join("run"), fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
@@ -106,6 +110,17 @@ impl Libvirt {
             thread::sleep(Duration::from_millis(10));
         }
         lv.startup = started.elapsed();
+        // The socket opens before the drivers initialise; a daemon whose state init
+        // fails removes it and exits. A connection that answers shows it serves.
+        let answer = lv.virsh(&["uri"]).map_err(|e| format!("cannot run virsh: {e}"))?;
+        if !answer.status.success() {
+            return Err(format!(
+                "libvirtd opened {} but does not serve: {}\n--- libvirtd log ---\n{}",
+                sock.display(),
+                String::from_utf8_lossy(&answer.stderr).trim(),
+                lv.daemon_log()
+            ));
+        }
         Ok(lv)
     }
 
@@ -186,6 +201,12 @@ impl Libvirt {
     /// The domain's log: QEMU's command line, stderr and stdout, through virtlogd.
     pub fn domain_log(&self, name: &str) -> String {
         fs::read_to_string(self.log_path(name)).unwrap_or_default()
+    }
+
+    /// Where the daemon's QEMU driver keeps domain logs (for a private daemon, made
+    /// before it starts and owned by `nobody`, so a serial `<log file=…>` can go there).
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
     }
 
     pub fn log_path(&self, name: &str) -> PathBuf {
