@@ -353,8 +353,11 @@ impl SystemDaemons {
         }
         let mut started = Vec::new();
         for daemon in ["virtlogd", "libvirtd"] {
-            let running =
-                Command::new("pgrep").args(["-x", daemon]).output().is_ok_and(|o| o.status.success());
+            // Root's, and alive: a private daemon runs as `nobody`, and a daemon an
+            // earlier guard stopped may linger as a zombie until init reaps it.
+            let running = Command::new("pgrep").args(["-u", "0", "-x", daemon]).output().is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout).split_whitespace().any(|pid| !is_zombie(pid))
+            });
             if running {
                 continue;
             }
