@@ -40,11 +40,11 @@ const REFUSED: &str = "
 { 'enum': 'Kind', 'data': [ 'a', { 'name': 'b', 'if': 'CONFIG_LINUX' } ] }
 
 ##
-# @Box:
+# @Parcel:
 #
 # @x: x
 ##
-{ 'struct': 'Box', 'data': { 'x': 'int' } }
+{ 'struct': 'Parcel', 'data': { 'x': 'int' } }
 
 ##
 # @Choice:
@@ -52,7 +52,7 @@ const REFUSED: &str = "
 # @kind: which
 ##
 { 'union': 'Choice', 'base': { 'kind': 'Kind' }, 'discriminator': 'kind',
-  'data': { 'a': 'Box', 'b': 'Box' } }
+  'data': { 'a': 'Parcel', 'b': 'Parcel' } }
 
 ##
 # @Either:
@@ -61,12 +61,12 @@ const REFUSED: &str = "
 #
 # @o: an object
 ##
-{ 'alternate': 'Either', 'data': { 'b': 'bool', 'o': 'Box' } }
+{ 'alternate': 'Either', 'data': { 'b': 'bool', 'o': 'Parcel' } }
 
 ##
 # @c-boxed:
 ##
-{ 'command': 'c-boxed', 'data': 'Box', 'boxed': true }
+{ 'command': 'c-boxed', 'data': 'Parcel', 'boxed': true }
 
 ##
 # @c-gen:
@@ -103,7 +103,7 @@ const REFUSED: &str = "
 ##
 # @E_BOXED:
 ##
-{ 'event': 'E_BOXED', 'data': 'Box', 'boxed': true }
+{ 'event': 'E_BOXED', 'data': 'Parcel', 'boxed': true }
 ";
 
 #[test]
@@ -134,19 +134,62 @@ fn every_other_construct_is_carried() {
     let generated = generate(&schema).unwrap_or_else(|e| panic!("refused: {e}"));
     let g = generated.glue.split_whitespace().collect::<Vec<_>>().join(" ");
     for needle in [
-        "pub enum ChoiceBranch { /// `a` A(qapi::Box), /// `b` #[cfg(qemu_config = \"CONFIG_LINUX\")] B(qapi::Box), }",
-        "pub enum Either { /// `b` B(bool), /// `o` O(qapi::Box), }",
+        "pub enum ChoiceBranch { /// `a` A(qapi::Parcel), /// `b` #[cfg(qemu_config = \"CONFIG_LINUX\")] B(qapi::Parcel), }",
+        "pub enum Either { /// `b` B(bool), /// `o` O(qapi::Parcel), }",
         "(*c).type_ = bindings::QType::QTYPE_QBOOL;",
-        "pub unsafe extern \"C\" fn qmp_c_boxed( arg_arg: *mut bindings::Box, errp: *mut *mut bindings::Error, )",
+        "pub unsafe extern \"C\" fn qmp_c_boxed( arg_arg: *mut bindings::Parcel, errp: *mut *mut bindings::Error, )",
         "pub unsafe extern \"C\" fn qmp_c_gen( args: *mut bindings::QDict, ret_data: *mut *mut bindings::QObject,",
         "const _: bindings::QmpCommandFunc = Some(qmp_c_gen);",
-        "pub fn send_e_boxed(arg: qapi::Box) {",
+        "pub fn send_e_boxed(arg: qapi::Parcel) {",
         "#[cfg(qemu_config = \"CONFIG_LINUX\")] pub m: GStr,",
         "pub unsafe extern \"C\" fn qmp_c_oob(",
         "pub unsafe extern \"C\" fn qmp_c_coroutine(",
     ] {
         assert!(g.contains(needle), "no {needle} in:\n{}", generated.glue);
     }
+}
+
+/// A type named like an item the generated `qapi` module uses (Rust's `Box`, the
+/// layer's `Scope`) would shadow it there; the build refuses it by name instead.
+#[test]
+fn a_type_named_like_what_the_glue_uses_is_refused() {
+    let err = match generate(
+        "
+##
+# @Box:
+#
+# @x: x
+##
+{ 'struct': 'Box', 'data': { 'x': 'int' } }
+
+##
+# @Scope:
+#
+# @a: a
+##
+{ 'enum': 'Scope', 'data': [ 'a' ] }
+
+##
+# @c-taken:
+#
+# @b: b
+#
+# @s: s
+##
+{ 'command': 'c-taken', 'data': { 'b': 'Box', 's': 'Scope' } }
+",
+    ) {
+        Ok(_) => panic!("the schema was accepted"),
+        Err(e) => e,
+    };
+    let expected = [
+        "case.json: type 'Box': its Rust name Box is Rust's Box, which the generated `qapi` module names",
+        "case.json: enum 'Scope': its Rust name Scope is the layer's Scope, which the generated `qapi` module names",
+    ];
+    for line in expected {
+        assert!(err.lines().any(|l| l.contains(line)), "no refusal {line:?} in:\n{err}");
+    }
+    assert_eq!(err.lines().count(), expected.len(), "unexpected refusals:\n{err}");
 }
 
 #[test]

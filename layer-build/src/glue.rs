@@ -676,8 +676,50 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     }
     // An 'if' on a struct's member is carried (`#[cfg]` on its field); QAPI allows none
     // on a command's or an event's own members.
+    let types = schema.structs.iter().map(|s| ("type", &s.name, &s.c_name, &s.file));
+    let types = types.chain(schema.alternates.iter().map(|a| ("alternate", &a.name, &a.c_name, &a.file)));
+    let types = types.chain(schema.enums.iter().map(|e| ("enum", &e.name, &e.c_name, &e.file)));
+    for (kind, name, c_name, file) in types {
+        if let Some((_, whose)) = TAKEN_TYPE_NAMES.iter().find(|(n, _)| n == c_name) {
+            found.push(format!(
+                "{file}: {kind} '{name}': its Rust name {c_name} is {whose}, which the generated \
+                 `qapi` module names; rename the type (QAPI's wire format does not carry type names)"
+            ));
+        }
+    }
     if found.is_empty() { Ok(()) } else { Err(found.join("\n")) }
 }
+
+/// The names the generated `qapi` module uses for Rust's and the layer's own items. A
+/// schema type of such a name would shadow the item there (and turn the generated code
+/// into compile errors that name neither), so the build refuses it by name. QEMU's own
+/// schema has none (`cargo xtask coverage`).
+const TAKEN_TYPE_NAMES: &[(&str, &str)] = &[
+    ("Box", "Rust's Box"),
+    ("Default", "Rust's Default"),
+    ("Err", "Rust's Result::Err"),
+    ("None", "Rust's Option::None"),
+    ("Ok", "Rust's Result::Ok"),
+    ("Option", "Rust's Option"),
+    ("Result", "Rust's Result"),
+    ("Some", "Rust's Option::Some"),
+    ("Vec", "Rust's Vec"),
+    ("Any", "the layer's Any (QAPI's 'any')"),
+    ("Arg", "the layer's trait Arg"),
+    ("CommandError", "the layer's CommandError"),
+    ("GStr", "the layer's GStr"),
+    ("HmpArgs", "the layer's HmpArgs"),
+    ("List", "the layer's List"),
+    ("ListNode", "the layer's trait ListNode"),
+    ("ListRead", "the layer's trait ListRead"),
+    ("Monitor", "the layer's Monitor"),
+    ("Optional", "the layer's Optional"),
+    ("OptionalEnum", "the generated OptionalEnum"),
+    ("QemuEnum", "the layer's trait QemuEnum"),
+    ("Required", "the layer's Required"),
+    ("Ret", "the layer's trait Ret"),
+    ("Scope", "the layer's Scope"),
+];
 
 /// The Rust predicate of a QAPI condition (`'if'`): `'CONFIG_X'` is
 /// `qemu_config = "CONFIG_X"`, set by the build script for every macro the configured
