@@ -144,27 +144,66 @@ fn size_of(path: &Path) -> Result<u64> {
     Ok(total)
 }
 
+/// The symbols `nm -S --defined-only` lists for the emulator binary: each name's size
+/// (`None` for a name defined more than once, such as a local `__func__.1` that many
+/// objects have, which cannot be attributed).
+struct BinarySymbols(std::collections::HashMap<String, Option<u64>>);
+
+impl BinarySymbols {
+    fn read(binary: &Path) -> Result<BinarySymbols> {
+        let mut symbols = std::collections::HashMap::new();
+        let listing = sh::output(Command::new("nm").args(["-S", "--defined-only"]).arg(binary))?;
+        for line in listing.lines() {
+            // With -S, a symbol without a size has three fields; it is counted as present.
+            let (size, name) = match line.split_whitespace().collect::<Vec<_>>()[..] {
+                [_, size, _, name] => (u64::from_str_radix(size, 16).ok(), name),
+                [_, _, name] => (None, name),
+                _ => continue,
+            };
+            symbols.entry(name.to_string()).and_modify(|s| *s = None).or_insert(size);
+        }
+        Ok(BinarySymbols(symbols))
+    }
+}
+
+/// The staticlib's members, each with the names of the global code symbols it defines
+/// (`T`) and of every symbol it defines, from one `nm --defined-only` of the archive.
+struct Member {
+    name: String,
+    code: Vec<String>,
+    all: Vec<String>,
+}
+
+fn archive_members(lib: &Path) -> Result<Vec<Member>> {
+    let listing = sh::output(Command::new("nm").args(["--defined-only", "--quiet"]).arg(lib))?;
+    let mut members = Vec::new();
+    for block in listing.split("\n\n") {
+        let mut lines = block.lines().filter(|l| !l.is_empty());
+        let Some(name) = lines.next().and_then(|h| h.strip_suffix(':')) else { continue };
+        let mut member = Member { name: name.to_string(), code: Vec::new(), all: Vec::new() };
+        for line in lines {
+            let Some(symbol) = line.split_whitespace().nth(2) else { continue };
+            if line.contains(" T ") {
+                member.code.push(symbol.to_string());
+            }
+            member.all.push(symbol.to_string());
+        }
+        members.push(member);
+    }
+    Ok(members)
+}
+
 /// The archive members the linker takes from the staticlib: those defining a symbol
 /// that the emulator binary defines too (the crate's LTO object and the few
 /// compiler-builtins objects it needs).
-fn rust_part_size(built: &Built) -> Result<u64> {
+fn rust_part_size(built: &Built, binary: &BinarySymbols, members: &[Member]) -> Result<u64> {
     let lib = built.layout.staticlib();
-    let in_binary: std::collections::HashSet<String> =
-        sh::output(Command::new("nm").arg("--defined-only").arg(&built.binary))?
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(2).map(String::from))
-            .collect();
-    let listing = sh::output(Command::new("nm").args(["--defined-only", "--quiet"]).arg(&lib))?;
     let dir = tempfile::tempdir()?;
     let mut total = 0;
-    for block in listing.split("\n\n") {
-        let mut lines = block.lines().filter(|l| !l.is_empty());
-        let Some(member) = lines.next().and_then(|h| h.strip_suffix(':')) else { continue };
-        let used = lines
-            .any(|l| l.split_whitespace().nth(2).is_some_and(|s| in_binary.contains(s) && l.contains(" T ")));
-        if used {
-            sh::output(Command::new("ar").current_dir(dir.path()).arg("x").arg(&lib).arg(member))?;
-            total += size_of(&dir.path().join(member))?;
+    for member in members {
+        if member.code.iter().any(|s| binary.0.contains_key(s)) {
+            sh::output(Command::new("ar").current_dir(dir.path()).arg("x").arg(&lib).arg(&member.name))?;
+            total += size_of(&dir.path().join(&member.name))?;
         }
     }
     Ok(total)
@@ -181,32 +220,17 @@ struct RustPartSplit {
     runtime: u64,
 }
 
-fn rust_part_split(built: &Built) -> Result<RustPartSplit> {
-    // Each name's size, for names the binary defines once (a local name such as
-    // `__func__.1`, which many objects define, cannot be attributed).
-    let mut sizes: std::collections::HashMap<String, Option<u64>> = Default::default();
-    let binary = sh::output(Command::new("nm").args(["-S", "--defined-only"]).arg(&built.binary))?;
-    for line in binary.lines() {
-        if let [_, size, _, name] = line.split_whitespace().collect::<Vec<_>>()[..] {
-            let size = u64::from_str_radix(size, 16).ok();
-            sizes.entry(name.to_string()).and_modify(|s| *s = None).or_insert(size);
-        }
-    }
-    let listing =
-        sh::output(Command::new("nm").args(["--defined-only", "--quiet"]).arg(built.layout.staticlib()))?;
+fn rust_part_split(binary: &BinarySymbols, members: &[Member]) -> RustPartSplit {
     let mut split = RustPartSplit { ours: 0, runtime: 0 };
     let mut counted = std::collections::HashSet::new();
-    for block in listing.split("\n\n") {
-        let mut lines = block.lines().filter(|l| !l.is_empty());
-        let Some(member) = lines.next().and_then(|h| h.strip_suffix(':')) else { continue };
+    for member in members {
         // The layer's C (layer/build.rs compiles vm.c and any.c) and the crate's LTO
         // object; every other member is compiler-builtins.
-        let layer_c = member.ends_with("-vm.o") || member.ends_with("-any.o");
-        let crate_object = member.starts_with("qemu_hello_rs-");
-        for line in lines {
-            let Some(name) = line.split_whitespace().nth(2) else { continue };
-            let Some(&Some(size)) = sizes.get(name) else { continue };
-            if !counted.insert(name.to_string()) {
+        let layer_c = member.name.ends_with("-vm.o") || member.name.ends_with("-any.o");
+        let crate_object = member.name.starts_with("qemu_hello_rs-");
+        for name in &member.all {
+            let Some(&Some(size)) = binary.0.get(name) else { continue };
+            if !counted.insert(name) {
                 continue;
             }
             let handler = name.starts_with("qmp_") || name.starts_with("hmp_");
@@ -220,7 +244,7 @@ fn rust_part_split(built: &Built) -> Result<RustPartSplit> {
             }
         }
     }
-    Ok(split)
+    split
 }
 
 /// The message of the instructions-per-call figures: 47 characters, as in the issue
@@ -372,8 +396,10 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
 
     let rust_size = size_of(&rust.binary)?;
     let c_size = size_of(&c.binary)?;
-    let rust_part = rust_part_size(&rust)?;
-    let split = rust_part_split(&rust)?;
+    let binary = BinarySymbols::read(&rust.binary)?;
+    let members = archive_members(&rust.layout.staticlib())?;
+    let rust_part = rust_part_size(&rust, &binary, &members)?;
+    let split = rust_part_split(&binary, &members);
 
     let mut report = String::new();
     let [ir, ic] = &mut imps;
