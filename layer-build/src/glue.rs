@@ -676,6 +676,8 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     }
     // An 'if' on a struct's member is carried (`#[cfg]` on its field); QAPI allows none
     // on a command's or an event's own members.
+
+    // A type whose Rust name the generated `qapi` module already uses for another item.
     let types = schema.structs.iter().map(|s| ("type", &s.name, &s.c_name, &s.file));
     let types = types.chain(schema.alternates.iter().map(|a| ("alternate", &a.name, &a.c_name, &a.file)));
     let types = types.chain(schema.enums.iter().map(|e| ("enum", &e.name, &e.c_name, &e.file)));
