@@ -114,7 +114,7 @@ fn hpet_works(binary: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("qtest.sock");
     let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    let mut qemu = Command::new(binary)
+    let mut qemu = tools::built(binary)
         .args(["-M", "pc", "-accel", "qtest", "-display", "none", "-nodefaults", "-qtest"])
         .arg(format!("unix:{}", sock.display()))
         .stdout(std::process::Stdio::null())
@@ -168,7 +168,7 @@ impl harness::qapi::Command for Greet {
 fn xtask(krate: &Path) -> Command {
     let exe = std::env::var_os("QEMU_HELLO_XTASK")
         .expect("QEMU_HELLO_XTASK names the xtask binary (cargo xtask test sets it; it runs this test)");
-    let mut cmd = Command::new(exe);
+    let mut cmd = tools::built(exe);
     cmd.arg("--crate").arg(krate).env_remove("CARGO_TARGET_DIR");
     cmd
 }
@@ -214,7 +214,7 @@ fn a_crate_of_its_own_builds_against_the_layer_and_answers() {
     );
 
     // Both Rust libraries are in the emulator.
-    let symbols = run(Command::new("nm").arg(&binary));
+    let symbols = run(tools::cmd("nm").arg(&binary));
     let defined = |kind: &str, name: &str| symbols.lines().any(|l| l.ends_with(&format!(" {kind} {name}")));
     assert!(defined("T", "qmp_greet"), "the crate's handler is not in the emulator");
     assert!(

@@ -9,7 +9,6 @@
 //! builds it and names it in `QEMU_HELLO_QMP_MANUAL`; run alone, it fails saying so.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use harness::commands::HumanMonitorCommand;
 use harness::declared;
@@ -31,7 +30,7 @@ fn rendered_manual() -> String {
          `cargo xtask test` (or `cargo xtask test --series`) builds it",
     );
     assert!(page.is_file(), "QEMU_HELLO_QMP_MANUAL={} does not exist", page.display());
-    let out = Command::new("man")
+    let out = tools::cmd("man")
         .arg("-l")
         .arg(&page)
         .env("MANWIDTH", "2000")

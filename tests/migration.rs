@@ -320,7 +320,7 @@ fn save_and_restore_through_libvirt() {
     println!("peer: {peer_name}");
     // The daemon runs as `nobody`: it writes the save images.
     let dir = tempfile::Builder::new().prefix("hello-save-").tempdir().unwrap();
-    let nobody = harness::repo::stdout_of(std::process::Command::new("id").args(["-u", "nobody"]));
+    let nobody = harness::repo::stdout_of(tools::cmd("id").args(["-u", "nobody"]));
     std::os::unix::fs::chown(dir.path(), Some(nobody.trim().parse().expect("nobody's uid")), None).unwrap();
 
     let dom = Domain::define(&lv, "hello-migrate", &peer).expect("virsh define");

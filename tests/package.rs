@@ -52,10 +52,10 @@ struct Installed {
 impl Installed {
     fn new(deb: &Path) -> Installed {
         let name =
-            text(&run(Command::new("dpkg-deb").arg("--field").arg(deb).arg("Package"))).trim().to_string();
+            text(&run(tools::cmd("dpkg-deb").arg("--field").arg(deb).arg("Package"))).trim().to_string();
         // A leftover of an interrupted run would make this one prove nothing.
-        let _ = Command::new("apt-get").args(["purge", "-y", "-q", &name]).output();
-        run(Command::new("apt-get")
+        let _ = tools::cmd("apt-get").args(["purge", "-y", "-q", &name]).output();
+        run(tools::cmd("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
             .args(["install", "-y", "-q", "--no-install-recommends"])
             .arg(deb));
@@ -63,11 +63,11 @@ impl Installed {
     }
 
     fn files(&self) -> Vec<PathBuf> {
-        text(&run(Command::new("dpkg-query").args(["-L", &self.name]))).lines().map(PathBuf::from).collect()
+        text(&run(tools::cmd("dpkg-query").args(["-L", &self.name]))).lines().map(PathBuf::from).collect()
     }
 
     fn purge(&self) {
-        run(Command::new("apt-get")
+        run(tools::cmd("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
             .args(["purge", "-y", "-q", &self.name]));
     }
@@ -76,7 +76,7 @@ impl Installed {
 impl Drop for Installed {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let _ = Command::new("apt-get").args(["purge", "-y", "-q", &self.name]).output();
+            let _ = tools::cmd("apt-get").args(["purge", "-y", "-q", &self.name]).output();
         }
     }
 }
@@ -98,7 +98,7 @@ fn check_layout(pkg: &Installed, prefix: &Path) {
             doc.display()
         );
         if ours && f.is_file() {
-            let owners = text(&run(Command::new("dpkg-query").arg("-S").arg(f)));
+            let owners = text(&run(tools::cmd("dpkg-query").arg("-S").arg(f)));
             assert_eq!(owners.trim(), format!("{}: {}", pkg.name, f.display()), "shared file");
         }
     }
@@ -113,7 +113,7 @@ fn check_layout(pkg: &Installed, prefix: &Path) {
 /// no AppArmor, so confinement itself cannot be tried here).
 fn check_apparmor(prefix: &Path) {
     let copy = tempfile::tempdir().unwrap();
-    run(Command::new("cp").arg("-a").arg("/etc/apparmor.d/.").arg(copy.path()));
+    run(tools::cmd("cp").arg("-a").arg("/etc/apparmor.d/.").arg(copy.path()));
     let snippets = prefix.join("share/apparmor");
     for (local, snippet) in [
         ("local/usr.sbin.libvirtd", "usr.sbin.libvirtd"),
@@ -129,7 +129,7 @@ fn check_apparmor(prefix: &Path) {
         fs::write(&local, text).unwrap();
     }
     for profile in ["usr.sbin.libvirtd", "usr.lib.libvirt.virt-aa-helper", "libvirt/TEMPLATE.qemu"] {
-        run(Command::new("apparmor_parser")
+        run(tools::cmd("apparmor_parser")
             .args(["--skip-kernel-load", "--skip-cache", "--base"])
             .arg(copy.path())
             .arg(copy.path().join(profile)));
@@ -170,7 +170,7 @@ fn the_package_installs_runs_under_the_system_libvirt_and_leaves_nothing() {
             fs::read_to_string(format!("/run/libvirt/qemu/{}.pid", dom.name)).expect("libvirt's pid file");
         let pid = pid.trim();
         assert_eq!(fs::read_link(format!("/proc/{pid}/exe")).unwrap(), emulator);
-        let user = text(&run(Command::new("ps").args(["-o", "user=", "-p", pid])));
+        let user = text(&run(tools::cmd("ps").args(["-o", "user=", "-p", pid])));
         assert_eq!(user.trim(), "libvirt-qemu", "QEMU's user");
 
         // The four forms.
@@ -208,8 +208,7 @@ fn the_package_installs_runs_under_the_system_libvirt_and_leaves_nothing() {
     }
 
     pkg.purge();
-    let status =
-        Command::new("dpkg-query").args(["-W", "-f=${db:Status-Status}", &pkg.name]).output().unwrap();
+    let status = tools::cmd("dpkg-query").args(["-W", "-f=${db:Status-Status}", &pkg.name]).output().unwrap();
     let state = text(&status);
     assert!(state.trim().is_empty() || state.trim() == "not-installed", "{} still {state:?}", pkg.name);
     assert!(!prefix.exists(), "{} is left after purge", prefix.display());

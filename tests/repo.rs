@@ -39,7 +39,7 @@ fn env_path(name: &str) -> PathBuf {
 }
 
 fn field(deb: &Path, name: &str) -> String {
-    stdout_of(Command::new("dpkg-deb").arg("--field").arg(deb).arg(name)).trim().to_string()
+    stdout_of(tools::cmd("dpkg-deb").arg("--field").arg(deb).arg(name)).trim().to_string()
 }
 
 /// apt with its own sources, lists and cache under `dir`: nothing of the host's is read
@@ -60,7 +60,7 @@ impl IsolatedApt {
 
     fn cmd(&self, program: &str) -> Command {
         let d = self.dir.path().display();
-        let mut c = Command::new(program);
+        let mut c = tools::cmd(program);
         c.args(["-o", "Dir::Etc::SourceList=/dev/null"])
             .args(["-o", &format!("Dir::Etc::SourceParts={d}/parts")])
             .args(["-o", &format!("Dir::State::Lists={d}/lists")])
@@ -90,7 +90,7 @@ fn all_output(out: &Output) -> String {
 
 /// A copy of the repository at `repo` in `dest`, with `edit` applied; its sources entry.
 fn tampered(repo: &Path, dest: &Path, edit: impl FnOnce(&Path)) -> String {
-    stdout_of(Command::new("cp").arg("-a").arg(repo).arg(dest));
+    stdout_of(tools::cmd("cp").arg("-a").arg(repo).arg(dest));
     edit(dest);
     fs::read_to_string(repo.join("qemu-hello-rs.sources"))
         .unwrap()
@@ -117,10 +117,10 @@ impl HostEntry {
             lists_prefix: format!("{}_", repo.display().to_string().replace('/', "_")),
             only_ours: tempfile::tempdir().unwrap(),
         };
-        let _ = Command::new("apt-get").args(["purge", "-y", "-q"]).args(packages).output();
+        let _ = tools::cmd("apt-get").args(["purge", "-y", "-q"]).args(packages).output();
         fs::write(&entry.sources, sources).unwrap();
         fs::write(entry.only_ours.path().join("ours.sources"), sources).unwrap();
-        let out = Command::new("apt-get")
+        let out = tools::cmd("apt-get")
             .args([
                 "update",
                 "-q",
@@ -139,7 +139,7 @@ impl HostEntry {
     /// `apt-get install` of the packages by name, as an administrator does; the time it took.
     fn install(&self) -> std::time::Duration {
         let start = std::time::Instant::now();
-        let out = Command::new("apt-get")
+        let out = tools::cmd("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
             .args(["install", "-y", "-q", "--no-install-recommends"])
             .args(&self.packages)
@@ -165,7 +165,7 @@ fn has_lists(prefix: &str) -> bool {
 
 impl Drop for HostEntry {
     fn drop(&mut self) {
-        let _ = Command::new("apt-get")
+        let _ = tools::cmd("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
             .args(["purge", "-y", "-q"])
             .args(&self.packages)
@@ -184,7 +184,7 @@ impl Drop for HostEntry {
 /// `apt-get ARGS` as root, non-interactive, seeing only the repository's sources entry
 /// (in `only_ours`): nothing else on the host is upgraded or fetched.
 fn apt_get_ours(only_ours: &Path, args: &[&str]) -> Output {
-    Command::new("apt-get")
+    tools::cmd("apt-get")
         .env("DEBIAN_FRONTEND", "noninteractive")
         .args(["-q", "-o", "Dir::Etc::SourceList=/dev/null"])
         .args(["-o", &format!("Dir::Etc::SourceParts={}", only_ours.display())])
@@ -230,7 +230,7 @@ fn upgrade_under_a_running_domain(
     let upgrade = env_path("QEMU_HELLO_DEB_UPGRADE");
     assert_eq!(field(&upgrade, "Package"), package);
     let (old_version, new_version) = (field(deb, "Version"), field(&upgrade, "Version"));
-    let newer = Command::new("dpkg").args(["--compare-versions", &new_version, "gt", &old_version]).status();
+    let newer = tools::cmd("dpkg").args(["--compare-versions", &new_version, "gt", &old_version]).status();
     assert!(newer.unwrap().success(), "{new_version} is not newer than {old_version}");
 
     let _daemons = SystemDaemons::ensure().unwrap_or_else(|e| panic!("the system libvirt: {e}"));
@@ -240,7 +240,7 @@ fn upgrade_under_a_running_domain(
     let old_pid = pid_of(&dom);
     hello(&dom, "before the upgrade");
 
-    stdout_of(Command::new(xtask).arg("repo").arg(repo).arg(deb).arg(&upgrade));
+    stdout_of(tools::built(xtask).arg("repo").arg(repo).arg(deb).arg(&upgrade));
     let out = apt_get_ours(only_ours, &["update"]);
     assert!(
         out.status.success(),
@@ -260,7 +260,7 @@ fn upgrade_under_a_running_domain(
         "apt-get upgrade to {new_version} under a running domain: {:.1} s",
         start.elapsed().as_secs_f64()
     );
-    let installed = stdout_of(Command::new("dpkg-query").args(["-W", "-f", "${Version}", package]));
+    let installed = stdout_of(tools::cmd("dpkg-query").args(["-W", "-f", "${Version}", package]));
     assert_eq!(installed, new_version, "apt-get upgrade did not install the new version");
 
     // The domain runs on, on its old binary (replaced on disk), and answers.
@@ -299,7 +299,7 @@ fn upgrade_under_a_running_domain(
     assert!(out.status.success(), "virsh destroy: {}", all_output(&out));
     let virsh = lv.virsh_command(&["start", &dom.name]);
     let start = std::time::Instant::now();
-    let out = Command::new("timeout")
+    let out = tools::cmd("timeout")
         .arg("60")
         .arg(virsh.get_program())
         .args(virsh.get_args())
@@ -343,7 +343,7 @@ fn a_signed_repository_installs_and_refuses_tampering() {
     let repo = tmp.path().join("repo");
 
     let start = std::time::Instant::now();
-    let printed = stdout_of(Command::new(&xtask).arg("repo").arg(&repo).arg(&deb));
+    let printed = stdout_of(tools::built(&xtask).arg("repo").arg(&repo).arg(&deb));
     eprintln!("repository built in {:.1} s", start.elapsed().as_secs_f64());
     let sources_file = PathBuf::from(printed.lines().last().expect("repo prints the sources entry"));
     let sources = fs::read_to_string(&sources_file).unwrap();
@@ -360,7 +360,7 @@ fn a_signed_repository_installs_and_refuses_tampering() {
         let p = r.join("dists/stable/main/binary-amd64/Packages");
         let text = fs::read_to_string(&p).unwrap().replace(&format!("Version: {version}"), "Version: 99.0");
         fs::write(&p, text).unwrap();
-        stdout_of(Command::new("gzip").arg("-9nkf").arg(&p));
+        stdout_of(tools::cmd("gzip").arg("-9nkf").arg(&p));
     });
     let apt = IsolatedApt::new(&bad);
     let out = apt.update();
@@ -388,7 +388,7 @@ fn a_signed_repository_installs_and_refuses_tampering() {
     fs::create_dir(&other_home).unwrap();
     let gpg = |args: &[&str]| {
         stdout_of(
-            Command::new("gpg")
+            tools::cmd("gpg")
                 .env("GNUPGHOME", &other_home)
                 .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
                 .args(args),
@@ -414,9 +414,9 @@ fn a_signed_repository_installs_and_refuses_tampering() {
     let entry = HostEntry::add(&repo, &sources, std::slice::from_ref(&package));
     let took = entry.install();
     eprintln!("installed from the repository in {:.1} s", took.as_secs_f64());
-    let installed = stdout_of(Command::new("dpkg-query").args(["-W", "-f", "${Version}", &package]));
+    let installed = stdout_of(tools::cmd("dpkg-query").args(["-W", "-f", "${Version}", &package]));
     assert_eq!(installed, version);
-    let policy = stdout_of(Command::new("apt-cache").args(["policy", &package]));
+    let policy = stdout_of(tools::cmd("apt-cache").args(["policy", &package]));
     assert!(policy.contains(&format!("file:{} stable/main", repo.display())), "{policy}");
     let emulator = installed_emulator(&package);
 
@@ -428,7 +428,7 @@ fn a_signed_repository_installs_and_refuses_tampering() {
 fn installed_emulator(package: &str) -> PathBuf {
     let release = package.trim_start_matches("qemu-hello-rs-");
     let emulator = PathBuf::from(format!("/usr/lib/qemu-hello-rs/{release}/bin/qemu-system-x86_64"));
-    let v = stdout_of(Command::new(&emulator).arg("--version"));
+    let v = stdout_of(tools::built(&emulator).arg("--version"));
     assert!(v.starts_with(&format!("QEMU emulator version {release}")), "{v}");
     emulator
 }
@@ -442,7 +442,7 @@ fn remove_and_check(entry: HostEntry, before: &[String]) {
     assert_eq!(sources_dir_listing(), before, "the host's sources entries are not as they were");
     assert!(!has_lists(&prefix), "the repository's lists are left in /var/lib/apt/lists");
     for package in &packages {
-        let left = Command::new("dpkg-query").args(["-W", package]).output().unwrap();
+        let left = tools::cmd("dpkg-query").args(["-W", package]).output().unwrap();
         assert!(
             !left.status.success() || String::from_utf8_lossy(&left.stdout).trim().ends_with('\t'),
             "{package} is still installed"
@@ -469,7 +469,7 @@ fn two_releases_side_by_side() {
     let repo = tmp.path().join("repo");
 
     let start = std::time::Instant::now();
-    let printed = stdout_of(Command::new(&xtask).arg("repo").arg(&repo).args(&debs));
+    let printed = stdout_of(tools::built(&xtask).arg("repo").arg(&repo).args(&debs));
     eprintln!("repository of {} releases built in {:.1} s", debs.len(), start.elapsed().as_secs_f64());
     let sources = fs::read_to_string(printed.lines().last().expect("repo prints the sources entry")).unwrap();
 

@@ -12,11 +12,9 @@
 //! object's global symbols are the handlers and the weak, hidden
 //! `DW.ref.rust_eh_personality` (one COMDAT group, kept once by the linker).
 
-use std::process::Command;
-
 fn crate_object_symbols() -> Vec<String> {
     let lib = std::env::var("QEMU_HELLO_STATICLIB").expect("cargo xtask test sets QEMU_HELLO_STATICLIB");
-    let out = Command::new("nm").arg(&lib).output().expect("nm (binutils) runs");
+    let out = tools::cmd("nm").arg(&lib).output().expect("nm (binutils) runs");
     assert!(out.status.success(), "nm {lib} failed");
     let text = String::from_utf8_lossy(&out.stdout);
     // `nm` prints one block per archive member, headed by "member.o:".

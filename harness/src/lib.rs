@@ -21,7 +21,7 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -111,11 +111,11 @@ impl Qemu {
         let dir = tempfile::Builder::new().prefix("qemu-hello-").tempdir()?;
         let mut cmd = match opts.wrapper.split_first() {
             Some((program, args)) => {
-                let mut c = Command::new(program);
+                let mut c = tools::command(&program.to_string_lossy()).map_err(io::Error::other)?;
                 c.args(args).arg(binary);
                 c
             }
-            None => Command::new(binary),
+            None => tools::built(binary),
         };
         cmd.args(["-nodefaults", "-display", "none", "-no-user-config"]);
         match opts.machine {

@@ -52,18 +52,15 @@ fn run(cmd: &mut Command) -> std::io::Result<Output> {
 impl Libvirt {
     /// Starts the daemon. Needs root (to run it as `nobody`) and libvirt's packages.
     pub fn start() -> Result<Libvirt, String> {
-        let uid = run(Command::new("id").arg("-u")).map_err(|e| format!("id: {e}"))?;
+        let uid = run(tools::cmd("id").arg("-u")).map_err(|e| format!("id: {e}"))?;
         if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
             return Err("a private libvirtd is started as root and runs as `nobody`; run as root".into());
         }
+        // Installed here when missing (tools' table), with the QEMU driver libvirtd loads.
         for tool in ["libvirtd", "virsh", "runuser"] {
-            if which(tool).is_none() {
-                return Err(format!(
-                    "{tool} not found: install libvirt (`cargo xtask test` does: apt-get install \
-                     --no-install-recommends libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)"
-                ));
-            }
+            tools::command(tool).map_err(|e| e.to_string())?;
         }
+        tools::ensure(&["libvirt-daemon-driver-qemu"]).map_err(|e| e.to_string())?;
         // Unix socket paths must stay under 108 bytes: keep the dir short, in /tmp.
         let dir = tempfile::Builder::new().prefix("lv").tempdir_in("/tmp").map_err(|e| e.to_string())?;
         let d = dir.path();
@@ -77,12 +74,12 @@ impl Libvirt {
         fs::set_permissions(d.join("run"), fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
         fs::set_permissions(d, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
         let chown =
-            run(Command::new("chown").args(["-R", "nobody:nogroup"]).arg(d)).map_err(|e| e.to_string())?;
+            run(tools::cmd("chown").args(["-R", "nobody:nogroup"]).arg(d)).map_err(|e| e.to_string())?;
         if !chown.status.success() {
             return Err(format!("chown nobody {}: {}", d.display(), String::from_utf8_lossy(&chown.stderr)));
         }
         let started = Instant::now();
-        let out = run(Command::new("runuser")
+        let out = run(tools::cmd("runuser")
             .args(["-u", "nobody", "--", "env"])
             .arg(format!("HOME={}", d.join("home").display()))
             .arg(format!("XDG_CONFIG_HOME={}", d.join("config").display()))
@@ -127,7 +124,7 @@ impl Libvirt {
     /// An existing libvirt at `uri` (empty: virsh's default); nothing is started or stopped.
     pub fn connect(uri: &str) -> Result<Libvirt, String> {
         let out =
-            run(Command::new("virsh").args(if uri.is_empty() { vec![] } else { vec!["-c", uri] }).arg("uri"))
+            run(tools::cmd("virsh").args(if uri.is_empty() { vec![] } else { vec!["-c", uri] }).arg("uri"))
                 .map_err(|e| format!("cannot run virsh: {e}"))?;
         if !out.status.success() {
             return Err(format!(
@@ -172,7 +169,7 @@ impl Libvirt {
 
     /// `virsh -c URI args…`, not started (for a listener that runs beside other calls).
     pub fn virsh_command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("virsh");
+        let mut cmd = tools::cmd("virsh");
         cmd.arg("-c").arg(&self.uri).args(args);
         cmd
     }
@@ -184,7 +181,7 @@ impl Libvirt {
         let Some(dir) = &self.private else {
             return Ok(binary.to_path_buf());
         };
-        let ok = Command::new("runuser")
+        let ok = tools::cmd("runuser")
             .args(["-u", "nobody", "--", "test", "-x"])
             .arg(binary)
             .status()
@@ -223,7 +220,7 @@ impl Libvirt {
     fn kill_pidfile(pidfile: &Path) {
         if let Ok(pid) = fs::read_to_string(pidfile) {
             let pid = pid.trim().to_string();
-            let _ = Command::new("kill").arg(&pid).status();
+            let _ = tools::cmd("kill").arg(&pid).status();
             // Wait up to 5 s for it to go, then insist.
             for _ in 0..100 {
                 if !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(&pid) {
@@ -231,7 +228,7 @@ impl Libvirt {
                 }
                 thread::sleep(Duration::from_millis(50));
             }
-            let _ = Command::new("kill").args(["-9", &pid]).status();
+            let _ = tools::cmd("kill").args(["-9", &pid]).status();
         }
     }
 }
@@ -239,14 +236,6 @@ impl Libvirt {
 fn is_zombie(pid: &str) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat"))
         .is_ok_and(|s| s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')))
-}
-
-fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
 }
 
 impl Drop for Libvirt {
@@ -344,25 +333,22 @@ pub struct SystemDaemons {
 
 impl SystemDaemons {
     pub fn ensure() -> Result<SystemDaemons, String> {
+        // The system daemons' configuration and user come with libvirt-daemon-system.
+        tools::ensure(&["libvirt-daemon-system", "libvirt-daemon-driver-qemu"]).map_err(|e| e.to_string())?;
         for tool in ["libvirtd", "virtlogd", "virsh"] {
-            if which(tool).is_none() {
-                return Err(format!(
-                    "{tool} not found: the system libvirt needs `apt-get install libvirt-daemon-system`"
-                ));
-            }
+            tools::command(tool).map_err(|e| e.to_string())?;
         }
         let mut started = Vec::new();
         for daemon in ["virtlogd", "libvirtd"] {
             // Root's, and alive: a private daemon runs as `nobody`, and a daemon an
             // earlier guard stopped may linger as a zombie until init reaps it.
-            let running = Command::new("pgrep").args(["-u", "0", "-x", daemon]).output().is_ok_and(|o| {
+            let running = tools::cmd("pgrep").args(["-u", "0", "-x", daemon]).output().is_ok_and(|o| {
                 String::from_utf8_lossy(&o.stdout).split_whitespace().any(|pid| !is_zombie(pid))
             });
             if running {
                 continue;
             }
-            let out = run(Command::new(which(daemon).expect("checked above")).arg("-d"))
-                .map_err(|e| format!("cannot start {daemon}: {e}"))?;
+            let out = run(tools::cmd(daemon).arg("-d")).map_err(|e| format!("cannot start {daemon}: {e}"))?;
             if !out.status.success() {
                 return Err(format!("{daemon} -d: {}", String::from_utf8_lossy(&out.stderr)));
             }
@@ -371,7 +357,7 @@ impl SystemDaemons {
         let daemons = SystemDaemons { started };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let ok = run(Command::new("virsh").args(["-c", "qemu:///system", "uri"]))
+            let ok = run(tools::cmd("virsh").args(["-c", "qemu:///system", "uri"]))
                 .is_ok_and(|o| o.status.success());
             if ok {
                 return Ok(daemons);

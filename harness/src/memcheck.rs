@@ -73,12 +73,11 @@ pub struct Memcheck {
 }
 
 impl Memcheck {
-    /// The wrapper and its log file; fails clearly when valgrind is missing.
+    /// The wrapper and its log file; installs valgrind when missing (tools' table), or
+    /// fails saying how.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Memcheck {
-        if std::process::Command::new("valgrind").arg("--version").output().is_err() {
-            panic!("valgrind is not installed: `cargo xtask test` installs it (apt-get install valgrind)");
-        }
+        tools::cmd("valgrind");
         let dir = tempfile::tempdir().expect("a temp dir");
         let log = dir.path().join("memcheck.log");
         Memcheck { _dir: dir, log }

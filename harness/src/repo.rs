@@ -17,7 +17,7 @@ pub struct RepoCopy {
 /// untracked ones git does not ignore, as they are on disk (a file deleted in the working
 /// tree is left out), limited to `pathspecs` (every file when empty).
 pub fn project_files(root: &Path, pathspecs: &[&str]) -> io::Result<Vec<PathBuf>> {
-    let out = Command::new("git")
+    let out = tools::cmd("git")
         .arg("-C")
         .arg(root)
         .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--"])
@@ -50,7 +50,7 @@ pub fn copy_project(root: &Path, dest: &Path) -> io::Result<()> {
 }
 
 fn git(dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
+    let mut cmd = tools::cmd("git");
     cmd.arg("-C").arg(dir).args(["-c", "user.name=test", "-c", "user.email=test@invalid"]);
     cmd
 }
@@ -92,7 +92,7 @@ impl RepoCopy {
     /// `cargo` run in the copy, with the environment of the cargo running the tests
     /// minus what would point it back at the real checkout.
     pub fn cargo(&self) -> Command {
-        let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        let mut cmd = tools::cmd("cargo");
         cmd.current_dir(self.path()).env_remove("CARGO_TARGET_DIR").env_remove("CARGO_MANIFEST_DIR");
         cmd
     }

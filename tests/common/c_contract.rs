@@ -6,13 +6,13 @@
 //! hello-world family) and `tests/new_command.rs` (a panicking command).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use qemu_monitor_layer_build::tree;
 
 fn pkg_config(args: &[&str]) -> Vec<String> {
-    let out = Command::new("pkg-config").args(args).arg("glib-2.0").output().expect("pkg-config runs");
+    let out = tools::cmd("pkg-config").args(args).arg("glib-2.0").output().expect("pkg-config runs");
     assert!(out.status.success(), "pkg-config {args:?} glib-2.0 failed");
     String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect()
 }
@@ -82,7 +82,7 @@ pub fn build_and_run(
     assert!(compiled.status.success(), "{cmd:?} failed:\n{}", String::from_utf8_lossy(&compiled.stderr));
 
     let started = Instant::now();
-    let output = Command::new(&exe)
+    let output = tools::built(&exe)
         .env("ASAN_OPTIONS", "detect_leaks=1")
         .env("UBSAN_OPTIONS", "print_stacktrace=1")
         .output()

@@ -12,7 +12,6 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -26,7 +25,7 @@ use crate::{BuildArgs, deps, sh};
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     #[command(flatten)]
-    build: BuildArgs,
+    pub build: BuildArgs,
     /// Alternating rounds per binary.
     #[arg(long, default_value_t = 6)]
     rounds: usize,
@@ -135,7 +134,7 @@ fn us(d: Duration) -> f64 {
 
 /// text + data + bss of a binary or object, as `size` reports it.
 fn size_of(path: &Path) -> Result<u64> {
-    let out = sh::output(Command::new("size").arg(path))?;
+    let out = sh::output(tools::command("size")?.arg(path))?;
     let total = out
         .lines()
         .skip(1)
@@ -152,7 +151,7 @@ struct BinarySymbols(std::collections::HashMap<String, Option<u64>>);
 impl BinarySymbols {
     fn read(binary: &Path) -> Result<BinarySymbols> {
         let mut symbols = std::collections::HashMap::new();
-        let listing = sh::output(Command::new("nm").args(["-S", "--defined-only"]).arg(binary))?;
+        let listing = sh::output(tools::command("nm")?.args(["-S", "--defined-only"]).arg(binary))?;
         for line in listing.lines() {
             // With -S, a symbol without a size has three fields; it is counted as present.
             let (size, name) = match line.split_whitespace().collect::<Vec<_>>()[..] {
@@ -175,7 +174,7 @@ struct Member {
 }
 
 fn archive_members(lib: &Path) -> Result<Vec<Member>> {
-    let listing = sh::output(Command::new("nm").args(["--defined-only", "--quiet"]).arg(lib))?;
+    let listing = sh::output(tools::command("nm")?.args(["--defined-only", "--quiet"]).arg(lib))?;
     let mut members = Vec::new();
     for block in listing.split("\n\n") {
         let mut lines = block.lines().filter(|l| !l.is_empty());
@@ -202,7 +201,7 @@ fn rust_part_size(built: &Built, binary: &BinarySymbols, members: &[Member]) -> 
     let mut total = 0;
     for member in members {
         if member.code.iter().any(|s| binary.0.contains_key(s)) {
-            sh::output(Command::new("ar").current_dir(dir.path()).arg("x").arg(&lib).arg(&member.name))?;
+            sh::output(tools::command("ar")?.current_dir(dir.path()).arg("x").arg(&lib).arg(&member.name))?;
             total += size_of(&dir.path().join(&member.name))?;
         }
     }
@@ -293,7 +292,7 @@ fn callgrind_run(
     let status = vm.wait_exit(Duration::from_secs(300))?;
     anyhow::ensure!(status.success(), "{} under callgrind exited with {status}", binary.display());
     let text = sh::output(
-        Command::new("callgrind_annotate")
+        tools::command("callgrind_annotate")?
             .args(["--tree=calling", "--inclusive=yes", "--threshold=100", "--auto=no"])
             .arg(&out),
     )?;
@@ -511,7 +510,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         sh::step("build times: no-op, one .rs edit, clean Rust part");
         let noop = timed(|| qemu::build(&args.build).map(drop))?;
         let edited = sh::root().join("src/commands/hello_world.rs");
-        let touch = |p: &Path| sh::run(Command::new("touch").arg(p));
+        let touch = |p: &Path| sh::run(tools::command("touch")?.arg(p));
         touch(&edited)?;
         let edit = timed(|| qemu::build(&args.build).map(drop))?;
         fs::remove_dir_all(&rust.layout.cargo_target).context("cleaning the staticlib's target dir")?;
@@ -556,9 +555,9 @@ fn machine_notes(built: &Built) -> Result<String> {
         })
         .unwrap_or_else(|| "unknown".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    let kernel = sh::output(Command::new("uname").arg("-r"))?.trim().to_string();
-    let rustc = sh::output(Command::new("rustc").arg("--version"))?.trim().to_string();
-    let date = sh::output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string();
+    let kernel = sh::output(tools::command("uname")?.arg("-r"))?.trim().to_string();
+    let rustc = sh::output(tools::command("rustc")?.arg("--version"))?.trim().to_string();
+    let date = sh::output(tools::command("date")?.args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string();
     Ok(format!(
         "- date: {date}\n- machine: {cores} cores, {cpu}, kernel {kernel}\n- QEMU {} (`-M none`, TCG), {rustc}, \
          staticlib built with `--release` (LTO, panic=unwind, std)\n- client: one QMP unix-socket client (the `qapi` crate), \

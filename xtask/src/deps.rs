@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Debian packages the build needs: installed when missing if we are root, otherwise
-//! the exact `apt-get install` line is printed and the build stops.
+//! Debian packages the build needs besides the programs of the tools table (libraries,
+//! and the tools QEMU's own build runs): installed when missing if we are root,
+//! otherwise the exact `apt-get install` line is printed and the build stops.
 
-use std::process::Command;
-
-use anyhow::{Result, bail};
-
-use crate::sh;
+use anyhow::Result;
 
 /// What building QEMU 10.x with the staticlib needs on Debian 12.
 pub const BUILD: &[&str] = &[
@@ -33,37 +30,10 @@ pub const BUILD: &[&str] = &[
     "qemu-system-data",
 ];
 
-fn missing(packages: &[&str]) -> Result<Vec<String>> {
-    let mut cmd = Command::new("dpkg-query");
-    cmd.args(["-W", "-f=${Package} ${db:Status-Status}\\n"]).args(packages);
-    // dpkg-query exits 1 when a package is unknown; its stdout still lists the rest.
-    let out = cmd.output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(packages
-        .iter()
-        .filter(|p| !text.lines().any(|l| l == format!("{p} installed")))
-        .map(|p| p.to_string())
-        .collect())
-}
-
-/// Installs the missing ones among `packages` (as root), or explains how to.
+/// Installs the missing ones among `packages` (as root), or explains how to
+/// (`tools::ensure`: the same path every program of the tools table takes).
 pub fn ensure(packages: &[&str]) -> Result<()> {
-    let missing = missing(packages)?;
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let line = format!("apt-get install -y --no-install-recommends {}", missing.join(" "));
-    if !sh::is_root() {
-        bail!("missing Debian packages; as root, run:\n  apt-get update && {line}");
-    }
-    sh::step(format!("installing {}", missing.join(" ")));
-    sh::run(Command::new("apt-get").args(["update", "-q"]))?;
-    sh::run(
-        Command::new("apt-get")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
-            .args(&missing),
-    )
+    Ok(tools::ensure(packages)?)
 }
 
 /// A private libvirtd for the end-to-end test and `cargo xtask libvirt`: bookworm's own

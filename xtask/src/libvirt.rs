@@ -15,7 +15,7 @@ use crate::{BuildArgs, deps, qemu, sh};
 #[derive(Args, Debug)]
 pub struct LibvirtArgs {
     #[command(flatten)]
-    build: BuildArgs,
+    pub build: BuildArgs,
     /// libvirt URI to use (default: virsh's default connection).
     #[arg(long, value_name = "URI", conflicts_with = "private")]
     connect: Option<String>,

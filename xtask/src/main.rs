@@ -105,7 +105,41 @@ fn main() {
     }
 }
 
+impl Cmd {
+    /// The build options the command takes, if it takes them.
+    fn build_args(&self) -> Option<&BuildArgs> {
+        match self {
+            Cmd::Build(a)
+            | Cmd::Run(a)
+            | Cmd::Reproduce(a)
+            | Cmd::Coverage(a)
+            | Cmd::Peer(a)
+            | Cmd::Glue(a) => Some(a),
+            Cmd::Test(a) => Some(&a.build),
+            Cmd::Bench(a) => Some(&a.build),
+            Cmd::Package(a) => Some(&a.build),
+            Cmd::Libvirt(a) => Some(&a.build),
+            Cmd::NewCommand(_) | Cmd::Patches(_) | Cmd::Repo(_) => None,
+        }
+    }
+}
+
+impl BuildArgs {
+    /// The checks clap cannot make alone (a given tarball is the pinned one for
+    /// `--qemu`): before anything is installed or built, so a bad option is refused on
+    /// the first line whatever the machine has.
+    fn check(&self) -> Result<()> {
+        if let Some(given) = &self.qemu_tarball {
+            source::check_given_tarball(given, self.qemu)?;
+        }
+        Ok(())
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
+    if let Some(args) = cli.cmd.build_args() {
+        args.check()?;
+    }
     if let Some(dir) = cli.crate_dir {
         if !dir.join("Cargo.toml").is_file() || !dir.join("qapi").is_dir() {
             anyhow::bail!("--crate {}: not a command crate (it needs Cargo.toml and qapi/)", dir.display());

@@ -14,7 +14,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
@@ -65,7 +64,7 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
         }
     }
     let binary = prefix.join("bin/qemu-system-x86_64");
-    sh::run(Command::new("strip").args(["--strip-unneeded", "--remove-section=.comment"]).arg(&binary))?;
+    sh::run(tools::command("strip")?.args(["--strip-unneeded", "--remove-section=.comment"]).arg(&binary))?;
     let apparmor = prefix.join("share/apparmor");
     fs::create_dir_all(&apparmor)?;
     let installed_prefix = l.prefix();
@@ -82,7 +81,7 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     fs::write(doc.join("copyright"), copyright())?;
     let commit = LastCommit::read();
     fs::write(doc.join("changelog"), changelog(&name, version, v.release, &commit))?;
-    sh::run(Command::new("gzip").args(["-9n", "-f"]).arg(doc.join("changelog")))?;
+    sh::run(tools::command("gzip")?.args(["-9n", "-f"]).arg(doc.join("changelog")))?;
 
     let control_dir = stage.join("DEBIAN");
     fs::create_dir_all(&control_dir)?;
@@ -99,14 +98,14 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     // this disk), which also dates the archive; dpkg-deb sorts the members itself.
     let epoch = commit.epoch.to_string();
     sh::run(
-        Command::new("find")
+        tools::command("find")?
             .arg(&stage)
             .args(["-exec", "touch", "--no-dereference", "--date"])
             .arg(format!("@{epoch}"))
             .args(["{}", "+"]),
     )?;
     sh::run(
-        Command::new("dpkg-deb")
+        tools::command("dpkg-deb")?
             .env("SOURCE_DATE_EPOCH", &epoch)
             .args(["--root-owner-group", "-Zxz", "--build"])
             .arg(&stage)
@@ -114,7 +113,7 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     )?;
 
     sh::step("lintian");
-    sh::run(Command::new("lintian").args(["--fail-on", "error", "--display-info"]).arg(&deb))?;
+    sh::run(tools::command("lintian")?.args(["--fail-on", "error", "--display-info"]).arg(&deb))?;
     Ok(deb)
 }
 
@@ -127,7 +126,8 @@ fn shlibs(name: &str, binary: &Path) -> Result<String> {
         scratch.path().join("debian/control"),
         format!("Source: qemu-hello-rs\n\nPackage: {name}\nArchitecture: amd64\n"),
     )?;
-    let out = sh::output(Command::new("dpkg-shlibdeps").arg("-O").arg(binary).current_dir(scratch.path()))?;
+    let out =
+        sh::output(tools::command("dpkg-shlibdeps")?.arg("-O").arg(binary).current_dir(scratch.path()))?;
     let deps = out
         .lines()
         .find_map(|l| l.strip_prefix("shlibs:Depends="))
@@ -136,7 +136,7 @@ fn shlibs(name: &str, binary: &Path) -> Result<String> {
 }
 
 fn control(name: &str, version: &str, release: &str, depends: &str, stage: &Path) -> Result<String> {
-    let size_kib = sh::output(Command::new("du").args(["-sk", "--exclude=DEBIAN"]).arg(stage))?;
+    let size_kib = sh::output(tools::command("du")?.args(["-sk", "--exclude=DEBIAN"]).arg(stage))?;
     let size_kib = size_kib.split_whitespace().next().context("du printed nothing")?;
     let defs = harness::declared::definitions(sh::root());
     let hmp = harness::declared::hmp_entries(sh::root());
@@ -197,12 +197,12 @@ struct LastCommit {
 impl LastCommit {
     /// The checkout's last commit, or the epoch itself (and no hash) without git history.
     fn read() -> LastCommit {
-        let log = sh::output(Command::new("git").arg("-C").arg(sh::root()).args([
-            "log",
-            "-1",
-            "--format=%H%n%ct%n%cD",
-        ]))
-        .unwrap_or_default();
+        let log = tools::command("git")
+            .map_err(anyhow::Error::from)
+            .and_then(|mut git| {
+                sh::output(git.arg("-C").arg(sh::root()).args(["log", "-1", "--format=%H%n%ct%n%cD"]))
+            })
+            .unwrap_or_default();
         let mut lines = log.lines().map(str::trim);
         let hash = lines.next().unwrap_or_default().to_string();
         match (lines.next().and_then(|t| t.parse().ok()), lines.next()) {
@@ -259,7 +259,7 @@ const GPL: &str = " QEMU as a whole is released under the GNU General Public Lic
 /// DEBIAN/md5sums: each file's md5 and its path relative to the root.
 fn md5sums(stage: &Path) -> Result<()> {
     let list = sh::output(
-        Command::new("sh")
+        tools::command("sh")?
             .arg("-c")
             .arg("find usr -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum")
             .current_dir(stage),
@@ -273,5 +273,5 @@ fn md5sums(stage: &Path) -> Result<()> {
 
 /// 0755 for dirs and executables, 0644 for the rest, whatever the umask was.
 fn normalize_modes(stage: &Path) -> Result<()> {
-    sh::run(Command::new("chmod").args(["-R", "u=rwX,go=rX"]).arg(stage))
+    sh::run(tools::command("chmod")?.args(["-R", "u=rwX,go=rX"]).arg(stage))
 }

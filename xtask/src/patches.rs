@@ -6,7 +6,6 @@
 //! series differs (`cargo xtask test` runs that check).
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
@@ -59,7 +58,7 @@ pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
     let hmp_json = tempfile::Builder::new().prefix("hmp-entries-").suffix(".json").tempfile()?;
     std::fs::write(hmp_json.path(), serde_json::to_string(&hmp)?)?;
     sh::run(
-        Command::new("python3")
+        tools::command("python3")?
             .arg(sh::root().join("qemu-patches/port-series.py"))
             .arg(tree)
             .arg(l.version.name)
@@ -76,7 +75,7 @@ pub fn check(l: &Layout, tree: &Path) -> Result<()> {
     let out = tempfile::Builder::new().prefix("qemu-series-").tempdir()?;
     generate(l, tree, out.path())?;
     let committed = sh::crate_dir().join("qemu-patches").join(l.version.name);
-    let diff = Command::new("diff")
+    let diff = tools::command("diff")?
         .arg("-ru")
         .arg(&committed)
         .arg(out.path())

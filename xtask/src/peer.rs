@@ -16,7 +16,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
@@ -82,7 +81,7 @@ fn debian(suite: &str, version_prefix: &str) -> Result<Peer> {
     // modules for displays, audio and USB passthrough a headless VM does not load (the
     // TCG accelerator module it does load needs only libc and glib).
     let deb = dir.join("qemu-system-x86.deb");
-    let depends = sh::output(Command::new("dpkg-deb").arg("--field").arg(&deb).arg("Depends"))?;
+    let depends = sh::output(tools::command("dpkg-deb")?.arg("--field").arg(&deb).arg("Depends"))?;
     let libraries = dependency_names(&depends, NOT_LIBRARIES);
     deps::ensure(&libraries.iter().map(String::as_str).collect::<Vec<_>>())?;
     Ok(Peer { binary: launcher, description: format!("Debian's qemu-system-x86 {version} ({suite})") })
@@ -106,8 +105,8 @@ fn fetch(dir: &Path, suite: &str, version_prefix: &str) -> Result<String> {
     )?;
     let opts = source::private_apt_options(&apt);
     sh::step(format!("fetching Debian's qemu-system-x86 from {suite} (a private apt configuration)"));
-    sh::run(Command::new("apt-get").args(&opts).args(["-q", "update"]))?;
-    let policy = sh::output(Command::new("apt-cache").args(&opts).args(["policy", "qemu-system-x86"]))?;
+    sh::run(tools::command("apt-get")?.args(&opts).args(["-q", "update"]))?;
+    let policy = sh::output(tools::command("apt-cache")?.args(&opts).args(["policy", "qemu-system-x86"]))?;
     let version = policy
         .lines()
         .find_map(|l| l.trim().strip_prefix("Candidate:"))
@@ -123,7 +122,7 @@ fn fetch(dir: &Path, suite: &str, version_prefix: &str) -> Result<String> {
         let download = dir.join("download");
         fs::create_dir_all(&download)?;
         sh::run(
-            Command::new("apt-get")
+            tools::command("apt-get")?
                 .args(&opts)
                 .args(["-q", "download"])
                 .arg(format!("{package}={version}"))
@@ -136,7 +135,7 @@ fn fetch(dir: &Path, suite: &str, version_prefix: &str) -> Result<String> {
         let deb = dir.join(format!("{package}.deb"));
         fs::rename(&got, &deb)?;
         fs::remove_dir(&download)?;
-        sh::run(Command::new("dpkg").arg("-x").arg(&deb).arg(&root))?;
+        sh::run(tools::command("dpkg")?.arg("-x").arg(&deb).arg(&root))?;
     }
     launcher(
         &dir.join("qemu-system-x86_64"),

@@ -219,11 +219,11 @@ fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
     }
     fs::create_dir_all(&l.src)?;
     match &args.qemu_src {
-        Some(dir) => sh::run(Command::new("cp").arg("-a").arg(dir.join(".")).arg(&l.src))?,
+        Some(dir) => sh::run(tools::command("cp")?.arg("-a").arg(dir.join(".")).arg(&l.src))?,
         None => {
             let tarball = source::tarball(l.version, args.qemu_tarball.as_deref())?;
             sh::run(
-                Command::new("tar")
+                tools::command("tar")?
                     .args(["xf"])
                     .arg(&tarball)
                     .args(["--no-same-owner", "--strip-components=1", "-C"])
@@ -237,7 +237,7 @@ fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
     }
     for p in &patches {
         sh::run(
-            Command::new("patch")
+            tools::command("patch")?
                 .args(["-p1", "--forward", "--batch", "--quiet", "-d"])
                 .arg(&l.src)
                 .arg("-i")
@@ -262,7 +262,7 @@ pub fn ensure_venv(l: &Layout) -> Result<()> {
     };
     let python = l.venv.join("bin/python3");
     let ok =
-        python.is_file() && Command::new(&python).args(["-c", modules]).status().is_ok_and(|s| s.success());
+        python.is_file() && tools::built(&python).args(["-c", modules]).status().is_ok_and(|s| s.success());
     if ok {
         return Ok(());
     }
@@ -273,8 +273,11 @@ pub fn ensure_venv(l: &Layout) -> Result<()> {
     if l.venv.exists() {
         fs::remove_dir_all(&l.venv)?;
     }
-    sh::run(Command::new(base).args(["-m", "venv"]).args(venv_args).arg(&l.venv))?;
-    sh::run(Command::new(l.venv.join("bin/pip")).args(["install", "-q", l.version.meson, "pycotap"]))
+    // Debian's python3 by path (the plain tree's Sphinx is Debian's), or the first on PATH.
+    tools::ensure(&["python3", "python3-venv"])?;
+    let mut python = if base.contains('/') { tools::built(base) } else { tools::command(base)? };
+    sh::run(python.args(["-m", "venv"]).args(venv_args).arg(&l.venv))?;
+    sh::run(tools::built(l.venv.join("bin/pip")).args(["install", "-q", l.version.meson, "pycotap"]))
 }
 
 /// The environment every compiler run gets: ccache shares results across clones.
@@ -357,7 +360,7 @@ pub fn configure(l: &Layout) -> Result<()> {
         fs::remove_dir_all(&l.build)?;
     }
     fs::create_dir_all(&l.build)?;
-    let mut cmd = Command::new(l.src.join("configure"));
+    let mut cmd = tools::built(l.src.join("configure"));
     cmd.current_dir(&l.build).args(&args);
     ccache_env(&mut cmd);
     sh::run_logged(&mut cmd, &l.dir.join("configure.log"), 1)?;
@@ -370,7 +373,7 @@ pub fn configure(l: &Layout) -> Result<()> {
 /// Unchanged files keep their timestamps, so libvirt does not re-probe them.
 fn install(l: &Layout) -> Result<()> {
     let meson = l.venv.join("bin/meson");
-    let listing = sh::output(Command::new(&meson).arg("introspect").arg("--installed").arg(&l.build))?;
+    let listing = sh::output(tools::built(&meson).arg("introspect").arg("--installed").arg(&l.build))?;
     let installed: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&listing)?;
     let targets: Vec<String> = installed
         .keys()
@@ -380,7 +383,7 @@ fn install(l: &Layout) -> Result<()> {
     let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
     sh::step(format!("building and installing into {}", l.install().display()));
     ninja(l, &targets, "ninja.log")?;
-    let mut cmd = Command::new(&meson);
+    let mut cmd = tools::built(&meson);
     cmd.args(["install", "--no-rebuild", "--only-changed", "--quiet", "-C"]).arg(&l.build);
     if l.flavor == Flavor::Package {
         if l.stage().exists() {
@@ -395,7 +398,7 @@ fn install(l: &Layout) -> Result<()> {
 /// outputs, relative to the build tree.
 pub fn default_targets_but_docs(l: &Layout) -> Result<Vec<String>> {
     let listing =
-        sh::output(Command::new(l.venv.join("bin/meson")).arg("introspect").arg("--targets").arg(&l.build))?;
+        sh::output(tools::built(l.venv.join("bin/meson")).arg("introspect").arg("--targets").arg(&l.build))?;
     let targets: Vec<serde_json::Value> = serde_json::from_str(&listing)?;
     let docs = l.build.join("docs");
     let mut out = Vec::new();
@@ -414,7 +417,7 @@ pub fn default_targets_but_docs(l: &Layout) -> Result<Vec<String>> {
 }
 
 pub fn ninja(l: &Layout, targets: &[&str], log: &str) -> Result<()> {
-    let mut cmd = Command::new("ninja");
+    let mut cmd = tools::command("ninja")?;
     cmd.arg("-C").arg(&l.build).args(targets);
     ccache_env(&mut cmd);
     sh::run_logged(&mut cmd, &l.dir.join(log), 100)
@@ -426,7 +429,7 @@ pub fn cargo_env(l: &Layout, cmd: &mut Command) {
 }
 
 pub fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    tools::command("cargo").expect("cargo runs this driver")
 }
 
 /// The glue build.rs generated for the staticlib last built for `l`: the newest
@@ -472,13 +475,13 @@ fn build_staticlib(l: &Layout) -> Result<()> {
 /// the archive only when something changes, so an unchanged library does not relink QEMU.
 pub fn seal_staticlib(lib: &Path) -> Result<()> {
     let prefix = format!("{}-", crate_lib_name());
-    let members = sh::output(Command::new("ar").arg("t").arg(lib))?;
+    let members = sh::output(tools::command("ar")?.arg("t").arg(lib))?;
     let member = members
         .lines()
         .find(|m| m.starts_with(&prefix) && m.ends_with(".o"))
         .with_context(|| format!("{} has no member {prefix}*.o (built without LTO?)", lib.display()))?;
     let dir = tempfile::tempdir()?;
-    sh::output(Command::new("ar").current_dir(dir.path()).arg("x").arg(lib).arg(member))?;
+    sh::output(tools::command("ar")?.current_dir(dir.path()).arg("x").arg(lib).arg(member))?;
     let object = dir.path().join(member);
     let sealed = dir.path().join("sealed.o");
     // `DW.ref.rust_eh_personality` stays as it is (weak, hidden, the signature of a
@@ -486,7 +489,7 @@ pub fn seal_staticlib(lib: &Path) -> Result<()> {
     // reach the personality through it; made local, this object's tables would point into
     // a discarded group, and the first panic would crash the unwinder.
     sh::output(
-        Command::new("objcopy")
+        tools::command("objcopy")?
             .args(["--wildcard", "-G", "qmp_*", "-G", "hmp_*", "-G", "DW.ref.*"])
             .arg(&object)
             .arg(&sealed),
@@ -495,7 +498,7 @@ pub fn seal_staticlib(lib: &Path) -> Result<()> {
         return Ok(());
     }
     fs::rename(&sealed, &object)?;
-    sh::output(Command::new("ar").current_dir(dir.path()).arg("rD").arg(lib).arg(member))?;
+    sh::output(tools::command("ar")?.current_dir(dir.path()).arg("rD").arg(lib).arg(member))?;
     Ok(())
 }
 
@@ -547,5 +550,5 @@ pub fn empty_archive(path: &Path) -> Result<()> {
         return Ok(());
     }
     fs::create_dir_all(path.parent().context("archive path has no parent")?)?;
-    sh::run(Command::new("ar").arg("rc").arg(path))
+    sh::run(tools::command("ar")?.arg("rc").arg(path))
 }

@@ -8,7 +8,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
@@ -54,7 +53,7 @@ pub fn compile(l: &Layout, object: &Path) -> Result<()> {
     let flags = qemu_flags(&l.build)?;
     let (compiler, args) = flags.split_first().context("empty compile command")?;
     sh::run(
-        Command::new(compiler)
+        tools::built(compiler)
             .current_dir(&l.build)
             .args(args)
             .arg("-Werror")
@@ -75,7 +74,7 @@ pub fn build_archive(l: &Layout) -> Result<()> {
     let archive = dir.path().join("lib.a");
     compile(l, &object)?;
     // `D`: zero timestamps and owners, so the same object gives the same bytes.
-    sh::run(Command::new("ar").arg("rcsD").arg(&archive).arg(&object))?;
+    sh::run(tools::command("ar")?.arg("rcsD").arg(&archive).arg(&object))?;
     let target = l.staticlib();
     let new = fs::read(&archive)?;
     if fs::read(&target).ok().as_deref() != Some(&new[..]) {

@@ -12,7 +12,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -31,9 +30,9 @@ pub fn check(args: &BuildArgs, deb: &Path, xtask: &Path) -> Result<()> {
     // The same state as this checkout, committed or not, and its history (the changelog
     // names the commit and takes its date).
     harness::repo::copy_project(sh::root(), &clone).context("copying the project")?;
-    sh::run(Command::new("cp").arg("-a").arg(sh::root().join(".git")).arg(clone.join(".git")))?;
+    sh::run(tools::command("cp")?.arg("-a").arg(sh::root().join(".git")).arg(clone.join(".git")))?;
 
-    let mut cmd = Command::new(xtask);
+    let mut cmd = tools::built(xtask);
     cmd.env(sh::ROOT_ENV, &clone).args(["package", "--qemu", args.qemu.name]);
     if let Some(t) = &args.qemu_tarball {
         cmd.arg("--qemu-tarball").arg(t);
@@ -57,7 +56,7 @@ pub fn check(args: &BuildArgs, deb: &Path, xtask: &Path) -> Result<()> {
     }
     deps::ensure(&["diffoscope-minimal"])?;
     sh::step("the packages differ; diffoscope's report:");
-    let status = Command::new("diffoscope").arg("--text").arg("-").arg(deb).arg(&second).status()?;
+    let status = tools::command("diffoscope")?.arg("--text").arg("-").arg(deb).arg(&second).status()?;
     bail!(
         "{} and {} differ (diffoscope exited with {status}): the package is not reproducible",
         deb.display(),

@@ -126,7 +126,7 @@ fn function_from_schema(name: &str, dest: &std::path::Path) -> Result<()> {
         unpacked = tempfile::Builder::new().prefix("qemu-qapi-").tempdir()?;
         let tarball = crate::source::tarball(v, None)?;
         sh::run(
-            std::process::Command::new("tar")
+            tools::command("tar")?
                 .arg("xf")
                 .arg(&tarball)
                 .args(["--no-same-owner", "--strip-components=1", "--wildcards", "-C"])

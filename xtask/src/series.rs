@@ -14,7 +14,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
@@ -132,7 +131,7 @@ fn git_tree(l: &Layout, args: &BuildArgs, patches: &[PathBuf]) -> Result<Vec<(St
             .context("git am of the series failed")?;
     }
     let log = sh::output(
-        Command::new("git")
+        tools::command("git")?
             .arg("-C")
             .arg(&l.src)
             .args(["log", "--reverse", "--format=%H %s", "-n"])
@@ -235,7 +234,7 @@ fn checkout(l: &Layout, commit: &str) -> Result<()> {
 /// Configures the tree with the library (which CONFIG_MONITOR_RUST_LIB follows) or without.
 fn set_lib(l: &Layout, lib: Option<&Path>) -> Result<()> {
     let value = lib.map(|p| p.display().to_string()).unwrap_or_default();
-    let mut cmd = Command::new(l.venv.join("bin/meson"));
+    let mut cmd = tools::built(l.venv.join("bin/meson"));
     cmd.arg("configure").arg(&l.build).arg(format!("-Dmonitor_rust_lib={value}"));
     sh::run_logged(&mut cmd, &l.dir.join("meson-configure.log"), 1)
 }

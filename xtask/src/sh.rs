@@ -115,11 +115,6 @@ pub fn run_logged(cmd: &mut Command, log: &Path, every: usize) -> Result<()> {
     Ok(())
 }
 
-/// Whether we run as root (and may install packages).
-pub fn is_root() -> bool {
-    output(Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false)
-}
-
 /// Writes one line of results to stdout. A reader that has gone (`cargo xtask build |
 /// head -n 1`) ends the program quietly, as a closed pipe ends `cat`; any other write
 /// error ends it with a one-line message.

@@ -5,7 +5,6 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -150,11 +149,11 @@ fn download(v: &Version, dest: &Path) -> Result<()> {
         "fetching QEMU {} ({}, {} bytes) from Debian's source package",
         v.name, v.debian, v.size
     ));
-    sh::run(Command::new("apt-get").args(&opts).args(["-q", "update"]))?;
+    sh::run(tools::command("apt-get")?.args(&opts).args(["-q", "update"]))?;
     let work = tempfile::Builder::new().prefix("qemu-src-").tempdir_in(cache_dir())?;
     // The .dsc and Debian's patches may be refused by the mirror; only the orig tarball
     // matters, so a failed exit is judged by whether it arrived.
-    let status = Command::new("apt-get")
+    let status = tools::command("apt-get")?
         .args(&opts)
         .args(["-q", "source", "--download-only"])
         .arg(format!("qemu={}", v.debian))
@@ -189,11 +188,11 @@ pub fn pristine_git_tree_in(
     given: Option<&Path>,
 ) -> Result<()> {
     match src_dir {
-        Some(dir) => sh::run(Command::new("cp").arg("-a").arg(dir.join(".")).arg(tree))?,
+        Some(dir) => sh::run(tools::command("cp")?.arg("-a").arg(dir.join(".")).arg(tree))?,
         None => {
             let tarball = tarball(v, given)?;
             sh::run(
-                Command::new("tar")
+                tools::command("tar")?
                     .arg("xf")
                     .arg(&tarball)
                     .args(["--no-same-owner", "--strip-components=1", "-C"])
@@ -210,7 +209,7 @@ pub fn pristine_git_tree_in(
 /// Runs git in `tree` with a fixed identity, its output on stderr.
 pub fn git(tree: &Path, args: &[&str]) -> Result<()> {
     sh::run(
-        Command::new("git")
+        tools::command("git")?
             .arg("-C")
             .arg(tree)
             .args(["-c", "user.name=qemu-hello-rs", "-c", "user.email=ci@qemu-hello-rs.invalid"])

@@ -9,8 +9,6 @@
 //!    environment (`QEMU_HELLO_BINARY`, `QEMU_HELLO_STATICLIB`); libvirt's packages are
 //!    installed first for the end-to-end test (tests/libvirt.rs).
 
-use std::process::Command;
-
 use anyhow::{Context, Result};
 
 use crate::qemu::{self, Layout};
@@ -19,7 +17,7 @@ use crate::{BuildArgs, deps, package, patches, peer, reference, reproduce, serie
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
     #[command(flatten)]
-    build: BuildArgs,
+    pub build: BuildArgs,
     /// Test every supported QEMU version in turn (ignores --qemu and its source options).
     #[arg(long)]
     all_versions: bool,
@@ -259,7 +257,9 @@ fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
 
     let patches = l.patches()?;
     sh::step("checkpatch.pl on the series");
-    sh::run(Command::new("perl").arg(l.src.join("scripts/checkpatch.pl")).arg("--no-tree").args(&patches))?;
+    sh::run(
+        tools::command("perl")?.arg(l.src.join("scripts/checkpatch.pl")).arg("--no-tree").args(&patches),
+    )?;
 
     sh::step("git am of the series onto pristine QEMU");
     source::git(tree, &["checkout", "-q", "--detach", "HEAD"])?;
@@ -268,7 +268,7 @@ fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
     am.extend(patches.iter().map(|p| p.display().to_string()));
     source::git(tree, &am.iter().map(String::as_str).collect::<Vec<_>>()).context("git am failed")?;
     let log = sh::output(
-        Command::new("git")
+        tools::command("git")?
             .arg("-C")
             .arg(tree)
             .args(["log", "--format=%s", "-n"])
@@ -289,13 +289,13 @@ fn qemu_own_tests(l: &Layout, binary: &std::path::Path) -> Result<()> {
     let targets: Vec<String> = QTESTS.iter().map(|t| format!("tests/qtest/{t}")).collect();
     qemu::ninja(l, &targets.iter().map(String::as_str).collect::<Vec<_>>(), "ninja-qtests.log")?;
     for t in QTESTS {
-        let mut cmd = Command::new(l.build.join("tests/qtest").join(t));
+        let mut cmd = tools::built(l.build.join("tests/qtest").join(t));
         cmd.current_dir(&l.build).env("QTEST_QEMU_BINARY", binary);
         sh::run_logged(&mut cmd, &l.dir.join(format!("{t}.log")), 1)
             .with_context(|| format!("QEMU's {t}"))?;
     }
     sh::step("QEMU's QAPI schema tests (meson test --suite qapi-schema)");
-    let mut cmd = Command::new(l.venv.join("bin/meson"));
+    let mut cmd = tools::built(l.venv.join("bin/meson"));
     cmd.args(["test", "--no-rebuild", "--print-errorlogs", "--suite", "qapi-schema", "-C"]).arg(&l.build);
     sh::run_logged(&mut cmd, &l.dir.join("qapi-schema-tests.log"), 1)
 }

@@ -2,21 +2,33 @@
 //! The build driver under bad input, as a new user would give it: each option's bad
 //! value is refused with one line naming the option and the value, nothing is built,
 //! and a reader that goes away (`cargo xtask build | head -n 1`) ends it quietly.
+//!
+//! Each refusal is checked twice: on this machine as it is, and with every package of
+//! the tools table counting as absent (`tools::ABSENT_ENV`), where any install or tool
+//! the driver needed before checking its options would fail first. A refusal that
+//! passes only because an earlier run installed something fails here.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .output()
-        .expect("xtask runs")
+fn xtask(args: &[&str], tools_absent: bool) -> Output {
+    let mut cmd = tools::built(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args).env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE");
+    if tools_absent {
+        cmd.env(tools::ABSENT_ENV, "1");
+    }
+    cmd.output().expect("xtask runs")
 }
 
-/// Expects a refusal: a non-zero exit, and a first stderr line naming each of `needles`.
+/// Expects a refusal: a non-zero exit, and a first stderr line naming each of `needles`,
+/// with the machine's tools and without any.
 fn assert_refused(args: &[&str], needles: &[&str]) {
-    let out = xtask(args);
+    assert_refused_with(args, needles, false);
+    assert_refused_with(args, needles, true);
+}
+
+fn assert_refused_with(args: &[&str], needles: &[&str], tools_absent: bool) {
+    let out = xtask(args, tools_absent);
+    let args = format!("{args:?}{}", if tools_absent { " (no tools)" } else { "" });
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} was accepted:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
@@ -68,7 +80,7 @@ fn a_bad_command_name_or_number_is_named() {
 #[test]
 fn a_closed_stdout_ends_the_build_quietly() {
     let version = std::env::var("QEMU_HELLO_SERIES").expect("cargo xtask test sets QEMU_HELLO_SERIES");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let mut child = tools::built(env!("CARGO_BIN_EXE_xtask"))
         .args(["build", "--qemu", &version])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
