@@ -7,7 +7,8 @@
 //! A scratch crate's `build.rs` calls [`build`]; its `lib.rs` is `commands!()`. Each
 //! command function is a stub with the signature [`glue::signature`] writes (what
 //! `cargo xtask new-command` writes), in `OUT_DIR/commands/`. The crate compiling is the
-//! proof; the report (`QEMU_MONITOR_LAYER_COVERAGE_REPORT`, JSON) says what is in it.
+//! proof; the report (`OUT_DIR/coverage.json`, written with the glue it describes, so a
+//! build that is up to date keeps the report that matches it) says what is in it.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -57,7 +58,6 @@ fn merge(into: &mut Schema, part: Schema) {
 pub fn build() {
     let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     println!("cargo::rerun-if-env-changed=QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE");
-    println!("cargo::rerun-if-env-changed=QEMU_MONITOR_LAYER_COVERAGE_REPORT");
     println!("cargo::rerun-if-changed={}", glue::describe_script().display());
     let tree = crate::Tree::from_env(&root);
     // Before 10.2, QEMU compiles some modules (`*-target.json`) once per target, and
@@ -129,10 +129,7 @@ pub fn build() {
     let generated = glue::generate(&carried, &[], &commands_dir).unwrap_or_else(|e| crate::fail(&e));
     crate::write(&out.join("glue.rs"), &generated.glue);
     crate::write(&out.join("commands.rs"), &generated.modules);
-    if let Some(path) = std::env::var_os("QEMU_MONITOR_LAYER_COVERAGE_REPORT") {
-        let json = serde_json::to_string_pretty(&report).expect("a report");
-        crate::write(Path::new(&path), &json);
-    }
+    crate::write(&out.join("coverage.json"), &serde_json::to_string_pretty(&report).expect("a report"));
 
     // The headers of every module the carried entities come from.
     let files = carried.commands.iter().map(|c| &c.file).chain(carried.events.iter().map(|e| &e.file));

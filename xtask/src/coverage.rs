@@ -72,7 +72,6 @@ pub fn run(l: &Layout, binary: &std::path::Path) -> Result<String> {
 
     let ours = own_names()?;
     let report_path = dir.join(format!("{}.json", l.version.name));
-    let _ = fs::remove_file(&report_path);
     sh::step(format!(
         "generating and compiling the layer's glue for QEMU {}'s own schema (target/coverage/)",
         l.version.name
@@ -83,16 +82,18 @@ pub fn run(l: &Layout, binary: &std::path::Path) -> Result<String> {
         .current_dir(&krate)
         .args(["build", "--lib", "--quiet"])
         .env("CARGO_TARGET_DIR", dir.join("target"))
-        .env("QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE", ours.iter().cloned().collect::<Vec<_>>().join(","))
-        .env("QEMU_MONITOR_LAYER_COVERAGE_REPORT", &report_path);
+        .env("QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE", ours.iter().cloned().collect::<Vec<_>>().join(","));
     qemu::cargo_env(l, &mut cargo);
     sh::run(&mut cargo).context("the coverage crate does not compile")?;
     let compile = started.elapsed();
-    let report: Value = serde_json::from_str(
-        &fs::read_to_string(&report_path)
-            .with_context(|| format!("no report at {}", report_path.display()))?,
-    )?;
-    let glue = newest(&dir.join("target/debug/build"), "glue.rs")?;
+    // The report the build script wrote beside the glue it describes: an up-to-date
+    // build (the same release twice) keeps both, so a second run answers the same.
+    let out_dir = newest(&dir.join("target/debug/build"), "glue.rs")?;
+    let glue = out_dir.join("glue.rs");
+    let text = fs::read_to_string(out_dir.join("coverage.json"))
+        .with_context(|| format!("no report beside {}", glue.display()))?;
+    fs::write(&report_path, &text).with_context(|| format!("cannot write {}", report_path.display()))?;
+    let report: Value = serde_json::from_str(&text)?;
 
     let (commands, events) = offered(binary)?;
     let commands: BTreeSet<String> = commands.difference(&ours).cloned().collect();
@@ -160,15 +161,16 @@ fn write_if_changed(path: &std::path::Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// The newest file called `name` under `dir` (cargo's build script output dirs).
+/// The output dir under `dir` (cargo's build script output dirs) with the newest file
+/// called `name`.
 fn newest(dir: &std::path::Path, name: &str) -> Result<std::path::PathBuf> {
     let mut best: Option<(std::time::SystemTime, std::path::PathBuf)> = None;
     for e in fs::read_dir(dir)?.flatten() {
-        let p = e.path().join("out").join(name);
-        if let Ok(m) = fs::metadata(&p) {
+        let out = e.path().join("out");
+        if let Ok(m) = fs::metadata(out.join(name)) {
             let t = m.modified()?;
             if best.as_ref().is_none_or(|(b, _)| t > *b) {
-                best = Some((t, p));
+                best = Some((t, out));
             }
         }
     }

@@ -10,6 +10,7 @@ mod bench;
 mod coverage;
 mod crates;
 mod deps;
+mod fresh;
 mod libvirt;
 mod package;
 mod patches;
@@ -72,6 +73,9 @@ enum Cmd {
     /// Fetch the emulator a VM migrates from and back to (Debian's qemu-system-x86 of the
     /// release, or for 10.2.2 the upstream build without the library); print its path.
     Peer(BuildArgs),
+    /// The README's two commands on a fresh Debian 12 system made with debootstrap (as
+    /// root; this machine's Rust toolchain the only thing brought in), each one timed.
+    Fresh(fresh::FreshArgs),
     /// Build if needed; print the Rust glue generated from qapi/ for the release (the
     /// handlers QEMU calls, each with its compile-time proof), for review.
     Glue(BuildArgs),
@@ -119,7 +123,7 @@ impl Cmd {
             Cmd::Bench(a) => Some(&a.build),
             Cmd::Package(a) => Some(&a.build),
             Cmd::Libvirt(a) => Some(&a.build),
-            Cmd::NewCommand(_) | Cmd::Patches(_) | Cmd::Repo(_) => None,
+            Cmd::NewCommand(_) | Cmd::Patches(_) | Cmd::Repo(_) | Cmd::Fresh(_) => None,
         }
     }
 }
@@ -177,6 +181,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Repo(args) => repo::repo(&args)?,
         Cmd::Peer(args) => peer::peer(&args)?,
         Cmd::Coverage(args) => coverage::coverage(&args)?,
+        Cmd::Fresh(args) => fresh::fresh(&args)?,
         Cmd::Glue(args) => {
             let built = qemu::build(&args)?;
             out!("{}", qemu::generated_glue(&built.layout)?);
