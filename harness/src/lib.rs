@@ -225,6 +225,12 @@ impl Qemu {
         self.qmp_at(0)
     }
 
+    /// The main QMP monitor's socket, for a client of another program (QEMU's
+    /// `qmp-shell`); it takes one client at a time.
+    pub fn qmp_socket(&self) -> PathBuf {
+        self.dir.path().join("qmp.sock")
+    }
+
     /// A client of the readline human monitor (needs [`Options::hmp_socket`]).
     pub fn hmp(&self) -> io::Result<Hmp> {
         Hmp::connect(&self.dir.path().join("hmp.sock"))

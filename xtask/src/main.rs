@@ -7,6 +7,7 @@
 #[macro_use]
 mod sh;
 mod bench;
+mod call;
 mod coverage;
 mod crates;
 mod deps;
@@ -49,6 +50,12 @@ enum Cmd {
     Build(BuildArgs),
     /// Build if needed, boot the patched QEMU and call hello-world over QMP and HMP.
     Run(BuildArgs),
+    /// Build if needed, boot the development VM and send each command given (QMP JSON, or
+    /// HMP lines with --hmp); print each reply as `virsh qemu-monitor-command --pretty`.
+    Call(call::CallArgs),
+    /// Build if needed, boot the development VM and open QEMU's qmp-shell on it (--hmp:
+    /// the human monitor), with history and tab completion.
+    Shell(call::ShellArgs),
     /// Build if needed, then rustfmt, clippy, series checks, unit and integration tests.
     Test(test::TestArgs),
     /// Benchmark the Rust implementation against the C reference; write BENCHMARKS.md.
@@ -123,6 +130,8 @@ impl Cmd {
             Cmd::Bench(a) => Some(&a.build),
             Cmd::Package(a) => Some(&a.build),
             Cmd::Libvirt(a) => Some(&a.build),
+            Cmd::Call(a) => Some(&a.build),
+            Cmd::Shell(a) => Some(&a.build),
             Cmd::NewCommand(_) | Cmd::Patches(_) | Cmd::Repo(_) | Cmd::Fresh(_) => None,
         }
     }
@@ -144,17 +153,26 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(args) = cli.cmd.build_args() {
         args.check()?;
     }
+    if let Cmd::Call(args) = &cli.cmd {
+        args.requests()?;
+    }
     if let Some(dir) = cli.crate_dir {
         if !dir.join("Cargo.toml").is_file() || !dir.join("qapi").is_dir() {
             anyhow::bail!("--crate {}: not a command crate (it needs Cargo.toml and qapi/)", dir.display());
         }
         if !matches!(
             cli.cmd,
-            Cmd::Build(_) | Cmd::Run(_) | Cmd::Patches(_) | Cmd::NewCommand(_) | Cmd::Glue(_)
+            Cmd::Build(_)
+                | Cmd::Run(_)
+                | Cmd::Patches(_)
+                | Cmd::NewCommand(_)
+                | Cmd::Glue(_)
+                | Cmd::Call(_)
+                | Cmd::Shell(_)
         ) {
             anyhow::bail!(
-                "--crate is for build, run, patches, new-command and glue; test, bench, package, repo \
-                 and libvirt serve this repository's crate"
+                "--crate is for build, run, call, shell, patches, new-command and glue; test, bench, \
+                 package, repo and libvirt serve this repository's crate"
             );
         }
         sh::set_crate_dir(dir.canonicalize()?);
@@ -182,6 +200,8 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Peer(args) => peer::peer(&args)?,
         Cmd::Coverage(args) => coverage::coverage(&args)?,
         Cmd::Fresh(args) => fresh::fresh(&args)?,
+        Cmd::Call(args) => call::call(&args)?,
+        Cmd::Shell(args) => call::shell(&args)?,
         Cmd::Glue(args) => {
             let built = qemu::build(&args)?;
             out!("{}", qemu::generated_glue(&built.layout)?);

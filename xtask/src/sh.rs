@@ -81,6 +81,24 @@ pub fn output(cmd: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Runs `cmd` with `input` on its stdin and returns its stdout; fails if it exits
+/// non-zero.
+pub fn output_with_input(cmd: &mut Command, input: &[u8]) -> Result<String> {
+    let what = describe(cmd);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot start `{what}`"))?;
+    child.stdin.take().expect("piped").write_all(input)?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!("`{what}` failed ({})", out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Runs a long build step (ninja, configure) with its output in `log`, showing one
 /// progress line in `every` of ninja's `[n/m]` lines and all other lines; on failure,
 /// the last lines of the log.
