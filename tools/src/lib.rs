@@ -47,6 +47,7 @@ pub const TABLE: &[(&str, Source)] = &[
     ("cargo", Toolchain),
     ("cc", Debian("gcc")),
     ("chmod", Debian("coreutils")),
+    ("chroot", Debian("coreutils")),
     ("chown", Debian("coreutils")),
     ("cp", Debian("coreutils")),
     ("date", Debian("coreutils")),

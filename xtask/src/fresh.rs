@@ -6,7 +6,9 @@
 //! with `debootstrap` (variant minbase, from the mirror this machine's apt uses) in
 //! `target/fresh/root/`, adds only what a machine of this kind has before any project
 //! runs (ca-certificates, git, and gcc, which the Rust toolchain links with), brings in
-//! this machine's Rust toolchain read-only, clones this repository's HEAD into it, and
+//! this machine's Rust toolchain read-only and the settings that reach the registries
+//! (apt's sources, the certificate authorities it trusts, pip's certificate and
+//! timeout), clones this repository's HEAD into it, and
 //! runs `cargo xtask run` and then `cargo xtask test` there, each in its own private
 //! mount and PID namespace (`unshare`, then `chroot`), printing each one's time. Nothing
 //! the host installed (packages, ccache, cargo's registry, QEMU's source cache) is seen.
@@ -79,6 +81,12 @@ pub fn fresh(args: &FreshArgs) -> Result<()> {
             fs::copy(&host, root.join(f)).with_context(|| format!("cannot copy {}", host.display()))?;
         }
     }
+    // The certificates this machine trusts (its network's own authority among them), so
+    // cargo and pip reach the registries as they do here: kept through any later
+    // update-ca-certificates by living under /usr/local/share/ca-certificates.
+    let local_ca = root.join("usr/local/share/ca-certificates/this-machine.crt");
+    fs::copy("/etc/ssl/certs/ca-certificates.crt", &local_ca).context("this machine's CA bundle")?;
+    sh::run(tools::command("chroot")?.arg(&root).arg("update-ca-certificates"))?;
     let clone = root.join("root/qemu-hello-rs");
     sh::run(tools::command("git")?.args(["clone", "-q", "--no-hardlinks"]).arg(sh::root()).arg(&clone))?;
     for d in [".rustup", ".cargo/bin"] {
