@@ -72,13 +72,23 @@ pub fn fresh(args: &FreshArgs) -> Result<()> {
             .arg(&root)
             .arg(&mirror),
     )?;
-    // apt in the new system reaches the registries as this machine's apt does.
-    for f in
+    // apt in the new system reaches the registries as this machine's apt does: its
+    // sources and its settings for them (a machine of this kind has both).
+    let mut settings: Vec<PathBuf> =
         ["etc/apt/sources.list.d/debian.sources", "etc/apt/sources.list", "etc/resolv.conf", "etc/pip.conf"]
-    {
-        let host = Path::new("/").join(f);
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+    for e in fs::read_dir("/etc/apt/apt.conf.d")?.flatten() {
+        let name = Path::new("etc/apt/apt.conf.d").join(e.file_name());
+        if !root.join(&name).exists() {
+            settings.push(name);
+        }
+    }
+    for f in settings {
+        let host = Path::new("/").join(&f);
         if host.is_file() {
-            fs::copy(&host, root.join(f)).with_context(|| format!("cannot copy {}", host.display()))?;
+            fs::copy(&host, root.join(&f)).with_context(|| format!("cannot copy {}", host.display()))?;
         }
     }
     // The certificates this machine trusts (its network's own authority among them), so
