@@ -615,6 +615,8 @@ fn a_scaffolded_command_builds_and_answers() {
         "src/commands/query_say_hello.rs",
         "src/commands/say_hello.rs",
         "src/commands/say_kinds.rs",
+        "tests/transcripts/query-say-hello.txt",
+        "tests/transcripts/say-hello.txt",
     ]
     .iter()
     .map(PathBuf::from)

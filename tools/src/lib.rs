@@ -47,8 +47,8 @@ pub const TABLE: &[(&str, Source)] = &[
     ("cargo", Toolchain),
     ("cc", Debian("gcc")),
     ("chmod", Debian("coreutils")),
-    ("chroot", Debian("coreutils")),
     ("chown", Debian("coreutils")),
+    ("chroot", Debian("coreutils")),
     ("cp", Debian("coreutils")),
     ("date", Debian("coreutils")),
     ("debootstrap", Debian("debootstrap")),
@@ -81,6 +81,7 @@ pub const TABLE: &[(&str, Source)] = &[
     ("python3", Debian("python3-minimal")),
     ("runuser", Debian("util-linux")),
     ("rustc", Toolchain),
+    ("rustfmt", Toolchain),
     ("sh", Debian("dash")),
     ("size", Debian("binutils")),
     ("strip", Debian("binutils")),
@@ -134,11 +135,16 @@ pub fn command(program: &str) -> Result<Command, Error> {
             Ok(Command::new(path))
         }
         Toolchain => {
-            let var = if program == "cargo" { "CARGO" } else { "RUSTC" };
+            // The cargo and rustc this process runs under, as cargo names them to it.
+            let var = match program {
+                "cargo" => Some("CARGO"),
+                "rustc" => Some("RUSTC"),
+                _ => None,
+            };
             let path =
-                std::env::var_os(var).map(PathBuf::from).or_else(|| resolve(program)).ok_or_else(|| {
-                    Error(format!("`{program}` not found: install Rust's toolchain with rustup"))
-                })?;
+                var.and_then(std::env::var_os).map(PathBuf::from).or_else(|| resolve(program)).ok_or_else(
+                    || Error(format!("`{program}` not found: install Rust's toolchain with rustup")),
+                )?;
             Ok(Command::new(path))
         }
     }

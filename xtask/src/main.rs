@@ -17,6 +17,7 @@ mod package;
 mod patches;
 mod peer;
 mod qemu;
+mod quick;
 mod reference;
 mod repo;
 mod reproduce;
@@ -169,10 +170,11 @@ fn run(cli: Cli) -> Result<()> {
                 | Cmd::Glue(_)
                 | Cmd::Call(_)
                 | Cmd::Shell(_)
-        ) {
+        ) && !matches!(&cli.cmd, Cmd::Test(t) if t.quick)
+        {
             anyhow::bail!(
-                "--crate is for build, run, call, shell, patches, new-command and glue; test, bench, \
-                 package, repo and libvirt serve this repository's crate"
+                "--crate is for build, run, call, shell, test --quick, patches, new-command and glue; \
+                 test, bench, package, repo and libvirt serve this repository's crate"
             );
         }
         sh::set_crate_dir(dir.canonicalize()?);

@@ -30,13 +30,18 @@ pub fn patches(args: &PatchesArgs) -> Result<()> {
     for v in chosen {
         let l = Layout::new(v, Flavor::Rust);
         let tree = source::pristine_git_tree(v, None, None)?;
+        let dir = sh::crate_dir().join("qemu-patches").join(v.name);
         if args.check {
             check(&l, tree.path())?;
         } else {
-            let out = sh::crate_dir().join("qemu-patches").join(v.name);
-            generate(&l, tree.path(), &out)?;
-            sh::step(format!("wrote {}", out.display()));
+            generate(&l, tree.path(), &dir)?;
         }
+        let count = l.patches()?.len();
+        out!(
+            "qemu-patches/{}: {count} patches, {} qapi/",
+            v.name,
+            if args.check { "as generated from" } else { "written from" }
+        );
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! `cargo xtask new-command NAME [--hmp]`: writes the stubs of a new monitor command —
-//! its schema `qapi/NAME.json`, with `--hmp` its HMP entry `qapi/NAME.hx`, and its
-//! function `src/commands/<name with underscores>.rs` — and says what to do next.
+//! its schema `qapi/NAME.json`, with `--hmp` its HMP entry `qapi/NAME.hx`, its
+//! function `src/commands/<name with underscores>.rs`, and its transcript
+//! `tests/transcripts/NAME.txt` (a call and the reply it must get, which `cargo xtask
+//! test --quick` checks) — and says what to do next.
 //!
 //! The stub function compiles and answers with an error saying it is not implemented
 //! yet, so a scaffolded command builds, boots and can be called before it is written.
@@ -74,6 +76,17 @@ pub fn new_command(args: &NewCommandArgs) -> Result<()> {
             ),
         ),
     ];
+    // The command's transcript, which `cargo xtask test --quick` runs: the stub's answer
+    // now, the real one once it is written.
+    files.push((
+        root.join("tests/transcripts").join(format!("{name}.txt")),
+        format!(
+            "# {name}: each call with the reply it must get (`cargo xtask test --quick`).\n\
+             # The stub's answer first: change it to what {name} answers once written.\n\n\
+             -> {{ \"execute\": \"{name}\" }}\n\
+             <- {{ \"error\": {{ \"class\": \"GenericError\", \"desc\": \"{name} is not implemented yet\" }} }}\n"
+        ),
+    ));
     if args.hmp {
         files.push((
             root.join("qapi").join(format!("{name}.hx")),
@@ -104,7 +117,9 @@ pub fn new_command(args: &NewCommandArgs) -> Result<()> {
     }
     sh::step(format!(
         "next: declare the arguments and document {name} in qapi/{name}.json{hx}, write the body of \
-         {c_name}() in src/commands/{c_name}.rs, then `cargo xtask patches` and `cargo xtask test`",
+         {c_name}() in src/commands/{c_name}.rs and its calls in tests/transcripts/{name}.txt; then \
+         `cargo xtask test --quick`, `cargo xtask call '{{\"execute\":\"{name}\"}}'` or `cargo xtask \
+         shell`; `cargo xtask patches` and `cargo xtask test` before you commit",
         hx = if args.hmp { format!(" (and qapi/{name}.hx)") } else { String::new() }
     ));
     Ok(())

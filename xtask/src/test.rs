@@ -12,7 +12,9 @@
 use anyhow::{Context, Result};
 
 use crate::qemu::{self, Layout};
-use crate::{BuildArgs, deps, package, patches, peer, reference, reproduce, series, sh, source, versions};
+use crate::{
+    BuildArgs, deps, package, patches, peer, quick, reference, reproduce, series, sh, source, versions,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
@@ -29,6 +31,12 @@ pub struct TestArgs {
     /// test` runs these for the default release).
     #[arg(long, conflicts_with_all = ["all_versions", "long"])]
     series: bool,
+    /// Only the quick tier, with the build done: rustfmt (command files too), clippy,
+    /// unit tests, the generator's checks, the quick integration tests, the schema
+    /// documentation's examples and the crate's transcripts (tests/transcripts/). With
+    /// --crate, for that crate.
+    #[arg(long, conflicts_with_all = ["all_versions", "long", "series"])]
+    pub quick: bool,
 }
 
 pub fn test(args: &TestArgs) -> Result<()> {
@@ -37,6 +45,10 @@ pub fn test(args: &TestArgs) -> Result<()> {
     if args.series {
         let built = qemu::build(&args.build)?;
         return test_series(&built, &args.build);
+    }
+    if args.quick {
+        let built = qemu::build(&args.build)?;
+        return quick::quick(&built).map(drop);
     }
     if !args.all_versions {
         return test_version(&args.build, args.long).map(drop);
@@ -65,11 +77,8 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<Option<std::path::PathBu
     let built = qemu::build(args)?;
     let l = &built.layout;
 
-    sh::step(format!("cargo clippy --all-targets -- -D warnings (QEMU {})", l.version.name));
-    let mut clippy = qemu::cargo();
-    clippy.current_dir(sh::root()).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
-    qemu::cargo_env(l, &mut clippy);
-    sh::run(&mut clippy)?;
+    // rustfmt, clippy, the quick tests, the documentation's examples, the transcripts.
+    let quick = quick::quick(&built)?;
 
     sh::step(format!("the benchmarks' C reference compiles with QEMU {}'s own flags", l.version.name));
     let scratch = tempfile::tempdir()?;
@@ -77,19 +86,22 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<Option<std::path::PathBu
 
     check_series(l, args)?;
 
-    deps::ensure(&[deps::LIBVIRT, deps::TEST_TOOLS].concat())?;
-    sh::step(format!("unit and integration tests (QEMU {})", l.version.name));
+    let slow = quick::slow_tests()?;
+    sh::step(format!(
+        "the other integration tests (QEMU {}): tests/{{{}}}.rs (the quick tier took {:.0} s)",
+        l.version.name,
+        slow.join(","),
+        quick.as_secs_f64()
+    ));
     let mut test = qemu::cargo();
-    test.current_dir(sh::root())
-        .args(["test", "--workspace"])
-        .env(harness::BINARY_ENV, &built.binary)
-        .env("QEMU_HELLO_STATICLIB", l.staticlib())
-        .env("QEMU_HELLO_VERSION", l.version.release)
-        .env("QEMU_HELLO_SERIES", l.version.name);
+    test.current_dir(sh::root()).args(["test", "-p", "qemu-hello-rs"]);
+    for t in &slow {
+        test.args(["--test", t]);
+    }
     if long {
         test.env("QEMU_HELLO_LONG", "1").env("QEMU_HELLO_CASES", "100000");
     }
-    qemu::cargo_env(l, &mut test);
+    quick::test_env(&built, &mut test);
     sh::run(&mut test)?;
 
     qemu_own_tests(l, &built.binary)?;
@@ -97,6 +109,14 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<Option<std::path::PathBu
     // The layer's glue for QEMU's own schema, compiled with every proof.
     let proven = crate::coverage::run(l, &built.binary)?;
     sh::step(&proven);
+    sh::step("each driver command's result, run twice, is the same (xtask/tests/cli.rs)");
+    let mut twice = qemu::cargo();
+    twice
+        .current_dir(sh::root())
+        .args(["test", "-p", "xtask", "--test", "cli", "--", "--ignored", "--exact"])
+        .arg("each_result_is_the_same_when_run_twice");
+    quick::test_env(&built, &mut twice);
+    sh::run(&mut twice)?;
 
     // The README's path for a new command, followed in a copy of the repository: it
     // builds QEMU there (a few minutes with ccache), so once, for the default release;

@@ -92,3 +92,113 @@ fn a_closed_stdout_ends_the_build_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "exit {}:\n{stderr}", out.status);
 }
+
+/// The release `cargo xtask test` built (its build is done, so each call here only boots).
+fn series() -> String {
+    std::env::var("QEMU_HELLO_SERIES").expect("cargo xtask test sets QEMU_HELLO_SERIES")
+}
+
+/// `cargo xtask call`: each reply on stdout as `virsh qemu-monitor-command --pretty`
+/// prints it, QEMU's stdout on stderr, and with --hmp the monitor's text.
+#[test]
+fn call_prints_each_reply_as_virsh_does() {
+    let v = series();
+    let out = xtask(
+        &[
+            "call",
+            "--qemu",
+            &v,
+            r#"{"execute":"hello-world","arguments":{"message":"from call"}}"#,
+            r#"{"execute":"query-hello-world"}"#,
+        ],
+        false,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let expected = "{\n  \"return\": {}\n}\n{\n  \"return\": {\n    \"calls\": 1,\n    \"failed-writes\": 0,\n    \
+                    \"last-message\": \"from call\",\n    \"printed\": 1,\n    \"refused\": 0\n  }\n}\n";
+    assert_eq!(stdout, expected);
+    assert!(stderr.contains("QEMU's stdout:\n    from call\n"), "{stderr}");
+
+    let out = xtask(&["call", "--qemu", &v, "--hmp", "hello-world over hmp", "info hello-world"], false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout, "\ncalls: 1\nprinted: 1\nrefused: 0\nfailed writes: 0\nlast message: over hmp\n");
+
+    let out = xtask(&["call", "--qemu", &v, "--return-value", r#"{"execute":"query-hello-world"}"#], false);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\n  \"calls\": 0,\n  \"failed-writes\": 0,\n  \"printed\": 0,\n  \"refused\": 0\n}\n"
+    );
+
+    // An error reply is printed whole, and the call fails.
+    let out = xtask(&["call", "--qemu", &v, r#"{"execute":"hello-world","arguments":{"message":1}}"#], false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("\"desc\": \"Invalid parameter type for 'message', expected: string\""),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 1 commands answered with an error"));
+}
+
+#[test]
+fn a_call_that_is_not_a_qmp_command_is_refused_before_any_build() {
+    assert_refused(&["call", "not json"], &["command 1", "not JSON"]);
+    assert_refused(&["call", "{}", r#"{"x":1}"#], &["command 1", "\"execute\""]);
+}
+
+/// The shell is QEMU's own qmp-shell: it reads commands from a pipe as from a terminal.
+#[test]
+fn the_shell_is_qemus_qmp_shell() {
+    use std::io::Write;
+    for (hmp, input, needle) in [
+        (
+            false,
+            "hello-world message=from-the-shell\nquery-hello-world\n",
+            "\"last-message\": \"from-the-shell\"",
+        ),
+        (true, "hello-world from hmp\ninfo hello-world\n", "last message: from hmp"),
+    ] {
+        let mut cmd = tools::built(env!("CARGO_BIN_EXE_xtask"));
+        cmd.args(["shell", "--qemu", &series()]);
+        if hmp {
+            cmd.arg("--hmp");
+        }
+        let mut child =
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("Connected to QEMU"), "{stdout}");
+        assert!(stdout.contains(needle), "{stdout}");
+    }
+}
+
+/// Each driver command that prints a result gives the same last line run twice in a
+/// row (coverage's second run once found no report). Run by `cargo xtask test` after
+/// its coverage build, which makes both runs here quick.
+#[test]
+#[ignore = "runs coverage; cargo xtask test runs it after its own coverage build"]
+fn each_result_is_the_same_when_run_twice() {
+    let v = series();
+    for args in [
+        vec!["coverage", "--qemu", &v],
+        vec!["build", "--qemu", &v],
+        vec!["glue", "--qemu", &v],
+        vec!["patches", "--check", "--qemu", &v],
+    ] {
+        let last: Vec<String> = (0..2)
+            .map(|_| {
+                let out = xtask(&args, false);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(out.status.success(), "{args:?}:\n{stderr}");
+                String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string()
+            })
+            .collect();
+        assert_eq!(last[0], last[1], "{args:?} answered differently the second time");
+        eprintln!("{args:?} twice: {}", last[0]);
+    }
+}
