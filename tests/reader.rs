@@ -152,6 +152,42 @@ fn every_other_construct_is_carried() {
 /// A type named like an item the generated `qapi` module uses (Rust's `Box`, the
 /// layer's `Scope`) would shadow it there; the build refuses it by name instead.
 #[test]
+fn a_member_named_errp_is_refused_before_bindgen() {
+    let err = match generate(
+        "
+##
+# @c-errp:
+#
+# @errp: e
+#
+# @x: x
+##
+{ 'command': 'c-errp', 'data': { 'errp': 'str', 'x': 'int' } }
+
+##
+# @c-errp-boxed:
+##
+{ 'command': 'c-errp-boxed', 'data': 'ErrpArgs', 'boxed': true }
+
+##
+# @ErrpArgs:
+#
+# @errp: e
+##
+{ 'struct': 'ErrpArgs', 'data': { 'errp': 'str' } }
+",
+    ) {
+        Ok(_) => panic!("the schema was accepted"),
+        Err(e) => e,
+    };
+    let expected = "case.json: command 'c-errp', member 'errp': QEMU's generated prototype \
+                    qmp_c_errp(…, Error **errp) already has a parameter errp";
+    assert!(err.lines().any(|l| l.contains(expected)), "no refusal {expected:?} in:\n{err}");
+    // The boxed command carries it as a struct field: only the first is refused.
+    assert_eq!(err.lines().count(), 1, "unexpected refusals:\n{err}");
+}
+
+#[test]
 fn a_type_named_like_what_the_glue_uses_is_refused() {
     let err = match generate(
         "
@@ -219,14 +255,12 @@ fn base_members_come_first_and_keywords_are_escaped() {
 #
 # @args: a
 #
-# @errp: e
-#
 # @scope: s
 #
 # @call: c
 ##
 { 'command': 'c-locals', 'returns': 'Derived',
-  'data': { 'type': 'str', '*mon': 'int', 'args': 'bool', 'errp': 'str', 'scope': 'str', 'call': 'int' } }
+  'data': { 'type': 'str', '*mon': 'int', 'args': 'bool', 'scope': 'str', 'call': 'int' } }
 ",
     )
     .unwrap_or_else(|e| panic!("refused: {e}"));
@@ -238,13 +272,13 @@ fn base_members_come_first_and_keywords_are_escaped() {
     assert!(ty < args, "the base's member comes first, as in C:\n{derived}");
     assert!(g.contains("(*c).type_ = self.r#type.into_raw();"), "bindgen's name for the C field:\n{g}");
     // The handler's parameters and locals: every member's is `arg_`/`flag_` prefixed.
+    // (A member `errp` clashes in QEMU's C prototype instead, and is refused: below.)
     let handler = &g[g.find("pub unsafe extern \"C\" fn qmp_c_locals(").expect("the handler")..];
     let signature = handler[..handler.find('{').unwrap()].split_whitespace().collect::<Vec<_>>().join(" ");
     for p in [
         "arg_type: *const ::core::ffi::c_char",
         "flag_mon: bool, arg_mon: i64",
         "arg_args: bool",
-        "arg_errp: *const ::core::ffi::c_char",
         "arg_scope: *const",
         "arg_call: i64",
         "errp: *mut *mut bindings::Error",

@@ -677,6 +677,24 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     // An 'if' on a struct's member is carried (`#[cfg]` on its field); QAPI allows none
     // on a command's or an event's own members.
 
+    // A member QEMU's C generator turns into a parameter of the handler's prototype
+    // beside its own `Error **errp`: C refuses the redefinition, in a header, naming
+    // neither the schema file nor the command. (`has_`-prefixed names and C keywords
+    // QAPI itself refuses or renames; a boxed command's members are fields of one
+    // struct, and an event's sender has no `errp`.)
+    for c in schema.commands.iter().filter(|c| !c.boxed) {
+        for m in c.args.iter().filter(|m| m.c_name == "errp") {
+            found.push(format!(
+                "{}: command '{}', member '{}': QEMU's generated prototype qmp_{}(…, Error **errp) \
+                 already has a parameter errp; rename the member, or make the command 'boxed': true",
+                c.file,
+                c.name,
+                m.name,
+                c.name.replace(['-', '.'], "_")
+            ));
+        }
+    }
+
     // A type whose Rust name the generated `qapi` module already uses for another item.
     let types = schema.structs.iter().map(|s| ("type", &s.name, &s.c_name, &s.file));
     let types = types.chain(schema.alternates.iter().map(|a| ("alternate", &a.name, &a.c_name, &a.file)));
