@@ -322,6 +322,36 @@ impl harness::qapi::Command for SayHello {
     const ALLOW_OOB: bool = false;
 }
 
+/// Commands named after Rust keywords, as `new-command` scaffolds them (no arguments):
+/// each is `crate::commands::r#<name>::r#<name>` in the generated glue.
+const KEYWORD_COMMANDS: [&str; 3] = ["type", "match", "loop"];
+
+macro_rules! keyword_command {
+    ($t:ident, $name:literal) => {
+        #[derive(Serialize, Debug, Default)]
+        struct $t {}
+        impl harness::qapi::Command for $t {
+            type Ok = Value;
+            const NAME: &'static str = $name;
+            const ALLOW_OOB: bool = false;
+        }
+    };
+}
+keyword_command!(TypeCommand, "type");
+keyword_command!(MatchCommand, "match");
+keyword_command!(LoopCommand, "loop");
+
+/// The error each scaffolded keyword command answers with (its stub's).
+fn stub_error<C: harness::qapi::Command<Ok = Value> + std::fmt::Debug>(
+    qmp: &mut harness::Qmp,
+    cmd: &C,
+) -> String {
+    match qmp.execute(cmd) {
+        Err(harness::qapi::ExecuteError::Qapi(e)) => e.desc,
+        other => panic!("{cmd:?}: {other:?}"),
+    }
+}
+
 /// `query-say-hello`, which returns the struct the test declares.
 #[derive(Serialize, Debug, Default)]
 struct QuerySayHello {}
@@ -445,6 +475,17 @@ fn a_scaffolded_command_builds_and_answers() {
         std::fs::write(copy.path().join(format!("qapi/{name}.json")), declaration).unwrap();
         function_from_declaration(&copy, name, function);
     }
+    // Commands named after Rust keywords, scaffolded as any other (`match` with its HMP
+    // twin): the stub's `fn r#type`, its module, the checker and the handler.
+    for name in KEYWORD_COMMANDS {
+        let mut args = vec!["xtask", "new-command", name];
+        if name == "match" {
+            args.push("--hmp");
+        }
+        run(copy.cargo().args(&args));
+        let c = std::fs::read_to_string(copy.path().join(format!("src/commands/{name}.rs"))).unwrap();
+        assert!(c.contains(&format!("pub fn r#{name}()")), "{c}");
+    }
     // Step 3: the series, and the build.
     run(copy.cargo().args(["xtask", "patches", "--qemu", &version]));
     let built = run(copy.cargo().args(["xtask", "build", "--qemu", &version]));
@@ -455,6 +496,11 @@ fn a_scaffolded_command_builds_and_answers() {
     let mut qmp = vm.qmp().expect("handshake");
     schema_kinds::check(&mut qmp);
     schema_kinds::check_out_of_band(&vm);
+    assert_eq!(stub_error(&mut qmp, &TypeCommand {}), "type is not implemented yet");
+    assert_eq!(stub_error(&mut qmp, &MatchCommand {}), "match is not implemented yet");
+    assert_eq!(stub_error(&mut qmp, &LoopCommand {}), "loop is not implemented yet");
+    let hmp_match = qmp.execute(&HumanMonitorCommand { command_line: "match".into() }).expect("HMP match");
+    assert_eq!(hmp_match, "Error: match is not implemented yet\r\n");
     assert_eq!(qmp.execute(&SayHello::default()).expect("say-hello succeeds"), json!({}));
     let loud = SayHello { style: Some("loud".into()) };
     assert_eq!(qmp.execute(&loud).expect("say-hello loud succeeds"), json!({}));
@@ -622,6 +668,17 @@ fn a_scaffolded_command_builds_and_answers() {
     .map(PathBuf::from)
     .collect();
     expected.extend(schema_kinds::files().into_iter().map(PathBuf::from));
+    for name in KEYWORD_COMMANDS {
+        expected.extend(
+            [
+                format!("qapi/{name}.json"),
+                format!("src/commands/{name}.rs"),
+                format!("tests/transcripts/{name}.txt"),
+            ]
+            .map(PathBuf::from),
+        );
+    }
+    expected.push(PathBuf::from("qapi/match.hx"));
     expected.sort();
     assert_eq!(changed, expected, "the steps changed files they do not name");
 }

@@ -152,6 +152,30 @@ fn every_other_construct_is_carried() {
 /// A type named like an item the generated `qapi` module uses (Rust's `Box`, the
 /// layer's `Scope`) would shadow it there; the build refuses it by name instead.
 #[test]
+fn a_command_named_after_a_keyword_is_called_by_its_raw_name() {
+    let g = generate(
+        "##\n# @type:\n##\n{ 'command': 'type' }\n\n##\n# @loop:\n#\n# @match: m\n##\n\
+         { 'command': 'loop', 'data': { 'match': 'str' } }\n",
+    )
+    .unwrap_or_else(|e| panic!("refused: {e}"));
+    for expected in ["crate::commands::r#type::r#type()", "crate::commands::r#loop::r#loop(arg_match)"] {
+        let flat = g.glue.split_whitespace().collect::<String>();
+        assert!(flat.contains(&expected.replace(' ', "")), "{expected} not in:\n{}", g.glue);
+    }
+    for expected in ["pub mod r#type;", "pub mod r#loop;"] {
+        assert!(g.modules.contains(expected), "{expected} not in:\n{}", g.modules);
+    }
+    let err = match generate("##\n# @self:\n##\n{ 'command': 'self' }\n") {
+        Ok(_) => panic!("a command named self was accepted"),
+        Err(e) => e,
+    };
+    assert!(
+        err.contains("command 'self': a command named \"self\", which Rust cannot spell even raw"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_member_named_errp_is_refused_before_bindgen() {
     let err = match generate(
         "

@@ -13,13 +13,21 @@ use quote::quote;
 
 use crate::glue::{Command, Enum, Event, HmpArg, HmpEntry, Kind, List, Member, Struct};
 
-/// An identifier; `r#name` makes a raw one.
+/// An identifier; `r#name` makes a raw one, as does a Rust keyword (a command called
+/// `type` is `crate::commands::r#type::r#type`). The four keywords that cannot be raw
+/// never get here: the checks refuse them first.
 pub fn id(name: &str) -> Ident {
     match name.strip_prefix("r#") {
         Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None if crate::glue::RUST_KEYWORDS.contains(&name) && !NEVER_RAW.contains(&name) => {
+            Ident::new_raw(name, Span::call_site())
+        }
         None => Ident::new(name, Span::call_site()),
     }
 }
+
+/// The keywords Rust has no raw form of.
+pub(crate) const NEVER_RAW: &[&str] = &["self", "Self", "super", "crate"];
 
 std::thread_local! {
     /// The texts of the comment markers written so far; a marker holds its index, so

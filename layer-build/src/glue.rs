@@ -457,7 +457,7 @@ fn lists(schema: &Schema) -> Result<Vec<List>, String> {
 
 /// Rust's keywords (strict and reserved, edition 2024): a member with such a C name is a
 /// raw identifier in Rust (`r#type`).
-const RUST_KEYWORDS: &[&str] = &[
+pub(crate) const RUST_KEYWORDS: &[&str] = &[
     "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn",
     "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop",
     "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self",
@@ -468,7 +468,7 @@ const RUST_KEYWORDS: &[&str] = &[
 /// The Rust identifier of a member whose C name is `c_name`: the name itself, raw when it
 /// is a keyword. The four keywords that cannot be raw are refused.
 pub fn rust_ident(c_name: &str) -> Result<String, String> {
-    if ["self", "Self", "super", "crate"].contains(&c_name) {
+    if emit::NEVER_RAW.contains(&c_name) {
         return Err(format!("the name {c_name:?} cannot be a Rust identifier, even a raw one"));
     }
     Ok(if RUST_KEYWORDS.contains(&c_name) { format!("r#{c_name}") } else { c_name.to_string() })
@@ -662,6 +662,13 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     };
     for c in &schema.commands {
         let what = format!("command '{}'", c.name);
+        if emit::NEVER_RAW.contains(&c.c_name.as_str()) {
+            refuse(
+                &c.file,
+                &what,
+                format!("a command named {:?}, which Rust cannot spell even raw,", c.name),
+            );
+        }
         let flags = [(!c.success_response, "'success-response': false")];
         for (_, why) in flags.iter().filter(|(on, _)| *on) {
             refuse(&c.file, &what, why.to_string());
@@ -824,7 +831,8 @@ fn check_params(
     let Ok(text) = std::fs::read_to_string(commands.join(format!("{module}.rs"))) else { return Ok(()) };
     let Ok(file) = syn::parse_file(&text) else { return Ok(()) };
     let Some(f) = file.items.iter().find_map(|i| match i {
-        syn::Item::Fn(f) if f.sig.ident == func => Some(f),
+        // `fn r#type` is the function of the command `type`.
+        syn::Item::Fn(f) if f.sig.ident.unraw() == func => Some(f),
         _ => None,
     }) else {
         return Err(format!(
@@ -949,8 +957,9 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
             // The compiler, not a grep, keeps `unsafe` out of a command file.
             let _ = writeln!(
                 modules,
-                "{cfg}#[path = {:?}]\n#[forbid(unsafe_code)]\npub mod {m};",
-                path.display().to_string()
+                "{cfg}#[path = {:?}]\n#[forbid(unsafe_code)]\npub mod {};",
+                path.display().to_string(),
+                emit::id(m)
             );
         }
     };

@@ -47,6 +47,9 @@ fn parse_name(name: &str) -> Result<String> {
 pub fn new_command(args: &NewCommandArgs) -> Result<()> {
     let name = &args.name;
     let c_name = name.replace('-', "_");
+    // The function's Rust name: raw for a keyword (`type` is `fn r#type`).
+    let fn_name =
+        qemu_monitor_layer_build::glue::rust_ident(&c_name).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let root = sh::crate_dir();
     let schema_file = root.join("qapi").join(format!("{name}.json"));
     let function_file = root.join("src/commands").join(format!("{c_name}.rs"));
@@ -71,7 +74,7 @@ pub fn new_command(args: &NewCommandArgs) -> Result<()> {
                  //! QMP `{name}` (qapi/{name}.json).\n\n\
                  use crate::prelude::*;\n\n\
                  /// Implements `{name}`: one argument per schema member, in order.\n\
-                 pub fn {c_name}() -> Result<(), CommandError> {{\n    \
+                 pub fn {fn_name}() -> Result<(), CommandError> {{\n    \
                  Err(CommandError::new(\"{name} is not implemented yet\"))\n}}\n"
             ),
         ),

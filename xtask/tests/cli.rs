@@ -195,7 +195,11 @@ fn each_result_is_the_same_when_run_twice() {
                 let out = xtask(&args, false);
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 assert!(out.status.success(), "{args:?}:\n{stderr}");
-                String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string()
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .rfind(|l| !l.trim().is_empty())
+                    .unwrap_or_default()
+                    .to_string()
             })
             .collect();
         assert_eq!(last[0], last[1], "{args:?} answered differently the second time");
