@@ -166,6 +166,13 @@ pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
     deps::ensure(deps::BUILD)?;
     let layout = Layout::new(args.qemu, flavor);
     fs::create_dir_all(&layout.dir)?;
+    // One build of a tree at a time: two drivers at once (`cargo xtask call` in two
+    // terminals, the tests' parallel calls) would rewrite the same archive together.
+    let lock = fs::File::create(layout.dir.join(".build.lock"))?;
+    if lock.try_lock().is_err() {
+        sh::step(format!("waiting for another build of {} to finish", layout.dir.display()));
+        lock.lock()?;
+    }
     prepare_source(&layout, args)?;
     ensure_venv(&layout)?;
     if flavor == Flavor::QemuRust {
