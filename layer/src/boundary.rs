@@ -14,6 +14,12 @@
 //!
 //! Running out of memory is not a panic: as in QEMU's own C, the process aborts (Rust's
 //! allocation-failure handler does, as glib's `g_malloc` would).
+//!
+//! Two panics abort the process before `catch_unwind` can see them, as in any Rust
+//! program: a panic in a `Drop` that runs while another panic unwinds ("thread caused
+//! non-unwinding panic. aborting."), and a panic while a panic's message is formatted
+//! (a `Display` that panics: "panicked while processing panic. aborting."). Command
+//! values' `Drop` and `Display` must not panic.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
