@@ -178,6 +178,41 @@ def includes(tree, text):
     return names, INCLUDE.sub("", text)
 
 
+TYPE_DEFINITION = re.compile(r"^\{ *'(?:struct|enum|union|alternate)': *'([\w-]+)'", re.M)
+
+
+def schema_groups(files):
+    """The schema files in commit order: each after the files whose types it uses, in
+    name order otherwise; files that use each other's types make one group, one commit.
+    So the schema resolves at every commit of the series."""
+    texts = {f: f.read_text() for f in files}
+    owner = {name: f for f, t in texts.items() for name in TYPE_DEFINITION.findall(t)}
+    uses = {}
+    for f, t in texts.items():
+        code = "\n".join(line for line in t.splitlines() if not line.lstrip().startswith("#"))
+        uses[f] = {owner[n] for n in re.findall(r"'([\w-]+)'", code) if owner.get(n, f) != f}
+    reach = {}
+    for f in files:
+        seen, todo = set(), [f]
+        while todo:
+            for g in uses[todo.pop()]:
+                if g not in seen:
+                    seen.add(g)
+                    todo.append(g)
+        reach[f] = seen
+    groups = []
+    for f in files:
+        if not any(f in g for g in groups):
+            groups.append(sorted({f} | {g for g in reach[f] if f in reach[g]}))
+    ordered, done = [], set()
+    while groups:
+        ready = next(g for g in groups if all(d in done or d in g for f in g for d in uses[f]))
+        groups.remove(ready)
+        ordered.append(ready)
+        done.update(ready)
+    return ordered
+
+
 def top_level_keys(expr):
     """The keys of a declaration's own dictionary ('command', 'data', 'if'...), not those
     of the dictionaries inside it (a member's 'type' or 'if')."""
@@ -298,20 +333,24 @@ def main():
     edit(tree, "meson.build", meson_build)
     commit(tree, MESON_MSG)
 
-    # 2. per command: the QAPI schema entry (after the closefd command, in name order),
-    # then its HMP entry and the handler's prototype
+    # 2. per schema file (after the closefd command, each after the files whose types
+    # it uses, else in name order; files that need each other in one commit): the QAPI
+    # schema entry, then its HMP entry and the handler's prototype
     anchor = "closefd in qapi/misc.json"
     last_schema = r"^\{ 'command': 'closefd'.*\n"
-    for schema in sorted((CRATE / "qapi").glob("*.json")):
-        stem = schema.stem
-        modules, text = includes(tree, schema_for(tree, schema.read_text()))
-        text = conditional(text)
-        for module in modules:
-            include = f"{{ 'include': '{module}' }}\n"
-            if include not in (tree / "qapi/misc.json").read_text():
-                edit(tree, "qapi/misc.json", lambda t: insert_after(
-                    t, r"^\{ 'include': 'common\.json' \}\n", include,
-                    "the include of common.json in qapi/misc.json"))
+    for group in schema_groups(sorted((CRATE / "qapi").glob("*.json"))):
+        parts = []
+        for schema in group:
+            modules, part = includes(tree, schema_for(tree, schema.read_text()))
+            parts.append(conditional(part))
+            for module in modules:
+                include = f"{{ 'include': '{module}' }}\n"
+                if include not in (tree / "qapi/misc.json").read_text():
+                    edit(tree, "qapi/misc.json", lambda t: insert_after(
+                        t, r"^\{ 'include': 'common\.json' \}\n", include,
+                        "the include of common.json in qapi/misc.json"))
+        text = "\n".join(parts)
+        schema = group[-1]
         names = re.findall(r"^\{ '(command|event|struct|enum)': '([\w-]+)'", text, re.M)
         if not names:
             fail(f"{schema}: declares nothing")
@@ -320,6 +359,8 @@ def main():
         last_schema = re.escape(text)
         anchor = f"the previous entry ({schema.name}) in qapi/misc.json"
         subject = f"qapi: add the {name} {kind}"
+        for other in (n for k, n in names if k == "command" and n != name):
+            subject += f" and the {other} command"
         for event in (n for k, n in names if k == "event"):
             subject += f" and the {event} event"
         message = f"{subject}\n\n{wrap(schema_doc(text, name))}\n"
@@ -327,7 +368,9 @@ def main():
             message += "\n" + wrap(HANDLER_NOTE.format(handler="qmp_" + name.replace("-", "_"), what=kind)) + "\n"
         commit(tree, message)
 
-        for suffix, hx in ((".hx", "hmp-commands.hx"), (".info.hx", "hmp-commands-info.hx")):
+        hmp_entries = [(g.stem, suffix, hx) for g in group
+                       for suffix, hx in ((".hx", "hmp-commands.hx"), (".info.hx", "hmp-commands-info.hx"))]
+        for stem, suffix, hx in hmp_entries:
             decl = CRATE / "qapi" / (stem + suffix)
             if not decl.is_file():
                 continue

@@ -257,3 +257,38 @@ fn query_hello_vm_agrees_with_virsh_and_hello_world_reaches_the_serial_log() {
     let out = dom.monitor(&["--return-value"], r#"{"execute":"query-hello-world"}"#).unwrap();
     assert_eq!(json_of(&out)["printed"], 2);
 }
+
+/// A checkout under a private home (`/root` is mode 700 on a fresh Debian) cannot be
+/// reached by the private daemon's `nobody`: an emulator there, and a launcher script
+/// naming one there (the migration peer's), are copied where it can run them.
+#[test]
+fn an_emulator_behind_a_launcher_in_a_private_home_is_made_reachable() {
+    use std::os::unix::fs::PermissionsExt;
+    let lv = Libvirt::start().unwrap_or_else(|e| panic!("a private libvirtd: {e}"));
+    let home = tempfile::Builder::new().prefix("private-home-").tempdir_in("/root").unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let real = home.path().join("real-qemu");
+    std::fs::copy(binary_from_env(), &real).unwrap();
+    let modules = home.path().join("modules");
+    std::fs::create_dir(&modules).unwrap();
+    std::fs::write(modules.join("note"), "a module dir the launcher names").unwrap();
+    let launcher = home.path().join("qemu-system-x86_64");
+    std::fs::write(
+        &launcher,
+        format!("#!/bin/sh\nQEMU_MODULE_DIR='{}' exec '{}' \"$@\"\n", modules.display(), real.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&launcher, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let as_nobody = |p: &std::path::Path| {
+        tools::cmd("runuser").args(["-u", "nobody", "--"]).arg(p).arg("--version").output().unwrap()
+    };
+    assert!(!as_nobody(&launcher).status.success(), "the private home is reachable: the test proves nothing");
+    let reachable = lv.reachable_emulator(&launcher).expect("a reachable copy");
+    assert_ne!(reachable, launcher);
+    let out = as_nobody(&reachable);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).starts_with("QEMU emulator version"), "{}", stdout(&out));
+    let script = std::fs::read_to_string(&reachable).unwrap();
+    assert!(!script.contains(home.path().to_str().unwrap()), "{script}");
+}

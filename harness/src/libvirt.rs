@@ -181,16 +181,38 @@ impl Libvirt {
         let Some(dir) = &self.private else {
             return Ok(binary.to_path_buf());
         };
-        let ok = tools::cmd("runuser")
-            .args(["-u", "nobody", "--", "test", "-x"])
-            .arg(binary)
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
+        let reachable = |p: &Path, test: &str| {
+            tools::cmd("runuser")
+                .args(["-u", "nobody", "--", "test", test])
+                .arg(p)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        // A launcher script (`exec '<emulator>' …`, `QEMU_MODULE_DIR='<dir>'`) is only
+        // reachable if what it names is: a checkout under a private home (`/root`) is not.
+        let text = fs::read(binary).map_err(|e| format!("read {}: {e}", binary.display()))?;
+        let named: Vec<PathBuf> = if text.starts_with(b"#!") {
+            String::from_utf8_lossy(&text).split('\'').skip(1).step_by(2).map(PathBuf::from).collect()
+        } else {
+            Vec::new()
+        };
+        let named = named.into_iter().filter(|p| p.is_absolute() && p.exists()).collect::<Vec<_>>();
+        if reachable(binary, "-x") && named.iter().all(|p| reachable(p, "-r")) {
             return Ok(binary.to_path_buf());
         }
         let copy = dir.path().join("qemu-system-x86_64");
-        fs::copy(binary, &copy).map_err(|e| format!("copy {}: {e}", binary.display()))?;
+        if named.is_empty() {
+            fs::copy(binary, &copy).map_err(|e| format!("copy {}: {e}", binary.display()))?;
+        } else {
+            // The launcher again, naming copies of what it names.
+            let mut script = String::from_utf8_lossy(&text).into_owned();
+            for (i, p) in named.iter().enumerate() {
+                let local = dir.path().join(format!("launcher-{i}"));
+                copy_tree(p, &local)?;
+                script = script.replace(&format!("'{}'", p.display()), &format!("'{}'", local.display()));
+            }
+            fs::write(&copy, script).map_err(|e| e.to_string())?;
+        }
         fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
         Ok(copy)
     }
@@ -230,6 +252,22 @@ impl Libvirt {
             }
             let _ = tools::cmd("kill").args(["-9", &pid]).status();
         }
+    }
+}
+
+/// Copies a file (keeping its mode) or a directory tree, readable by everyone.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    if from.is_dir() {
+        fs::create_dir_all(to).map_err(|e| e.to_string())?;
+        fs::set_permissions(to, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+        for e in fs::read_dir(from).map_err(|e| e.to_string())? {
+            let e = e.map_err(|e| e.to_string())?;
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else {
+        fs::copy(from, to).map_err(|e| format!("copy {}: {e}", from.display()))?;
+        fs::set_permissions(to, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())
     }
 }
 

@@ -46,6 +46,42 @@ pub fn patches(args: &PatchesArgs) -> Result<()> {
     Ok(())
 }
 
+/// QEMU's own QAPI generator on the whole schema at each commit of the series that
+/// `generate` just made in `tree` and that touches `qapi/`: a declaration that uses a
+/// type of a later commit fails here, naming the commit.
+fn schema_resolves_at_every_commit(l: &Layout, tree: &Path) -> Result<()> {
+    let git_out = |args: &[&str]| sh::output(tools::command("git")?.arg("-C").arg(tree).args(args));
+    let head = git_out(&["rev-parse", "HEAD"])?;
+    let commits = git_out(&["rev-list", "--reverse", ":/^pristine..HEAD", "--", "qapi/"])?;
+    let python = l.venv.join("bin/python3");
+    let scratch = tempfile::Builder::new().prefix("qapi-gen-").tempdir()?;
+    let mut checked = 0;
+    for commit in commits.lines() {
+        source::git(tree, &["checkout", "-q", "--detach", commit])?;
+        let out = tools::built(&python)
+            .current_dir(tree)
+            .args(["scripts/qapi-gen.py", "-o"])
+            .arg(scratch.path())
+            .arg("qapi/qapi-schema.json")
+            .output()
+            .context("cannot run QEMU's qapi-gen.py")?;
+        if !out.status.success() {
+            let subject = git_out(&["log", "-1", "--format=%s", commit])?;
+            bail!(
+                "the schema does not resolve at the series commit \"{}\": {}",
+                subject.trim(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        checked += 1;
+    }
+    source::git(tree, &["checkout", "-q", "--detach", head.trim()])?;
+    sh::step(format!(
+        "QEMU's QAPI generator accepts the schema at each of the {checked} commits that change it"
+    ));
+    Ok(())
+}
+
 /// Runs the series generator on `tree` (a git tree of the pristine release, whose HEAD
 /// it moves), writing the series to `out`.
 pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
@@ -79,6 +115,7 @@ pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
 pub fn check(l: &Layout, tree: &Path) -> Result<()> {
     let out = tempfile::Builder::new().prefix("qemu-series-").tempdir()?;
     generate(l, tree, out.path())?;
+    schema_resolves_at_every_commit(l, tree)?;
     let committed = sh::crate_dir().join("qemu-patches").join(l.version.name);
     let diff = tools::command("diff")?
         .arg("-ru")

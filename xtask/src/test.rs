@@ -123,6 +123,16 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<Option<std::path::PathBu
     // the series walk and the manual likewise.
     if l.version.name == versions::DEFAULT {
         test_series(&built, args)?;
+        sh::step(
+            "a crate whose schema files share types: the series resolves at every commit (xtask/tests/cli.rs)",
+        );
+        let mut shared = qemu::cargo();
+        shared
+            .current_dir(sh::root())
+            .args(["test", "-p", "xtask", "--test", "cli", "--", "--ignored", "--exact"])
+            .arg("a_series_whose_files_share_types_resolves_at_every_commit");
+        quick::test_env(&built, &mut shared);
+        sh::run(&mut shared)?;
     }
     // For the default release the peer is the series walk's tree (built above); for the
     // others, Debian's package.
