@@ -109,30 +109,22 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<Option<std::path::PathBu
     // The layer's glue for QEMU's own schema, compiled with every proof.
     let proven = crate::coverage::run(l, &built.binary)?;
     sh::step(&proven);
-    sh::step("each driver command's result, run twice, is the same (xtask/tests/cli.rs)");
-    let mut twice = qemu::cargo();
-    twice
-        .current_dir(sh::root())
-        .args(["test", "-p", "xtask", "--test", "cli", "--", "--ignored", "--exact"])
-        .arg("each_result_is_the_same_when_run_twice");
-    quick::test_env(&built, &mut twice);
-    sh::run(&mut twice)?;
+    cli_test(
+        &built,
+        "each driver command's result, run twice, is the same",
+        "each_result_is_the_same_when_run_twice",
+    )?;
 
     // The README's path for a new command, followed in a copy of the repository: it
     // builds QEMU there (a few minutes with ccache), so once, for the default release;
     // the series walk and the manual likewise.
     if l.version.name == versions::DEFAULT {
         test_series(&built, args)?;
-        sh::step(
-            "a crate whose schema files share types: the series resolves at every commit (xtask/tests/cli.rs)",
-        );
-        let mut shared = qemu::cargo();
-        shared
-            .current_dir(sh::root())
-            .args(["test", "-p", "xtask", "--test", "cli", "--", "--ignored", "--exact"])
-            .arg("a_series_whose_files_share_types_resolves_at_every_commit");
-        quick::test_env(&built, &mut shared);
-        sh::run(&mut shared)?;
+        cli_test(
+            &built,
+            "a crate whose schema files share types: the series resolves at every commit",
+            "a_series_whose_files_share_types_resolves_at_every_commit",
+        )?;
     }
     // For the default release the peer is the series walk's tree (built above); for the
     // others, Debian's package.
@@ -162,6 +154,17 @@ fn test_version(args: &BuildArgs, long: bool) -> Result<Option<std::path::PathBu
     }
     sh::step(format!("all checks passed for QEMU {}", l.version.name));
     Ok(deb)
+}
+
+/// One of `xtask/tests/cli.rs`'s ignored tests (they need the build `built`).
+fn cli_test(built: &qemu::Built, what: &str, name: &str) -> Result<()> {
+    sh::step(format!("{what} (xtask/tests/cli.rs)"));
+    let mut test = qemu::cargo();
+    test.current_dir(sh::root())
+        .args(["test", "-p", "xtask", "--test", "cli", "--", "--ignored", "--exact"])
+        .arg(name);
+    quick::test_env(built, &mut test);
+    sh::run(&mut test)
 }
 
 /// The series' prefixes build without and with the library (`series::check`); the
