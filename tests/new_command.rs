@@ -326,20 +326,9 @@ impl harness::qapi::Command for SayHello {
 /// each is `crate::commands::r#<name>::r#<name>` in the generated glue.
 const KEYWORD_COMMANDS: [&str; 3] = ["type", "match", "loop"];
 
-macro_rules! keyword_command {
-    ($t:ident, $name:literal) => {
-        #[derive(Serialize, Debug, Default)]
-        struct $t {}
-        impl harness::qapi::Command for $t {
-            type Ok = Value;
-            const NAME: &'static str = $name;
-            const ALLOW_OOB: bool = false;
-        }
-    };
-}
-keyword_command!(TypeCommand, "type");
-keyword_command!(MatchCommand, "match");
-keyword_command!(LoopCommand, "loop");
+schema_kinds::json_command!(TypeCommand, "type");
+schema_kinds::json_command!(MatchCommand, "match");
+schema_kinds::json_command!(LoopCommand, "loop");
 
 /// The error each scaffolded keyword command answers with (its stub's).
 fn stub_error<C: harness::qapi::Command<Ok = Value> + std::fmt::Debug>(
@@ -496,9 +485,9 @@ fn a_scaffolded_command_builds_and_answers() {
     let mut qmp = vm.qmp().expect("handshake");
     schema_kinds::check(&mut qmp);
     schema_kinds::check_out_of_band(&vm);
-    assert_eq!(stub_error(&mut qmp, &TypeCommand {}), "type is not implemented yet");
-    assert_eq!(stub_error(&mut qmp, &MatchCommand {}), "match is not implemented yet");
-    assert_eq!(stub_error(&mut qmp, &LoopCommand {}), "loop is not implemented yet");
+    assert_eq!(stub_error(&mut qmp, &TypeCommand(json!({}))), "type is not implemented yet");
+    assert_eq!(stub_error(&mut qmp, &MatchCommand(json!({}))), "match is not implemented yet");
+    assert_eq!(stub_error(&mut qmp, &LoopCommand(json!({}))), "loop is not implemented yet");
     let hmp_match = qmp.execute(&HumanMonitorCommand { command_line: "match".into() }).expect("HMP match");
     assert_eq!(hmp_match, "Error: match is not implemented yet\r\n");
     assert_eq!(qmp.execute(&SayHello::default()).expect("say-hello succeeds"), json!({}));

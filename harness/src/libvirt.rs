@@ -52,13 +52,12 @@ fn run(cmd: &mut Command) -> std::io::Result<Output> {
 impl Libvirt {
     /// Starts the daemon. Needs root (to run it as `nobody`) and libvirt's packages.
     pub fn start() -> Result<Libvirt, String> {
-        let uid = run(tools::cmd("id").arg("-u")).map_err(|e| format!("id: {e}"))?;
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        if !tools::is_root() {
             return Err("a private libvirtd is started as root and runs as `nobody`; run as root".into());
         }
         // Installed here when missing (tools' table), with the QEMU driver libvirtd loads.
         for tool in ["libvirtd", "virsh", "runuser"] {
-            tools::command(tool).map_err(|e| e.to_string())?;
+            tools::ensure_program(tool).map_err(|e| e.to_string())?;
         }
         tools::ensure(&["libvirt-daemon-driver-qemu"]).map_err(|e| e.to_string())?;
         // Unix socket paths must stay under 108 bytes: keep the dir short, in /tmp.
@@ -374,7 +373,7 @@ impl SystemDaemons {
         // The system daemons' configuration and user come with libvirt-daemon-system.
         tools::ensure(&["libvirt-daemon-system", "libvirt-daemon-driver-qemu"]).map_err(|e| e.to_string())?;
         for tool in ["libvirtd", "virtlogd", "virsh"] {
-            tools::command(tool).map_err(|e| e.to_string())?;
+            tools::ensure_program(tool).map_err(|e| e.to_string())?;
         }
         let mut started = Vec::new();
         for daemon in ["virtlogd", "libvirtd"] {

@@ -77,7 +77,7 @@ impl Memcheck {
     /// fails saying how.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Memcheck {
-        tools::cmd("valgrind");
+        tools::ensure_program("valgrind").unwrap_or_else(|e| panic!("{e}"));
         let dir = tempfile::tempdir().expect("a temp dir");
         let log = dir.path().join("memcheck.log");
         Memcheck { _dir: dir, log }

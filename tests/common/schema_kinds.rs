@@ -37,6 +37,8 @@ macro_rules! json_command {
     };
 }
 
+pub(crate) use json_command;
+
 json_command!(DescribeShapes, "describe-shapes");
 json_command!(Draw, "draw");
 json_command!(Pick, "pick");

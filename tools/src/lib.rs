@@ -150,6 +150,12 @@ pub fn command(program: &str) -> Result<Command, Error> {
     }
 }
 
+/// Installs `program`'s package when missing, as [`command`] does, for a caller that
+/// checks its tools before it starts any (a daemon's, a wrapper's).
+pub fn ensure_program(program: &str) -> Result<(), Error> {
+    command(program).map(drop)
+}
+
 /// [`command`] for tests and their harness, where a missing tool ends the test: panics
 /// with the reason (which program, which package, what to run).
 #[track_caller]

@@ -170,8 +170,8 @@ fn run(cli: Cli) -> Result<()> {
                 | Cmd::Glue(_)
                 | Cmd::Call(_)
                 | Cmd::Shell(_)
-        ) && !matches!(&cli.cmd, Cmd::Test(t) if t.quick)
-        {
+                | Cmd::Test(test::TestArgs { quick: true, .. })
+        ) {
             anyhow::bail!(
                 "--crate is for build, run, call, shell, test --quick, patches, new-command and glue; \
                  test, bench, package, repo and libvirt serve this repository's crate"

@@ -30,11 +30,10 @@ pub fn patches(args: &PatchesArgs) -> Result<()> {
     for v in chosen {
         let l = Layout::new(v, Flavor::Rust);
         let tree = source::pristine_git_tree(v, None, None)?;
-        let dir = sh::crate_dir().join("qemu-patches").join(v.name);
         if args.check {
             check(&l, tree.path())?;
         } else {
-            generate(&l, tree.path(), &dir)?;
+            generate(&l, tree.path(), &sh::crate_dir().join("qemu-patches").join(v.name))?;
         }
         let count = l.patches()?.len();
         out!(

@@ -159,10 +159,9 @@ pub fn build(args: &BuildArgs) -> Result<Built> {
     build_flavor(args, if args.with_qemu_rust { Flavor::QemuRust } else { Flavor::Rust })
 }
 
+/// A `--qemu-tarball` in `args` has been checked already, before anything else ran
+/// (`BuildArgs::check` in main); `prepare_source` verifies it again when it unpacks it.
 pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
-    if let Some(given) = &args.qemu_tarball {
-        source::check_given_tarball(given, args.qemu)?;
-    }
     deps::ensure(deps::BUILD)?;
     let layout = Layout::new(args.qemu, flavor);
     fs::create_dir_all(&layout.dir)?;
