@@ -55,10 +55,7 @@ impl CallArgs {
             .enumerate()
             .map(|(i, c)| {
                 if self.hmp {
-                    return Ok(serde_json::json!({
-                        "execute": "human-monitor-command",
-                        "arguments": { "command-line": c }
-                    }));
+                    return Ok(hmp_request(c));
                 }
                 let v: Value =
                     serde_json::from_str(c).with_context(|| format!("command {}: not JSON: {c:?}", i + 1))?;
@@ -69,6 +66,12 @@ impl CallArgs {
             })
             .collect()
     }
+}
+
+/// A human monitor line as the QMP command that runs it, as `virsh qemu-monitor-command
+/// --hmp` sends it.
+pub fn hmp_request(line: &str) -> Value {
+    serde_json::json!({ "execute": "human-monitor-command", "arguments": { "command-line": line } })
 }
 
 /// The development VM's QEMU options, beside the harness's TCG `pc` machine.

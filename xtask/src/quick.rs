@@ -310,9 +310,7 @@ fn examples(built: &Built) -> Result<()> {
     ));
     let vm = harness::Qemu::start(&built.binary, &dev_vm(&call::crate_name()))?;
     let mut requests: Vec<Value> = sent.iter().map(|(_, m, _)| (*m).clone()).collect();
-    requests.extend(hmp.iter().map(|(_, line)| {
-        serde_json::json!({"execute": "human-monitor-command", "arguments": {"command-line": line}})
-    }));
+    requests.extend(hmp.iter().map(|(_, line)| call::hmp_request(line)));
     let replies = call::send(&built.layout, &vm.qmp_socket(), &requests)?;
     let mut wrong = Vec::new();
     for ((ex, m, expected), got) in sent.iter().zip(&replies) {
@@ -507,9 +505,7 @@ fn transcripts(built: &Built) -> Result<()> {
             .iter()
             .map(|s| match s {
                 Step::Qmp { command, .. } => command.clone(),
-                Step::Hmp { line, .. } => {
-                    serde_json::json!({"execute": "human-monitor-command", "arguments": {"command-line": line}})
-                }
+                Step::Hmp { line, .. } => call::hmp_request(line),
             })
             .collect();
         let vm = harness::Qemu::start(&built.binary, &dev_vm(&call::crate_name()))?;
