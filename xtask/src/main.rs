@@ -111,6 +111,7 @@ pub struct BuildArgs {
 /// Errors end the program with one line on stderr: what failed and why, the causes
 /// chained (`error: a: b`).
 fn main() {
+    sh::started();
     if let Err(e) = run(Cli::parse()) {
         eprintln!("error: {e:#}");
         std::process::exit(1);

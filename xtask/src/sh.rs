@@ -39,9 +39,17 @@ pub fn crate_dir() -> &'static Path {
     CRATE_DIR.get_or_init(|| root().to_path_buf())
 }
 
-/// Progress for the user, on stderr.
+/// Progress for the user, on stderr, with the time since the driver started (a long
+/// run's log then says where its time went).
 pub fn step(msg: impl AsRef<str>) {
-    eprintln!("==> {}", msg.as_ref());
+    let t = started().elapsed().as_secs();
+    eprintln!("==> [{}m{:02}s] {}", t / 60, t % 60, msg.as_ref());
+}
+
+/// When the driver started: `main` calls this first.
+pub fn started() -> std::time::Instant {
+    static STARTED: OnceLock<std::time::Instant> = OnceLock::new();
+    *STARTED.get_or_init(std::time::Instant::now)
 }
 
 /// The command line, for messages; a long one (ninja with every default target) is cut
