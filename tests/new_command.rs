@@ -196,13 +196,14 @@ pub fn count_words(text: &str) -> Result<qapi::WordCount, CommandError> {
 }
 ";
 
-/// `panic-on`: a command that panics in each of the four ways a command can by mistake.
+/// `panic-on`: a command that panics in each of the four ways a command can by mistake,
+/// with a long message, and in the two ways that end the process.
 const PANIC_JSON: &str = "##
 # @panic-on:
 #
 # Panic in the way @how names.
 #
-# @how: index, unwrap, explicit or capacity
+# @how: index, unwrap, explicit, capacity, long, drop or display
 #
 # Since: 10.2
 ##
@@ -225,8 +226,24 @@ ERST
 ";
 
 /// Its function: an index out of range, an `unwrap` on `None`, a `panic!` with a
-/// formatted message, a capacity overflow.
+/// formatted message, a capacity overflow, a message of 2,000 characters; and a panic in
+/// a `Drop` while unwinding, and one in a `Display` while a panic's message is formatted.
 const PANIC_RS: &str = "use crate::prelude::*;
+
+/// A value whose `Drop` and `Display` panic.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!(\"dropped while unwinding\");
+    }
+}
+
+impl std::fmt::Display for Bomb {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!(\"formatted\")
+    }
+}
 
 /// Panics in the way `how` names.
 pub fn panic_on(how: &str) -> Result<(), CommandError> {
@@ -239,10 +256,19 @@ pub fn panic_on(how: &str) -> Result<(), CommandError> {
             let v: Vec<u64> = Vec::with_capacity(usize::MAX - how.len());
             print_line(&format!(\"{}\", v.capacity())).map_err(CommandError::new)
         }
+        \"long\" => panic!(\"{}\", \"long \".repeat(400)),
+        \"drop\" => {
+            let _bomb = Bomb;
+            panic!(\"first\")
+        }
+        \"display\" => panic!(\"{}\", Bomb),
         _ => Err(CommandError::new(format!(\"unknown way to panic: {how}\"))),
     }
 }
 ";
+
+/// SIGABRT on Linux: the signal Rust's abort ends a process with.
+const SIGABRT: i32 = 6;
 
 /// `count-words` over QMP.
 #[derive(Serialize, Debug)]
@@ -269,21 +295,23 @@ impl harness::qapi::Command for PanicOn {
 }
 
 /// What a panic in `panic-on` answers: the command, the place in its file (`needle`'s
-/// line there, any column) and the message.
+/// line there, any column) and the whole message. A panic the standard library raises
+/// (a capacity overflow) is placed at the command's line too, with the library's place
+/// after it in parentheses.
 fn assert_panicked(desc: &str, needle: &str, message: &str) {
     let prefix = "command 'panic-on' panicked at ";
     let rest = desc.strip_prefix(prefix).unwrap_or_else(|| panic!("{desc:?} does not start with {prefix:?}"));
     let (place, said) = rest.split_once(": ").unwrap_or_else(|| panic!("no place in {desc:?}"));
     assert_eq!(said, message, "{desc:?}");
-    if needle.is_empty() {
-        // A panic inside the standard library (a capacity overflow) is placed there.
-        assert!(place.contains("library/alloc/"), "{desc:?}");
+    let line = PANIC_RS.lines().position(|l| l.contains(needle)).expect("the needle is in PANIC_RS") + 1;
+    let here = format!("src/commands/panic_on.rs:{line}");
+    if let Some((ours, library)) = place.split_once(" (in ") {
+        assert_eq!(ours, here, "{desc:?}");
+        assert!(library.contains("library/alloc/") && library.ends_with(')'), "{desc:?}");
         return;
     }
-    let line = PANIC_RS.lines().position(|l| l.contains(needle)).expect("the needle is in PANIC_RS") + 1;
-    let mut parts = place.rsplitn(3, ':');
-    let (column, at_line, file) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-    assert_eq!((file, at_line), ("src/commands/panic_on.rs", line.to_string().as_str()), "{desc:?}");
+    let (at, column) = place.rsplit_once(':').unwrap_or_else(|| panic!("no column in {desc:?}"));
+    assert_eq!(at, here, "{desc:?}");
     assert!(column.parse::<u32>().is_ok(), "{desc:?}");
 }
 
@@ -411,7 +439,7 @@ fn a_scaffolded_command_builds_and_answers() {
     std::fs::write(&hx, entry).unwrap();
     let stub = stub.replace("pub fn say_hello()", "pub fn say_hello(style: Option<qapi::SayHelloStyle>)");
     let body = format!(
-        "    qapi::send_said_hello(style.unwrap_or(qapi::SayHelloStyle::Plain));\n    \
+        "    qapi::send_said_hello(style.unwrap_or(qapi::SayHelloStyle::Plain))?;\n    \
          print_line(if style == Some(qapi::SayHelloStyle::Loud) {{ {LOUD:?} }} else {{ {LINE:?} }}).map_err(CommandError::new)"
     );
     std::fs::write(&file, stub.replace(stub_line, &body)).unwrap();
@@ -484,6 +512,7 @@ fn a_scaffolded_command_builds_and_answers() {
     let mut vm = Qemu::start(&binary, &Options { extra_qmp: 1, ..Options::default() }).expect("QEMU starts");
     let mut qmp = vm.qmp().expect("handshake");
     schema_kinds::check(&mut qmp);
+    schema_kinds::check_nothing_lost(&mut qmp);
     schema_kinds::check_out_of_band(&vm);
     assert_eq!(stub_error(&mut qmp, &TypeCommand(json!({}))), "type is not implemented yet");
     assert_eq!(stub_error(&mut qmp, &MatchCommand(json!({}))), "match is not implemented yet");
@@ -565,11 +594,13 @@ fn a_scaffolded_command_builds_and_answers() {
     );
     // Each kind of panic ends that call only, with the error; QEMU stays up and the next
     // call works.
+    let long = "long ".repeat(400);
     for (how, needle, message) in [
         ("index", "words[words.len()", "index out of bounds: the len is 1 but the index is 7"),
         ("unwrap", ".unwrap()", "called `Option::unwrap()` on a `None` value"),
-        ("explicit", "panic!(", "asked to panic explicit (8 letters)"),
-        ("capacity", "", "capacity overflow"),
+        ("explicit", "asked to panic {}", "asked to panic explicit (8 letters)"),
+        ("capacity", "Vec::with_capacity(", "capacity overflow"),
+        ("long", "\"long\" =>", long.as_str()),
     ] {
         match qmp.execute(&PanicOn { how: how.into() }) {
             Err(harness::qapi::ExecuteError::Qapi(e)) => {
@@ -594,11 +625,38 @@ fn a_scaffolded_command_builds_and_answers() {
     let out = hmp("panic-on explicit");
     let desc =
         out.strip_prefix("Error: ").and_then(|o| o.strip_suffix("\r\n")).unwrap_or_else(|| panic!("{out:?}"));
-    assert_panicked(desc, "panic!(", "asked to panic explicit (8 letters)");
+    assert_panicked(desc, "asked to panic {}", "asked to panic explicit (8 letters)");
     assert_eq!(hmp("hello-world after the panics"), "");
     assert!(vm.stdout().ends_with(&format!("{bare}\nafter the panics\n")), "{}", vm.stdout());
     assert!(vm.is_running());
     drop(vm);
+
+    // The two panics Rust cannot unwind from end QEMU (SIGABRT), as the README says, each
+    // with its lines on standard error.
+    for (how, lines) in [
+        (
+            "drop",
+            &[
+                "a command panicked at src/commands/panic_on.rs:",
+                ": first, and panicked again while unwinding from it:",
+                "dropped while unwinding",
+                "thread caused non-unwinding panic. aborting.",
+            ][..],
+        ),
+        ("display", &["panicked while processing panic. aborting."][..]),
+    ] {
+        use std::os::unix::process::ExitStatusExt;
+        let mut vm = Qemu::start(&binary, &Options::default()).expect("QEMU starts");
+        let mut qmp = vm.qmp().expect("handshake");
+        let reply = qmp.execute(&PanicOn { how: how.into() });
+        assert!(reply.is_err(), "panic-on {how} answered: {reply:?}");
+        let status = vm.wait_exit(std::time::Duration::from_secs(30)).expect("QEMU ends");
+        assert_eq!(status.signal(), Some(SIGABRT), "panic-on {how}: {status:?}\n{}", vm.stderr());
+        let stderr = vm.stderr();
+        for line in lines {
+            assert!(stderr.contains(line), "panic-on {how}: no {line:?} in QEMU's stderr:\n{stderr}");
+        }
+    }
 
     // Under valgrind: 1,000 allocating calls and 1,000 panicking ones lose nothing.
     let memcheck = harness::memcheck::Memcheck::new();

@@ -140,7 +140,7 @@ fn every_other_construct_is_carried() {
         "pub unsafe extern \"C\" fn qmp_c_boxed( arg_arg: *mut bindings::Parcel, errp: *mut *mut bindings::Error, )",
         "pub unsafe extern \"C\" fn qmp_c_gen( args: *mut bindings::QDict, ret_data: *mut *mut bindings::QObject,",
         "const _: bindings::QmpCommandFunc = Some(qmp_c_gen);",
-        "pub fn send_e_boxed(arg: qapi::Parcel) {",
+        "pub fn send_e_boxed(arg: qapi::Parcel) -> Result<(), CommandError> {",
         "#[cfg(qemu_config = \"CONFIG_LINUX\")] pub m: GStr,",
         "pub unsafe extern \"C\" fn qmp_c_oob(",
         "pub unsafe extern \"C\" fn qmp_c_coroutine(",

@@ -76,6 +76,14 @@ pub struct Crossing {
     pub to_c_optional: fn(TokenStream, TokenStream) -> TokenStream,
     /// The `HmpArgs` getter for what monitor/hmp.c stores (an enum is its name).
     pub hmp_get: Ident,
+    /// What in an owned value, given by reference as `v`, cannot reach the client
+    /// unchanged (`Option<Fault>`); none for a kind whose every value can.
+    pub fault: Option<fn(TokenStream) -> TokenStream>,
+}
+
+/// `Ret::fault` of a value given by reference: strings, `any`, structs, alternates, lists.
+fn ret_fault(v: TokenStream) -> TokenStream {
+    quote!(Ret::fault(#v))
 }
 
 /// The table: str, a built-in scalar, an enum of the schema.
@@ -88,6 +96,7 @@ pub fn crossing(k: Kind) -> Crossing {
             to_c: |v| quote!(#v.into_raw()),
             to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), GStr::into_raw)),
             hmp_get: id("str"),
+            fault: Some(ret_fault),
         },
         Kind::Scalar(t) => {
             let ty = id(t);
@@ -103,6 +112,8 @@ pub fn crossing(k: Kind) -> Crossing {
                     "f64" => "double",
                     _ => "int",
                 }),
+                // JSON has no NaN or infinity.
+                fault: (t == "f64").then_some((|v| quote!(Fault::of_number(*#v))) as fn(_) -> _),
             }
         }
         Kind::Enum(e) => {
@@ -114,6 +125,7 @@ pub fn crossing(k: Kind) -> Crossing {
                 to_c: |v| quote!(#v.to_c()),
                 to_c_optional: |v, zero| quote!(#v.map_or(#zero, |e| e.to_c())),
                 hmp_get: id("str"),
+                fault: None,
             }
         }
         Kind::Struct(s) => {
@@ -125,6 +137,7 @@ pub fn crossing(k: Kind) -> Crossing {
                 to_c: |v| quote!(Ret::into_c(#v)),
                 to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), Ret::into_c)),
                 hmp_get: id("str"),
+                fault: Some(ret_fault),
             }
         }
         Kind::Alternate(a, borrows) => {
@@ -137,6 +150,7 @@ pub fn crossing(k: Kind) -> Crossing {
                 to_c: |v| quote!(Ret::into_c(#v)),
                 to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), Ret::into_c)),
                 hmp_get: id("str"),
+                fault: Some(ret_fault),
             }
         }
         Kind::Any => Crossing {
@@ -146,6 +160,7 @@ pub fn crossing(k: Kind) -> Crossing {
             to_c: |v| quote!(Ret::into_c(#v)),
             to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), Ret::into_c)),
             hmp_get: id("str"),
+            fault: Some(ret_fault),
         },
         Kind::List(l, elem) => {
             let element = crossing(*elem).arg;
@@ -157,6 +172,7 @@ pub fn crossing(k: Kind) -> Crossing {
                 to_c: |v| quote!(#v.into_raw()),
                 to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), List::into_raw)),
                 hmp_get: id("str"),
+                fault: Some(ret_fault),
             }
         }
     }
@@ -271,16 +287,17 @@ pub fn render(header: &str, tokens: TokenStream) -> Result<String, String> {
 pub fn list(l: &List) -> TokenStream {
     let c = id(&l.c_name);
     let free = id(&format!("qapi_free_{}", l.c_name));
-    let (value, set) = match &l.elem {
+    let (value, set, check) = match &l.elem {
         crate::glue::Elem::Value(k) => {
             let x = crossing(*k);
-            (x.owned, (x.to_c)(quote!(v)))
+            (x.owned, (x.to_c)(quote!(v)), x.fault.map(|g| g(quote!(v))))
         }
         crate::glue::Elem::Struct(s) => {
             let s = id(s);
-            (quote!(qapi::#s), quote!(Ret::into_c(v)))
+            (quote!(qapi::#s), quote!(Ret::into_c(v)), Some(ret_fault(quote!(v))))
         }
     };
+    let fault = check.map(|check| quote!(fn fault(v: &#value) -> Option<Fault> { #check }));
     let d = doc(&format!("QAPI list `{}`: build it with `push` or `collect`.", l.c_name));
     let safety = comment(&format!(
         "SAFETY: `next` is the node's own field, `set` stores a glib allocation or a\n\
@@ -312,6 +329,7 @@ pub fn list(l: &List) -> TokenStream {
                 #free_safety
                 unsafe { bindings::#free(list) }
             }
+            #fault
         }
     }
 }
@@ -478,10 +496,26 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
     let d = doc(&text);
     let mut decls = Vec::new();
     let mut fill = Vec::new();
+    let mut faults = Vec::new();
     for f in fields {
         let field = id(&f.rust);
         let cfield = id(&f.c);
         let this = quote!(self.#field);
+        let check = match &f.ty {
+            FieldType::List(_) | FieldType::Struct { boxed: false, .. } => Some(ret_fault(quote!(v))),
+            FieldType::Struct { boxed: true, .. } => Some(ret_fault(quote!(&**v))),
+            FieldType::Value(k) => crossing(*k).fault.map(|g| g(quote!(v))),
+        };
+        if let Some(check) = check {
+            let member = f.name.as_str();
+            faults.push(member_fault(
+                this.clone(),
+                f.optional,
+                &f.cfg,
+                check,
+                quote!(Some(f.in_member(#member))),
+            ));
+        }
         let (ty, value) = match (&f.ty, f.optional) {
             (FieldType::List(list), false) => {
                 let list = id(list);
@@ -527,12 +561,14 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
     }
     let mut branch_enum = TokenStream::new();
     if let Some(u) = union {
-        let (enum_decl, arms) = union_owned(u);
+        let (enum_decl, arms, fault_arms) = union_owned(u);
         branch_enum = enum_decl;
         let ud = doc("The branch, which sets the discriminator.");
         let branch = id(&u.name);
         decls.push(quote!(#ud pub u: qapi::#branch,));
         fill.push(quote!(match self.u { #(#arms)* }));
+        // A branch's members sit beside the struct's own in JSON: no member of its own.
+        faults.push(quote!(match &self.u { #(#fault_arms)* }));
     }
     let free = format!("qapi_free_{}", s.c_name);
     let safety = comment(&format!(
@@ -543,7 +579,7 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
         "SAFETY: `c` is zeroed, exclusively ours and sized for the struct; each string\n\
          member takes a glib allocation, which QEMU's {free} releases."
     ));
-    let ret = ret_in_glib(&name, safety, fill_safety, quote!(#(#fill)*));
+    let ret = ret_in_glib(&name, safety, fill_safety, quote!(#(#fill)*), quote!(#(#faults)* None));
     quote! {
         #d
         #[derive(Debug)]
@@ -588,13 +624,15 @@ fn cfg_attr(c: &Option<TokenStream>) -> TokenStream {
     c.as_ref().map(|p| quote!(#[cfg(#p)])).unwrap_or_default()
 }
 
-/// The owned branch enum, and the arms that fill the C union from `self.u`.
-fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>) {
+/// The owned branch enum, the arms that fill the C union from `self.u`, and the arms
+/// that return the branch's fault (matching `&self.u`).
+fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>, Vec<TokenStream>) {
     let name = id(&u.name);
     let tag_field = id(&u.tag_field);
     let tag_enum = id(&u.tag_enum);
     let mut variants = Vec::new();
     let mut arms = Vec::new();
+    let mut fault_arms = Vec::new();
     for v in &u.variants {
         let cfg = cfg_attr(&v.cfg);
         let rust = id(&v.rust);
@@ -603,11 +641,15 @@ fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>) {
             Some((field, branch)) => {
                 let field = id(field);
                 let branch = id(branch);
-                let (ty, value) = if v.recursive {
-                    (quote!(Box<qapi::#branch>), quote!(g_unbox(Ret::into_c(*v))))
+                let (ty, value, check) = if v.recursive {
+                    (quote!(Box<qapi::#branch>), quote!(g_unbox(Ret::into_c(*v))), ret_fault(quote!(&**v)))
                 } else {
-                    (quote!(qapi::#branch), quote!(g_unbox(Ret::into_c(v))))
+                    (quote!(qapi::#branch), quote!(g_unbox(Ret::into_c(v))), ret_fault(quote!(v)))
                 };
+                fault_arms.push(quote! {
+                    #cfg
+                    qapi::#name::#rust(v) => if let Some(f) = #check { return Some(f); },
+                });
                 variants.push(quote!(#vd #cfg #rust(#ty),));
                 arms.push(quote! {
                     #cfg
@@ -623,6 +665,7 @@ fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>) {
                     #cfg
                     qapi::#name::#rust => (*c).#tag_field = qapi::#tag_enum::#rust.to_c(),
                 });
+                fault_arms.push(quote!(#cfg qapi::#name::#rust => {}));
             }
         }
     }
@@ -637,7 +680,7 @@ fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>) {
             #(#variants)*
         }
     };
-    (decl, arms)
+    (decl, arms, fault_arms)
 }
 
 /// One member as a handler or a sender passes it: its Rust name, kind and C parameters.
@@ -685,10 +728,19 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
     let mut args = Vec::new();
     let mut c_types = Vec::new();
     let mut after = Vec::new();
+    let mut checks = Vec::new();
     for p in params {
         let name = id(&p.rust);
         let x = crossing(p.kind);
         let owned = matches!(p.kind, Kind::Struct(_) | Kind::Alternate(..) | Kind::List(..) | Kind::Any);
+        // A string is taken as `&str` here, not as the `GStr` a struct holds.
+        let check =
+            if p.kind == Kind::Str { Some(quote!(Fault::of_text(v))) } else { x.fault.map(|g| g(quote!(v))) };
+        if let Some(check) = check {
+            let (member, event) = (p.member.name.as_str(), e.name.as_str());
+            let placed = quote!(Err(f.in_member(#member).refuse_event(#event)));
+            checks.push(member_fault(quote!(#name), p.member.optional, &None, check, placed));
+        }
         let arg = if owned { x.owned } else { x.arg };
         decl.push(if p.member.optional { quote!(#name: Option<#arg>) } else { quote!(#name: #arg) });
         c_types.extend(c_params(p).into_iter().map(|(_, t)| t));
@@ -764,7 +816,12 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
             }
         }
     }
-    let d = doc(&format!("Sends the QMP event `{}` ({}) to every QMP monitor.", e.name, e.file));
+    let d = doc(&format!(
+        "Sends the QMP event `{}` ({}) to every QMP monitor; or, when a member holds what\n\
+         cannot reach a client unchanged (a string with a NUL byte, a number that is not\n\
+         finite), sends nothing and returns the error naming it.",
+        e.name, e.file
+    ));
     let safety = comment(
         "SAFETY: the strings are NUL-terminated, and they, the structs and the lists live\n\
          until the call returns; the generated sender copies what it keeps.",
@@ -773,11 +830,13 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
     quote! {
         #d
         #many
-        pub fn #sender(#(#decl),*) {
+        pub fn #sender(#(#decl),*) -> Result<(), CommandError> {
+            #(#checks)*
             #(#prep)*
             #safety
             unsafe { bindings::#f(#(#args),*) };
             #(#after)*
+            Ok(())
         }
 
         const _: () = {
@@ -844,7 +903,7 @@ pub fn qmp(c: &Command, params: &[Param], ret: TokenStream, c_ret: Option<TokenS
                 crate::commands::#m::#m(#(#call_args),*)
             };
             #safety
-            unsafe { reply(guard(#cmd_name, call), errp, #name) }
+            unsafe { reply(#cmd_name, guard(#cmd_name, call), errp, #name) }
         }
 
         #proof
@@ -1209,6 +1268,7 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
     let name = id(&a.c_name);
     let mut variants = Vec::new();
     let mut arms = Vec::new();
+    let mut fault_arms = Vec::new();
     for v in &a.alternatives {
         let cfg = cfg_attr(&v.cfg);
         let rust = id(&v.rust);
@@ -1226,6 +1286,7 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
                         (*c).u.#field = Ret::into_c(Any::Null).cast();
                     }
                 });
+                fault_arms.push(quote!(#cfg #name::#rust => None,));
             }
             Some(k) => {
                 let (ty, value) = match k {
@@ -1241,6 +1302,15 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
                 };
                 let (ty, take) =
                     if v.recursive { (quote!(Box<#ty>), quote!(let v = *v;)) } else { (ty, quote!()) };
+                let by_ref = if v.recursive { quote!(&**v) } else { quote!(v) };
+                let check = match k {
+                    Kind::Struct(_) => Some(ret_fault(by_ref)),
+                    k => crossing(k).fault.map(|g| g(by_ref)),
+                };
+                fault_arms.push(match check {
+                    Some(check) => quote!(#cfg #name::#rust(v) => #check,),
+                    None => quote!(#cfg #name::#rust(_) => None,),
+                });
                 variants.push(quote!(#vd #cfg #rust(#ty),));
                 arms.push(quote! {
                     #cfg
@@ -1263,7 +1333,13 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
         "SAFETY: `c` is zeroed and ours; `type` names the one field of `u` set, which\n\
          takes a glib allocation (or a QNull reference) the struct now owns.",
     );
-    let ret = ret_in_glib(&name, safety, fill_safety, quote!(match self { #(#arms)* }));
+    let ret = ret_in_glib(
+        &name,
+        safety,
+        fill_safety,
+        quote!(match self { #(#arms)* }),
+        quote!(match self { #(#fault_arms)* }),
+    );
     quote! {
         #d
         #[derive(Debug)]
@@ -1389,7 +1465,7 @@ pub fn qmp_raw(c: &Command) -> TokenStream {
                 crate::commands::#m::#m(args)
             };
             #safety
-            let out = unsafe { reply(guard(#cmd_name, call), errp, #name) };
+            let out = unsafe { reply(#cmd_name, guard(#cmd_name, call), errp, #name) };
             if !out.is_null() {
                 #out_safety
                 unsafe { *ret_data = out };
@@ -1408,6 +1484,7 @@ fn ret_in_glib(
     safety: TokenStream,
     fill_safety: TokenStream,
     fill: TokenStream,
+    fault: TokenStream,
 ) -> TokenStream {
     quote! {
         #safety
@@ -1424,6 +1501,27 @@ fn ret_in_glib(
             fn failed() -> *mut bindings::#name {
                 ptr::null_mut()
             }
+            fn fault(&self) -> Option<Fault> {
+                #fault
+            }
         }
+    }
+}
+
+/// The check of one member (`name`) whose value `check` reads through the reference
+/// `v`: statements that return its fault, placed in the member path, if it has one.
+fn member_fault(
+    this: TokenStream,
+    optional: bool,
+    cfg: &Option<TokenStream>,
+    check: TokenStream,
+    placed: TokenStream,
+) -> TokenStream {
+    let cfg = cfg_attr(cfg);
+    let test = quote!(if let Some(f) = #check { return #placed; });
+    if optional {
+        quote!(#cfg if let Some(v) = &#this { #test })
+    } else {
+        quote!(#cfg { let v = &#this; #test })
     }
 }

@@ -1607,7 +1607,8 @@ mod tests {
             "unsafe impl ListRead for bindings::strList { type C = *const c_char;",
             "unsafe impl ListNode for bindings::ThingList {",
             "pub unsafe extern \"C\" fn qmp_set_thing( arg_arg: *mut bindings::Thing, errp: *mut *mut bindings::Error, )",
-            "pub fn send_thing_seen(thing: qapi::Thing, all: Option<qapi::ThingList>) {",
+            "pub fn send_thing_seen( thing: qapi::Thing, all: Option<qapi::ThingList>, ) -> Result<(), CommandError> {",
+            "if let Some(v) = &all { if let Some(f) = Ret::fault(v) { return Err(f.in_member(\"all\").refuse_event(\"THING_SEEN\")); } }",
             "unsafe { bindings::qapi_free_Thing(thing) };",
         ] {
             assert!(glue.contains(needle), "no {needle} in:\n{glue}");

@@ -10,16 +10,30 @@
 //!
 //! While a command runs, a panic hook (installed once, the first time a handler runs)
 //! records the message and location for the reply instead of printing them; outside a
-//! command it hands over to the hook that was there before.
+//! command it hands over to the hook that was there before. The message is kept whole.
+//! The place is the panic's `file:line:column`; when that is outside the command
+//! crate (an absolute path: the standard library's `/rustc/…`, a dependency's), it is
+//! the innermost frame in the crate's own files (`src/…:line`, from the build's line
+//! tables: `debug = "line-tables-only"` in the release profile), followed by the
+//! library's place in parentheses.
 //!
 //! Running out of memory is not a panic: as in QEMU's own C, the process aborts (Rust's
 //! allocation-failure handler does, as glib's `g_malloc` would).
 //!
-//! Two panics abort the process before `catch_unwind` can see them, as in any Rust
-//! program: a panic in a `Drop` that runs while another panic unwinds ("thread caused
-//! non-unwinding panic. aborting."), and a panic while a panic's message is formatted
-//! (a `Display` that panics: "panicked while processing panic. aborting."). Command
-//! values' `Drop` and `Display` must not panic.
+//! Two panics abort the process (QEMU ends with SIGABRT) before `catch_unwind` can see
+//! them, as in any Rust program; no error reply is possible, since Rust cannot unwind
+//! from either:
+//!
+//! - a panic in a `Drop` that runs while another panic unwinds. QEMU's standard error
+//!   then reads `a command panicked at <place>: <message>, and panicked again while
+//!   unwinding from it:`, the second panic as Rust's default hook prints it, and Rust's
+//!   `thread caused non-unwinding panic. aborting.`;
+//! - a panic while a panic's message is formatted (`panic!("{}", x)` where `x`'s
+//!   `Display` panics): standard error reads `thread panicked while processing panic.
+//!   aborting.`
+//!
+//! Command values' `Drop` and `Display` must not panic. `tests/new_command.rs` shows
+//! both: QEMU's exit and those lines.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -29,10 +43,12 @@ use std::sync::Once;
 use crate::error::CommandError;
 
 thread_local! {
-    /// How many guarded calls this thread is inside (the hook records only then).
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// The last panic in a guarded call: "<file>:<line>:<column>: <message>".
-    static CAUGHT: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// How many guarded calls this thread is inside (the hook records only then), and
+    /// the number of the latest call (a panic recorded in an earlier one, which its
+    /// command caught itself, is no longer of interest).
+    static DEPTH: Cell<(u32, u32)> = const { Cell::new((0, 0)) };
+    /// The last panic in a guarded call, and that call's number: "<place>: <message>".
+    static CAUGHT: RefCell<Option<(u32, String)>> = const { RefCell::new(None) };
 }
 
 static HOOK: Once = Once::new();
@@ -40,17 +56,55 @@ static HOOK: Once = Once::new();
 fn install_hook() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
-        if DEPTH.get() == 0 {
+        let (depth, call) = DEPTH.get();
+        if depth == 0 {
+            return previous(info);
+        }
+        let unwinding = CAUGHT.with_borrow(|c| c.as_ref().is_some_and(|(n, _)| *n == call));
+        if unwinding {
+            // A second panic while the call's first unwinds: Rust aborts the process
+            // once this returns. Say what happened, first panic first.
+            if let Some((_, first)) = CAUGHT.replace(Some((call, String::new())))
+                && !first.is_empty()
+            {
+                eprintln!("a command panicked at {first}, and panicked again while unwinding from it:");
+            }
             return previous(info);
         }
         let text = match info.location() {
-            Some(at) => {
-                format!("{}:{}:{}: {}", at.file(), at.line(), at.column(), payload_text(info.payload()))
-            }
+            Some(at) => format!("{}: {}", place(at), payload_text(info.payload())),
             None => payload_text(info.payload()).to_string(),
         };
-        CAUGHT.set(Some(text));
+        CAUGHT.set(Some((call, text)));
     }));
+}
+
+/// Where a panic happened: its `file:line:column`, or, when that is outside the
+/// command crate (an absolute path), the innermost frame in the crate's own files and
+/// then the place in parentheses.
+fn place(at: &panic::Location<'_>) -> String {
+    let here = format!("{}:{}:{}", at.file(), at.line(), at.column());
+    if !at.file().starts_with('/') {
+        return here;
+    }
+    match crate_frame() {
+        Some(frame) => format!("{frame} (in {here})"),
+        None => here,
+    }
+}
+
+/// The innermost frame of this thread's stack in the command crate's own files
+/// (`src/…`, as the build's remapped line tables name them), as `file:line`; none
+/// without line tables.
+fn crate_frame() -> Option<String> {
+    // `Backtrace`'s Debug form lists the frames innermost first, each as
+    // `{ fn: "…", file: "…", line: N }`.
+    let trace = format!("{:?}", std::backtrace::Backtrace::force_capture());
+    trace.split("file: \"").skip(1).find_map(|rest| {
+        let (file, rest) = rest.split_once('"')?;
+        let line: String = rest.strip_prefix(", line: ")?.chars().take_while(char::is_ascii_digit).collect();
+        (file.starts_with("src/") && !line.is_empty()).then(|| format!("{file}:{line}"))
+    })
 }
 
 /// A panic payload's text: what `panic!` and the standard library's panics carry.
@@ -74,19 +128,25 @@ pub fn guard<T>(
     call: impl FnOnce() -> Result<T, CommandError>,
 ) -> Result<T, CommandError> {
     HOOK.call_once(install_hook);
-    DEPTH.set(DEPTH.get().wrapping_add(1));
+    let (depth, serial) = DEPTH.get();
+    DEPTH.set((depth.wrapping_add(1), serial.wrapping_add(1)));
     // Unwind safety: the call's own values are dropped as it unwinds; what outlives it
     // (state in a `BqlRefCell`) is as a `RefCell` leaves it, which a command that can
     // panic half-way through an update must allow for, as with any `RefCell`.
     let result = panic::catch_unwind(AssertUnwindSafe(call));
-    DEPTH.set(DEPTH.get().wrapping_sub(1));
+    let (depth, serial) = DEPTH.get();
+    DEPTH.set((depth.wrapping_sub(1), serial));
     result.unwrap_or_else(|payload| Err(panicked(command, payload)))
 }
 
 #[cold]
 #[inline(never)]
 fn panicked(command: &'static str, payload: Box<dyn Any + Send>) -> CommandError {
-    let text = CAUGHT.take().unwrap_or_else(|| payload_text(&*payload).to_string());
+    let text = CAUGHT
+        .take()
+        .map(|(_, text)| text)
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| payload_text(&*payload).to_string());
     // A payload of `panic_any` may panic as it is dropped: that stays here too.
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
     CommandError::new(format_args!("command '{command}' panicked at {text}"))

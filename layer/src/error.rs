@@ -4,34 +4,37 @@
 //! The command layer turns it into QEMU's `Error` (class GenericError, the text as the
 //! client reads it), recording the file and line where the error was made, as C's
 //! `error_setg` does; for an HMP command, the monitor prints `Error: <text>`.
+//!
+//! The text is kept whole, however long. A NUL byte in it, which would end QEMU's C
+//! string there and lose the rest, is written as the two characters `\0`.
 
+use core::ffi::CStr;
 use core::fmt::{self, Write};
 use core::panic::Location;
 
-use crate::error_text::ErrorText;
-
-/// The longest error text kept, in bytes; longer ones end in "...".
-pub const MAX_ERROR_LEN: usize = 511;
-
 /// A failed command: the text the client reads and where it was made.
 pub struct CommandError {
-    text: ErrorText<{ MAX_ERROR_LEN + 1 }>,
+    /// The text, NUL-terminated (and with no NUL before the end).
+    text: String,
     location: &'static Location<'static>,
 }
 
 impl CommandError {
     /// An error with `message`'s text, recorded at the caller's file and line.
     #[track_caller]
+    #[cold]
     pub fn new(message: impl fmt::Display) -> CommandError {
-        let mut text = ErrorText::new();
-        // ErrorText never fails; overlong text is cut with "...".
+        let mut text = Escaped(String::new());
+        // Writing to a String never fails.
         let _ = write!(text, "{message}");
+        let mut text = text.0;
+        text.push('\0');
         CommandError { text, location: Location::caller() }
     }
 
     /// The text the client reads.
     pub fn message(&self) -> &str {
-        self.text.as_str()
+        self.text.strip_suffix('\0').unwrap_or(&self.text)
     }
 
     /// Where the error was made.
@@ -40,8 +43,26 @@ impl CommandError {
     }
 
     /// The text as a C string, for QEMU's `Error`.
-    pub fn message_cstr(&self) -> &core::ffi::CStr {
-        self.text.as_cstr()
+    pub fn message_cstr(&self) -> &CStr {
+        // `new` ends the text with its only NUL; the fallback is never taken.
+        CStr::from_bytes_with_nul(self.text.as_bytes()).unwrap_or(c"")
+    }
+}
+
+/// A `String` written with each NUL byte as `\0`.
+struct Escaped(String);
+
+impl Write for Escaped {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut parts = s.split('\0');
+        if let Some(first) = parts.next() {
+            self.0.push_str(first);
+        }
+        for part in parts {
+            self.0.push_str("\\0");
+            self.0.push_str(part);
+        }
+        Ok(())
     }
 }
 
@@ -72,9 +93,17 @@ mod tests {
     }
 
     #[test]
-    fn long_text_is_cut() {
-        let e = CommandError::new("x".repeat(2000));
-        assert_eq!(e.message().len(), MAX_ERROR_LEN);
-        assert!(e.message().ends_with("..."));
+    fn long_text_is_kept_whole() {
+        let long = "x".repeat(2000);
+        let e = CommandError::new(&long);
+        assert_eq!(e.message(), long);
+        assert_eq!(e.message_cstr().to_bytes().len(), 2000);
+    }
+
+    #[test]
+    fn a_nul_in_the_text_is_written_out_not_cut() {
+        let e = CommandError::new(format_args!("before\0after {}", "x\0"));
+        assert_eq!(e.message(), "before\\0after x\\0");
+        assert_eq!(e.message_cstr().to_str().unwrap(), "before\\0after x\\0");
     }
 }

@@ -33,8 +33,10 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
 
+use crate::any::Any;
 use crate::error::CommandError;
 use crate::error_text::ErrorText;
+use crate::fault::Fault;
 use crate::sys as bindings;
 use crate::text::{self, ParamError};
 
@@ -223,24 +225,7 @@ impl<'a, C, T: Arg<'a, Required<*mut C>>> Arg<'a, Required<*mut C>> for Box<T> {
     }
 }
 
-/// QAPI's `any`: a JSON value, as a command reads it (an argument, a member of one) and
-/// builds it (a return value, a member of one, an event's member). Reading copies
-/// QEMU's QObject into Rust values, so nothing borrows from it; building makes a new
-/// QObject that QEMU owns and frees. A number is `Int` when it fits `i64`, else `Uint`
-/// when it fits `u64`, else `Number`, as QEMU's QNum keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Any {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Uint(u64),
-    Number(f64),
-    /// Built, a string is cut at its first NUL byte, as QEMU's QString is.
-    Str(String),
-    List(Vec<Any>),
-    Dict(std::collections::BTreeMap<String, Any>),
-}
-
+// QAPI's `any` (crate::any::Any): reading it from QEMU's QObject and building one.
 impl Any {
     /// The value of `o`, copied.
     ///
@@ -356,6 +341,9 @@ unsafe impl Ret for Option<Any> {
     fn failed() -> *mut bindings::QObject {
         ptr::null_mut()
     }
+    fn fault(&self) -> Option<Fault> {
+        self.as_ref()?.fault()
+    }
 }
 
 // SAFETY: `build` returns a new QObject reference, which QEMU's marshaller (or the
@@ -367,6 +355,9 @@ unsafe impl Ret for Any {
     }
     fn failed() -> *mut bindings::QObject {
         ptr::null_mut()
+    }
+    fn fault(&self) -> Option<Fault> {
+        Any::fault(self)
     }
 }
 
@@ -384,6 +375,12 @@ pub unsafe trait Ret {
     fn into_c(self) -> Self::C;
     /// The C value for a failed call (the error is in `errp`).
     fn failed() -> Self::C;
+    /// The first value in it that cannot reach the client unchanged (a string with a
+    /// NUL byte, a number that is not finite), with where it sits: [`reply`] refuses
+    /// such a value whole instead of handing it over.
+    fn fault(&self) -> Option<Fault> {
+        None
+    }
 }
 
 // SAFETY: nothing is handed over.
@@ -403,6 +400,9 @@ unsafe impl Ret for GStr {
     }
     fn failed() -> *mut c_char {
         ptr::null_mut()
+    }
+    fn fault(&self) -> Option<Fault> {
+        Fault::of_text(self.as_str())
     }
 }
 
@@ -431,6 +431,11 @@ pub unsafe trait ListNode: Sized {
     /// # Safety
     /// `list` is a list built by [`List`], owned by the caller.
     unsafe fn free(list: *mut Self);
+    /// What in `v` cannot reach the client unchanged (see [`Ret::fault`]).
+    fn fault(v: &Self::Value) -> Option<Fault> {
+        let _ = v;
+        None
+    }
 }
 
 /// A QAPI list built in glib memory, in the order values are pushed (the generated
@@ -441,16 +446,22 @@ pub struct List<N: ListNode> {
     head: *mut N,
     tail: *mut N,
     len: usize,
+    /// The first pushed value that cannot reach the client unchanged, by its index
+    /// (values become C as they are pushed, so they are checked then).
+    fault: Option<Fault>,
 }
 
 impl<N: ListNode> List<N> {
     /// The empty list (NULL to QEMU).
     pub const fn new() -> Self {
-        List { head: ptr::null_mut(), tail: ptr::null_mut(), len: 0 }
+        List { head: ptr::null_mut(), tail: ptr::null_mut(), len: 0, fault: None }
     }
 
     /// Appends `v`.
     pub fn push(&mut self, v: N::Value) {
+        if self.fault.is_none() {
+            self.fault = N::fault(&v).map(|f| f.at_index(self.len));
+        }
         let node = g_new0::<N>();
         // SAFETY: `node` is zeroed and ours alone.
         unsafe { N::set(node, v) };
@@ -543,42 +554,60 @@ unsafe impl<N: ListNode> Ret for List<N> {
     fn failed() -> *mut N {
         ptr::null_mut()
     }
+    fn fault(&self) -> Option<Fault> {
+        self.fault.clone()
+    }
 }
 
-/// A NUL-terminated string allocated by glib (`g_strndup`), as QAPI structs and events
-/// hold them; QEMU frees the ones it is given with `g_free`.
-pub struct GStr(*mut c_char);
+/// A NUL-terminated string allocated by glib, as QAPI structs and events hold them;
+/// QEMU frees the ones it is given with `g_free`. It keeps the whole text it was made
+/// from, NUL bytes included: handed over with one, it is refused ([`Ret::fault`]), not
+/// cut where C would read its end.
+pub struct GStr {
+    ptr: *mut c_char,
+    /// The text's length in bytes, without the terminating NUL.
+    len: usize,
+}
 
 // SAFETY: a GStr owns its allocation exclusively; glib's allocator is thread-safe.
 unsafe impl Send for GStr {}
 
 impl GStr {
-    /// A copy of `s`. A NUL inside `s` ends the C string there, as C reads it.
+    /// A copy of `s`, all of it.
     pub fn new(s: &str) -> GStr {
-        // SAFETY: `s` is valid for `s.len()` bytes; g_strndup copies at most that many and
-        // adds a NUL. It never returns NULL (glib aborts when memory runs out).
-        GStr(unsafe { bindings::g_strndup(s.as_ptr().cast(), s.len() as _) })
+        let len = s.len();
+        // SAFETY: g_malloc never returns NULL (glib aborts when memory runs out); the
+        // allocation has room for `len` bytes and the NUL; `s` is valid for `len` bytes
+        // and cannot overlap a new allocation.
+        let ptr = unsafe {
+            let p: *mut u8 = bindings::g_malloc(len.wrapping_add(1) as _).cast();
+            ptr::copy_nonoverlapping(s.as_ptr(), p, len);
+            p.add(len).write(0);
+            p
+        };
+        GStr { ptr: ptr.cast(), len }
     }
 
-    /// The text (up to a NUL that `new` was given, if any).
+    /// The text, all of it (a NUL byte included, where C would stop reading).
     pub fn as_str(&self) -> &str {
-        if self.0.is_null() {
+        if self.ptr.is_null() {
             return "";
         }
-        // SAFETY: `self.0` is a NUL-terminated string we own, alive while `self` is.
-        let bytes = unsafe { CStr::from_ptr(self.0) }.to_bytes();
-        // It was copied from a &str up to a NUL, so it is UTF-8; the fallback is not taken.
+        // SAFETY: `ptr` holds `len` initialised bytes we own, alive while `self` is.
+        let bytes = unsafe { core::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) };
+        // Made from a &str or a String, or checked as UTF-8 when taken from QEMU; the
+        // fallback is not taken.
         core::str::from_utf8(bytes).unwrap_or("")
     }
 
     /// The pointer, still owned by `self`.
     pub fn as_ptr(&self) -> *const c_char {
-        self.0
+        self.ptr
     }
 
     /// Gives up ownership: QEMU frees the pointer with `g_free`.
     pub fn into_raw(self) -> *mut c_char {
-        let p = self.0;
+        let p = self.ptr;
         core::mem::forget(self);
         p
     }
@@ -586,21 +615,21 @@ impl GStr {
 
 impl From<String> for GStr {
     /// `s` itself, without a copy: its buffer is already glib's ([`GlibAlloc`]); a NUL
-    /// is appended (which may grow the buffer in place). A NUL inside `s` ends the C
-    /// string there, as C reads it (and as [`GStr::new`] does).
+    /// is appended (which may grow the buffer in place).
     fn from(s: String) -> GStr {
+        let len = s.len();
         let mut bytes = core::mem::ManuallyDrop::new(s.into_bytes());
         bytes.push(0);
         // The buffer came from the global allocator, `GlibAlloc` (align 1, so
         // `g_try_malloc`/`g_try_realloc`), and is NUL-terminated: g_free releases it.
-        GStr(bytes.as_mut_ptr().cast())
+        GStr { ptr: bytes.as_mut_ptr().cast(), len }
     }
 }
 
 impl Drop for GStr {
     fn drop(&mut self) {
-        // SAFETY: the pointer came from g_strndup and is freed once, here.
-        unsafe { bindings::g_free(self.0.cast()) }
+        // SAFETY: the pointer came from glib's allocator and is freed once, here.
+        unsafe { bindings::g_free(self.ptr.cast()) }
     }
 }
 
@@ -638,10 +667,17 @@ pub unsafe fn g_unbox<T>(p: *mut T) -> T {
 /// # Safety
 /// `errp` is NULL, `&error_abort`, `&error_fatal` or points to a NULL `Error *`.
 pub unsafe fn reply<R: Ret>(
+    command: &'static str,
     result: Result<R, CommandError>,
     errp: *mut *mut bindings::Error,
     func: &'static CStr,
 ) -> R::C {
+    // A value that cannot reach the client unchanged is refused whole (and dropped,
+    // which frees what it holds), never cut.
+    let result = result.and_then(|v| match v.fault() {
+        None => Ok(v),
+        Some(f) => Err(f.refuse_reply(command)),
+    });
     match result {
         Ok(v) => v.into_c(),
         Err(e) => {
@@ -1084,7 +1120,7 @@ pub mod vm {
         let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
         if core::str::from_utf8(bytes).is_ok() {
             // A GStr is glib's NUL-terminated UTF-8 text, freed with g_free: this is one.
-            return GStr(p);
+            return GStr { ptr: p, len: bytes.len() };
         }
         let copy = GStr::new(&String::from_utf8_lossy(bytes));
         // SAFETY: `p` is ours, from glib, freed once here.

@@ -27,18 +27,19 @@
 //! - a panic in a command ends that call only, as an error reply naming the command, the
 //!   message and the place ([`boundary`]); command code has `std`, and its heap
 //!   (`String`, `Vec`, `format!`) is glib's, so a `String` becomes QEMU's `char *`
-//!   without a copy.
+//!   without a copy;
+//! - nothing a command returns or an event carries is cut or malformed on its way to
+//!   the client: a string with a NUL byte or a number that is not finite is refused with
+//!   an error naming the command (or event) and the member ([`fault`]), and an error's
+//!   text is sent whole.
 //!
 //! [`qemu-monitor-layer-build`]: ../qemu_monitor_layer_build/index.html
 
-// `CommandError` carries its text in a fixed 512-byte buffer, so that making one never
-// allocates; a successful call only writes the discriminant, so the size costs nothing
-// on the path that matters.
-#![allow(clippy::result_large_err)]
-
+pub mod any;
 pub mod boundary;
 pub mod error;
 pub mod error_text;
+pub mod fault;
 pub mod text;
 
 #[cfg(not(test))]
@@ -84,9 +85,10 @@ __bindgen_module! {
 /// What a command function needs, and nothing unsafe.
 #[cfg(not(test))]
 pub mod prelude {
+    pub use crate::any::Any;
     pub use crate::error::CommandError;
     pub use crate::ffi::vm::{self, VmError};
-    pub use crate::ffi::{Any, BqlError, BqlRefCell, BqlRefMut, GStr, Monitor, WriteError, print_line};
+    pub use crate::ffi::{BqlError, BqlRefCell, BqlRefMut, GStr, Monitor, WriteError, print_line};
     pub use crate::text::ParamError;
 }
 
@@ -96,10 +98,12 @@ pub mod prelude {
 #[doc(hidden)]
 #[cfg(not(test))]
 pub mod __private {
+    pub use crate::any::Any;
     pub use crate::boundary::guard;
     pub use crate::error::CommandError;
+    pub use crate::fault::Fault;
     pub use crate::ffi::{
-        Any, Arg, GStr, HmpArgs, List, ListNode, ListRead, Monitor, Optional, QemuEnum, Required, Ret, Scope,
+        Arg, GStr, HmpArgs, List, ListNode, ListRead, Monitor, Optional, QemuEnum, Required, Ret, Scope,
         g_new0, g_unbox, hmp_reply, reply,
     };
     pub use core::ffi::{CStr, c_char, c_int};

@@ -58,6 +58,6 @@ pub fn hello_world(
     let previous = stats.printed(GStr::new(line));
     drop(stats);
     drop(previous);
-    qapi::send_hello_world(line, chardev);
+    qapi::send_hello_world(line, chardev)?;
     Ok(())
 }

@@ -12,7 +12,12 @@
 //! - `echo-any` takes `any` and returns it twice in a struct, once as it came and once
 //!   transformed;
 //! - `move-point` is `'boxed'`: it takes its struct whole, the struct it returns;
-//! - `ping-oob` is `'allow-oob'`, called with `execute` and `exec-oob`.
+//! - `ping-oob` is `'allow-oob'`, called with `execute` and `exec-oob`;
+//! - `keep-whole` returns, or sends as the event `KEPT`, a value that cannot reach a
+//!   client unchanged (a NUL byte in a string made each way, in an `any`, in a list's
+//!   string or a key; NaN or infinity in a number or an `any`; a NUL in an error's
+//!   text), as its argument says: each is refused with an error naming the command (or
+//!   event) and the member, nothing is sent cut or malformed, and QEMU answers on.
 //!
 //! Each reply is checked against the exact JSON, and QEMU's own refusals (a discriminator
 //! value the enum lacks, a missing branch member, an alternate of the wrong type, a
@@ -44,6 +49,7 @@ json_command!(Draw, "draw");
 json_command!(Pick, "pick");
 json_command!(EchoAny, "echo-any");
 json_command!(MovePoint, "move-point");
+json_command!(KeepWhole, "keep-whole");
 
 /// `ping-oob`, which may run out of band.
 #[derive(Serialize, Debug)]
@@ -64,6 +70,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("echo-any", ANY_JSON, ANY_RS),
     ("move-point", MOVE_JSON, MOVE_RS),
     ("ping-oob", PING_JSON, PING_RS),
+    ("keep-whole", KEEP_JSON, KEEP_RS),
 ];
 
 const SHAPES_JSON: &str = "##
@@ -400,6 +407,81 @@ pub fn ping_oob() -> Result<qapi::PingCount, CommandError> {
 }
 ";
 
+const KEEP_JSON: &str = "##
+# @Kept:
+#
+# What @keep-whole returns.
+#
+# @text: a text
+#
+# @ratio: a number
+#
+# @extra: any value
+#
+# @names: some names
+#
+# Since: 10.2
+##
+{ 'struct': 'Kept', 'data': { 'text': 'str', 'ratio': 'number', '*extra': 'any', 'names': ['str'] } }
+
+##
+# @KEPT:
+#
+# Sent by @keep-whole when @how begins with \"event\".
+#
+# @text: a text
+#
+# @ratio: a number
+#
+# Since: 10.2
+##
+{ 'event': 'KEPT', 'data': { 'text': 'str', 'ratio': 'number' } }
+
+##
+# @keep-whole:
+#
+# Return, or send, a value a client may not be able to read, as @how says.
+#
+# @how: which value
+#
+# Since: 10.2
+##
+{ 'command': 'keep-whole', 'data': { 'how': 'str' }, 'returns': 'Kept' }
+";
+
+const KEEP_RS: &str = "use crate::prelude::*;
+use std::collections::BTreeMap;
+
+/// A reply (or an event) holding the value `how` names; `fine` for one that crosses.
+pub fn keep_whole(how: &str) -> Result<qapi::Kept, CommandError> {
+    let mut kept = qapi::Kept {
+        text: GStr::new(\"plain\"),
+        ratio: 0.5,
+        extra: Some(Any::Str(\"fine\".to_string())),
+        names: [\"a\", \"b\"].map(GStr::new).into_iter().collect(),
+    };
+    match how {
+        \"fine\" => {}
+        \"gstr\" => kept.text = GStr::new(\"c\\0d\"),
+        \"string\" => kept.text = GStr::from(String::from(\"a\\0b\")),
+        \"any\" => kept.extra = Some(Any::Str(\"e\\0f\".to_string())),
+        \"key\" => kept.extra = Some(Any::Dict(BTreeMap::from([(\"k\\0\".to_string(), Any::Null)]))),
+        \"list\" => kept.names.push(GStr::new(\"x\\0y\")),
+        \"nan\" => kept.ratio = f64::NAN,
+        \"inf\" => {
+            let deep = Any::List(vec![Any::Int(1), Any::Number(f64::INFINITY)]);
+            kept.extra = Some(Any::Dict(BTreeMap::from([(\"k\".to_string(), deep)])));
+        }
+        \"error\" => return Err(CommandError::new(\"before\\0after\")),
+        \"event\" => qapi::send_kept(\"sent\", 1.5)?,
+        \"event-nul\" => qapi::send_kept(\"c\\0d\", 1.5)?,
+        \"event-nan\" => qapi::send_kept(\"sent\", -f64::INFINITY)?,
+        _ => return Err(CommandError::new(format!(\"no such value: {how}\"))),
+    }
+    Ok(kept)
+}
+";
+
 /// QEMU's refusal of a call, as QMP's `desc`.
 fn refusal<C: harness::qapi::Command<Ok = Value> + std::fmt::Debug>(qmp: &mut Qmp, c: &C) -> String {
     match qmp.execute(c) {
@@ -488,6 +570,46 @@ pub fn check(qmp: &mut Qmp) {
     assert_eq!(desc, "the point is at the edge");
 }
 
+/// `keep-whole`: every value that cannot reach a client unchanged is refused, naming
+/// the command (or event) and the member; nothing is sent cut or malformed (an event
+/// refused is not sent at all); an error's NUL is written out; QEMU answers on.
+pub fn check_nothing_lost(qmp: &mut Qmp) {
+    let keep = |how: &str| KeepWhole(json!({ "how": how }));
+    let fine = json!({ "text": "plain", "ratio": 0.5, "extra": "fine", "names": ["a", "b"] });
+    assert_eq!(qmp.execute(&keep("fine")).expect("keep-whole fine"), fine);
+    let nul = "holds a NUL byte (at byte 1), where QEMU's C strings end; nothing was sent";
+    for (how, expected) in [
+        ("gstr", format!("member 'text' {nul}")),
+        ("string", format!("member 'text' {nul}")),
+        ("any", format!("member 'extra' {nul}")),
+        ("list", format!("member 'names[2]' {nul}")),
+        ("key", "member 'extra.k\\0' has a NUL byte in its name (at byte 1), where QEMU's C strings end; nothing was sent".into()),
+        ("nan", "member 'ratio' is NaN, which JSON cannot write; nothing was sent".into()),
+        ("inf", "member 'extra.k[1]' is inf, which JSON cannot write; nothing was sent".into()),
+    ] {
+        assert_eq!(refusal(qmp, &keep(how)), format!("command 'keep-whole' cannot reply: {expected}"), "{how}");
+    }
+    assert_eq!(refusal(qmp, &keep("error")), "before\\0after");
+    let _earlier = harness::custom_events(qmp);
+    assert_eq!(qmp.execute(&keep("event")).expect("keep-whole event"), fine);
+    let events = harness::custom_events(qmp);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (&events[0]["event"], &events[0]["data"]),
+        (&json!("KEPT"), &json!({ "text": "sent", "ratio": 1.5 }))
+    );
+    assert_eq!(
+        refusal(qmp, &keep("event-nul")),
+        "event 'KEPT' not sent: member 'text' holds a NUL byte (at byte 1), where QEMU's C strings end"
+    );
+    assert_eq!(
+        refusal(qmp, &keep("event-nan")),
+        "event 'KEPT' not sent: member 'ratio' is -inf, which JSON cannot write"
+    );
+    assert!(qmp.execute(&keep("fine")).is_ok(), "QEMU answers after the refusals");
+    assert!(harness::custom_events(qmp).is_empty(), "a refused event was sent");
+}
+
 /// `ping-oob` with `execute` and `exec-oob` on a monitor with the `oob` capability: the
 /// count goes on across both.
 pub fn check_out_of_band(vm: &harness::Qemu) {
@@ -545,4 +667,5 @@ pub fn files() -> Vec<String> {
 }
 
 /// The functions' names, as valgrind's frames show them.
-pub const FUNCTIONS: &[&str] = &["describe_shapes", "draw", "pick", "echo_any", "move_point", "ping_oob"];
+pub const FUNCTIONS: &[&str] =
+    &["describe_shapes", "draw", "pick", "echo_any", "move_point", "ping_oob", "keep_whole"];
