@@ -280,8 +280,16 @@ fn an_emulator_behind_a_launcher_in_a_private_home_is_made_reachable() {
     .unwrap();
     std::fs::set_permissions(&launcher, std::fs::Permissions::from_mode(0o755)).unwrap();
 
+    // `-no-user-config`, as libvirt starts every QEMU: without it QEMU opens its default
+    // configuration file under the build's prefix, which is in the private home too (a
+    // fresh system found that: EACCES there is fatal, where ENOENT is not).
     let as_nobody = |p: &std::path::Path| {
-        tools::cmd("runuser").args(["-u", "nobody", "--"]).arg(p).arg("--version").output().unwrap()
+        tools::cmd("runuser")
+            .args(["-u", "nobody", "--"])
+            .arg(p)
+            .args(["-no-user-config", "--version"])
+            .output()
+            .unwrap()
     };
     assert!(!as_nobody(&launcher).status.success(), "the private home is reachable: the test proves nothing");
     let reachable = lv.reachable_emulator(&launcher).expect("a reachable copy");

@@ -440,7 +440,7 @@ const KEEP_JSON: &str = "##
 ##
 # @keep-whole:
 #
-# Return, or send, a value a client may not be able to read, as @how says.
+# Return or send a value a client cannot read whole, as @how says.
 #
 # @how: which value
 #
