@@ -255,13 +255,16 @@ fn test_package(l: &Layout, args: &BuildArgs) -> Result<std::path::PathBuf> {
     deps::ensure(crate::repo::TOOLS)?;
     sh::step(
         "a signed apt repository of the package: verified, tampering refused, installed by name, \
-         upgraded and removed under a running domain (tests/repo.rs)",
+         upgraded, rolled back and removed under a running domain, its key rotated (tests/repo.rs)",
     );
     let xtask = xtask_exe()?;
     let mut test = qemu::cargo();
     test.current_dir(sh::root())
         .args(["test", "--test", "repo", "--", "--ignored", "--nocapture", "--exact"])
-        .arg("a_signed_repository_installs_and_refuses_tampering")
+        .args([
+            "a_signed_repository_installs_and_refuses_tampering",
+            "a_signing_key_rotates_without_a_refused_update",
+        ])
         .env("QEMU_HELLO_DEB", &deb)
         .env("QEMU_HELLO_DEB_UPGRADE", &upgrade)
         .env("QEMU_HELLO_XTASK", &xtask);
