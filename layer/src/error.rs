@@ -49,19 +49,26 @@ impl CommandError {
     }
 }
 
+/// Hands `s` to `out` in pieces that hold no NUL byte, each NUL as the two characters
+/// `\0`: for text that ends up in a C string (an error's, the human monitor's output),
+/// where a NUL would end it and lose the rest.
+pub(crate) fn escaping_nul(s: &str, mut out: impl FnMut(&str)) {
+    let mut parts = s.split('\0');
+    if let Some(first) = parts.next() {
+        out(first);
+    }
+    for part in parts {
+        out("\\0");
+        out(part);
+    }
+}
+
 /// A `String` written with each NUL byte as `\0`.
 struct Escaped(String);
 
 impl Write for Escaped {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut parts = s.split('\0');
-        if let Some(first) = parts.next() {
-            self.0.push_str(first);
-        }
-        for part in parts {
-            self.0.push_str("\\0");
-            self.0.push_str(part);
-        }
+        escaping_nul(s, |piece| self.0.push_str(piece));
         Ok(())
     }
 }
@@ -98,6 +105,17 @@ mod tests {
         let e = CommandError::new(&long);
         assert_eq!(e.message(), long);
         assert_eq!(e.message_cstr().to_bytes().len(), 2000);
+    }
+
+    #[test]
+    fn nul_bytes_are_handed_on_written_out() {
+        let mut pieces = Vec::new();
+        escaping_nul("\0a\0\0b\0", |p| pieces.push(p.to_string()));
+        assert_eq!(pieces.concat(), "\\0a\\0\\0b\\0");
+        assert!(pieces.iter().all(|p| !p.contains('\0')), "{pieces:?}");
+        pieces.clear();
+        escaping_nul("plain", |p| pieces.push(p.to_string()));
+        assert_eq!(pieces, ["plain"]);
     }
 
     #[test]

@@ -891,7 +891,17 @@ impl Monitor {
 }
 
 impl Write for Monitor {
+    /// Writes `s`; a NUL byte in it, where the monitor's C string would end and lose the
+    /// rest, is written as the two characters `\0` (as in an error's text).
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        crate::error::escaping_nul(s, |piece| self.write_text(piece));
+        Ok(())
+    }
+}
+
+impl Monitor {
+    /// Writes `s`, which holds no NUL byte.
+    fn write_text(&mut self, s: &str) {
         for chunk in s.as_bytes().chunks(c_int::MAX as usize) {
             // SAFETY: the monitor is valid for the call (`new`'s contract); "%.*s" reads
             // exactly `len` bytes of `chunk`, which need no NUL.
@@ -899,7 +909,6 @@ impl Write for Monitor {
                 bindings::monitor_printf(self.0, c"%.*s".as_ptr(), chunk.len() as c_int, chunk.as_ptr())
             };
         }
-        Ok(())
     }
 }
 
