@@ -930,7 +930,7 @@ pub struct Allowlist {
 }
 
 pub struct Generated {
-    /// `OUT_DIR/glue.rs`, included at the end of `src/ffi.rs`.
+    /// `OUT_DIR/glue.rs`, which the command crate includes with `commands!()`.
     pub glue: String,
     /// `OUT_DIR/commands.rs`: the command modules, included by `src/lib.rs`.
     pub modules: String,

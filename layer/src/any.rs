@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! [`Any`]: QAPI's `any`, a JSON value, as plain Rust data. Reading one from QEMU's
-//! QObject and building one are the FFI's (`ffi.rs`); what here is safe code only.
+//! QObject and building one are the FFI's (`ffi/any.rs`); what here is safe code only.
 
 use std::collections::BTreeMap;
 

@@ -35,6 +35,10 @@
 //!
 //! [`qemu-monitor-layer-build`]: ../qemu_monitor_layer_build/index.html
 
+// Every `unsafe` block is in `ffi/` (and in the bindgen output it calls): the compiler
+// holds the rest of the crate to that.
+#![deny(unsafe_code)]
+
 pub mod any;
 pub mod boundary;
 pub mod error;
@@ -43,6 +47,7 @@ pub mod fault;
 pub mod text;
 
 #[cfg(not(test))]
+#[allow(unsafe_code)]
 mod ffi;
 
 /// Rust's heap in every binary that links the layer is glib's: `String`, `Vec` and
@@ -63,6 +68,7 @@ macro_rules! __bindgen_module {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         #[allow(
+            unsafe_code,
             dead_code,
             non_camel_case_types,
             non_snake_case,

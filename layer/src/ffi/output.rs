@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Output: the calling human monitor (`Monitor`) and whole lines on QEMU's stdout (`print_line`).
+
+#[allow(unused_imports)]
+use super::*;
+
+/// The human monitor that called an HMP command; `write!` to it prints there.
+pub struct Monitor(*mut bindings::Monitor);
+
+impl Monitor {
+    /// # Safety
+    /// `mon` is the calling monitor, valid for the call.
+    pub unsafe fn new(mon: *mut bindings::Monitor) -> Monitor {
+        Monitor(mon)
+    }
+}
+
+impl Write for Monitor {
+    /// Writes `s`; a NUL byte in it, where the monitor's C string would end and lose the
+    /// rest, is written as the two characters `\0` (as in an error's text).
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        crate::error::escaping_nul(s, |piece| self.write_text(piece));
+        Ok(())
+    }
+}
+
+impl Monitor {
+    /// Writes `s`, which holds no NUL byte.
+    fn write_text(&mut self, s: &str) {
+        for chunk in s.as_bytes().chunks(c_int::MAX as usize) {
+            // SAFETY: the monitor is valid for the call (`new`'s contract); "%.*s" reads
+            // exactly `len` bytes of `chunk`, which need no NUL.
+            unsafe {
+                bindings::monitor_printf(self.0, c"%.*s".as_ptr(), chunk.len() as c_int, chunk.as_ptr())
+            };
+        }
+    }
+}
+
+/// Why a line could not be written: the C library's text for `errno`.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteError(&'static str);
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Writes `text` and a newline to C's stdout, the stream QEMU's own `printf`s use, as
+/// one locked, flushed unit: lines from concurrent monitors never interleave, and the
+/// line is written before the command replies. On failure (disk full, reader gone:
+/// QEMU ignores SIGPIPE) the unwritten bytes are discarded and the stream's error flag
+/// cleared, so later lines stay whole and writable.
+pub fn print_line(text: &str) -> Result<(), WriteError> {
+    // An out-of-band command (the monitor's I/O thread) must not block on the stream.
+    if !bql_held() {
+        return Err(WriteError("refused without the BQL (an out-of-band command)"));
+    }
+    // SAFETY: glibc's `stdout` is initialised before main and never reassigned by QEMU.
+    let out = unsafe { bindings::stdout };
+    // SAFETY: `out` is a valid stream; the lock is released below on every path.
+    unsafe { bindings::flockfile(out) };
+    // `size_t` is as wide as `usize` on every target QEMU supports.
+    let len = text.len() as _;
+    // SAFETY: `text` is valid for `len` bytes; `out` is valid and locked by us, so the
+    // _unlocked variants are the right calls.
+    let ok = unsafe {
+        bindings::fwrite_unlocked(text.as_ptr().cast(), 1, len, out) == len
+            && bindings::fputc_unlocked(c_int::from(b'\n'), out) == c_int::from(b'\n')
+            && bindings::fflush_unlocked(out) == 0
+    };
+    let result = if ok {
+        Ok(())
+    } else {
+        // SAFETY: __errno_location returns this thread's errno; read right after the
+        // failed call. g_strerror returns a static, NUL-terminated, UTF-8 string.
+        let cause = unsafe { CStr::from_ptr(bindings::g_strerror(*bindings::__errno_location())) };
+        // SAFETY: `out` is valid and locked by us.
+        unsafe {
+            bindings::__fpurge(out);
+            bindings::clearerr_unlocked(out);
+        }
+        Err(WriteError(cause.to_str().unwrap_or("unknown error")))
+    };
+    // SAFETY: we locked `out` above.
+    unsafe { bindings::funlockfile(out) };
+    result
+}
