@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! A fixed-size, NUL-terminated text buffer for error messages.
+//! A fixed-size, NUL-terminated text buffer: text formatted without allocating, for C.
 //!
-//! The static library has no allocator; an error's `Display` output is formatted into
-//! this buffer and handed to QEMU's `error_setg_internal` as the argument of a `"%s"`
-//! format. Text that does not fit is cut at a character boundary and ends with "...".
+//! The layer uses it for the file name it interns for QEMU's `Error` (a `CommandError`'s
+//! own text is a `String`, kept whole); command code may use it for a line of bounded
+//! length. Text that does not fit is cut at a character boundary and ends with "...",
+//! and an interior NUL ends the C string, so it is for text whose length and contents
+//! the writer controls, not for what a client must read whole.
 
 use core::ffi::CStr;
 use core::fmt;
