@@ -210,11 +210,13 @@ pub fn pristine_git_tree_in(
 }
 
 /// A bare repository beside the cached tarball holding one commit, "pristine": the
-/// verified tarball of `v` unpacked. Made once per tarball; a half-made one is never
-/// seen (it is renamed into place when complete).
+/// verified tarball of `v` unpacked, every file of it (QEMU's `.gitignore` names some
+/// the tarball ships, such as `subprojects/*`: they are added all the same, and the
+/// count is checked). Made once per tarball; a half-made one is never seen (it is
+/// renamed into place when complete).
 fn pristine_repository(v: &Version, given: Option<&Path>) -> Result<PathBuf> {
     let tarball = tarball(v, given)?;
-    let repo = cache_dir().join(format!("{}.pristine.git", v.tarball));
+    let repo = cache_dir().join(format!("{}.pristine-all.git", v.tarball));
     if repo.join("HEAD").is_file() {
         return Ok(repo);
     }
@@ -236,13 +238,45 @@ fn pristine_repository(v: &Version, given: Option<&Path>) -> Result<PathBuf> {
         all.extend_from_slice(args);
         git(scratch.path(), &all)
     };
-    with_work(&["add", "-A"])?;
+    // --force: files the tree's own .gitignore names are QEMU's all the same.
+    with_work(&["add", "-A", "--force"])?;
     with_work(&["commit", "-q", "-m", "pristine"])?;
+    let committed = sh::output(tools::command("git")?.current_dir(scratch.path()).args([
+        "--git-dir=bare.git",
+        "ls-tree",
+        "-r",
+        "--name-only",
+        "HEAD",
+    ]))?;
+    let unpacked = count_files(&work)?;
+    if committed.lines().count() != unpacked {
+        bail!(
+            "the pristine repository of {} holds {} files, the tarball {unpacked}",
+            v.tarball,
+            committed.lines().count()
+        );
+    }
     // Another driver may have won the race: its repository is the same commit.
     if fs::rename(&bare, &repo).is_err() && !repo.join("HEAD").is_file() {
         bail!("cannot move the pristine repository into {}", repo.display());
     }
     Ok(repo)
+}
+
+/// The files (and symbolic links) under `dir`, as git tracks them: directories are not
+/// counted.
+fn count_files(dir: &Path) -> Result<usize> {
+    let mut n = 0;
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        let t = e.file_type()?;
+        if t.is_dir() {
+            n += count_files(&e.path())?;
+        } else {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Runs git in `tree` with a fixed identity, its output on stderr.
