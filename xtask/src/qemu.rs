@@ -468,6 +468,13 @@ fn build_staticlib(l: &Layout) -> Result<()> {
         flags.push(format!("--remap-path-prefix={}/=", dir.display()));
     }
     cmd.env_remove("RUSTFLAGS").env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
+    if l.flavor == Flavor::Package {
+        // The package's emulator is stripped, so line tables (which place a panic the
+        // standard library raises at the command's line) would be dropped anyway; built
+        // into it they give the binary a build ID that depends on the checkout's path,
+        // and the package is no longer reproducible from another clone.
+        cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false");
+    }
     sh::run(&mut cmd)?;
     seal_staticlib(&l.staticlib())
 }
