@@ -35,7 +35,7 @@ fn main() {
         .allowlist_function("qdict_get_try_str|qdict_get_try_int|qdict_get_try_bool|qdict_haskey")
         .allowlist_function("qdict_get_double|bql_locked|qemu_mutex_iothread_locked")
         .allowlist_function("error_setg_internal")
-        .allowlist_function("g_strerror|g_strndup|g_malloc|g_malloc0|g_free|g_intern_string")
+        .allowlist_function("g_strerror|g_malloc|g_malloc0|g_free|g_intern_string")
         .allowlist_function("g_try_malloc|g_try_malloc0|g_try_realloc|posix_memalign")
         .allowlist_function("__errno_location")
         .allowlist_function("flockfile|funlockfile|fwrite_unlocked|fputc_unlocked|fflush_unlocked")

@@ -194,6 +194,29 @@ fn apt_get_ours(only_ours: &Path, args: &[&str]) -> Output {
         .expect("apt-get runs")
 }
 
+/// The installed version of `package`.
+fn installed_version(package: &str) -> String {
+    stdout_of(tools::cmd("dpkg-query").args(["-W", "-f", "${Version}", package]))
+}
+
+/// `virsh destroy` and `virsh start` of `dom`, checked to run `emulator`'s installed file
+/// (`/proc/<pid>/exe` names it and has its inode); the new process's pid.
+fn restart_on_installed(lv: &Libvirt, dom: &Domain, emulator: &Path, which: &str) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let out = lv.virsh(&["destroy", &dom.name]).unwrap();
+    assert!(out.status.success(), "virsh destroy: {}", all_output(&out));
+    dom.start().unwrap();
+    let pid = pid_of(dom);
+    let exe = format!("/proc/{pid}/exe");
+    assert_eq!(fs::read_link(&exe).unwrap(), emulator, "the restarted domain's emulator");
+    assert_eq!(
+        fs::metadata(&exe).unwrap().ino(),
+        fs::metadata(emulator).unwrap().ino(),
+        "the restarted domain does not run the installed ({which}) file"
+    );
+    pid
+}
+
 fn pid_of(dom: &Domain) -> String {
     fs::read_to_string(format!("/run/libvirt/qemu/{}.pid", dom.name))
         .expect("libvirt's pid file")
@@ -227,7 +250,6 @@ fn upgrade_under_a_running_domain(
     emulator: &Path,
     only_ours: &Path,
 ) {
-    use std::os::unix::fs::MetadataExt;
     let upgrade = env_path("QEMU_HELLO_DEB_UPGRADE");
     assert_eq!(field(&upgrade, "Package"), package);
     let (old_version, new_version) = (field(deb, "Version"), field(&upgrade, "Version"));
@@ -262,8 +284,7 @@ fn upgrade_under_a_running_domain(
         "apt-get upgrade to {new_version} under a running domain: {:.1} s",
         start.elapsed().as_secs_f64()
     );
-    let installed = stdout_of(tools::cmd("dpkg-query").args(["-W", "-f", "${Version}", package]));
-    assert_eq!(installed, new_version, "apt-get upgrade did not install the new version");
+    assert_eq!(installed_version(package), new_version, "apt-get upgrade did not install the new version");
 
     // The domain runs on, on its old binary (replaced on disk), and answers.
     assert_eq!(dom.state(), "running");
@@ -272,18 +293,8 @@ fn upgrade_under_a_running_domain(
     hello(&dom, "after the upgrade, on the old binary");
 
     // A new start runs the new binary.
-    let out = lv.virsh(&["destroy", &dom.name]).unwrap();
-    assert!(out.status.success(), "virsh destroy: {}", all_output(&out));
-    dom.start().unwrap();
-    let new_pid = pid_of(&dom);
+    let new_pid = restart_on_installed(&lv, &dom, emulator, "the new");
     assert_ne!(new_pid, old_pid);
-    let exe = format!("/proc/{new_pid}/exe");
-    assert_eq!(fs::read_link(&exe).unwrap(), emulator, "the restarted domain's emulator");
-    assert_eq!(
-        fs::metadata(&exe).unwrap().ino(),
-        fs::metadata(emulator).unwrap().ino(),
-        "the restarted domain does not run the installed (new) file"
-    );
     hello(&dom, "on the new binary");
 
     // Rolled back while the domain runs (the pool kept the first version); a restart then
@@ -296,19 +307,10 @@ fn upgrade_under_a_running_domain(
         "apt-get install {pinned} (a rollback) under a running domain: {:.1} s",
         start.elapsed().as_secs_f64()
     );
-    let installed = stdout_of(tools::cmd("dpkg-query").args(["-W", "-f", "${Version}", package]));
-    assert_eq!(installed, old_version, "the rollback did not install the first version");
+    assert_eq!(installed_version(package), old_version, "the rollback did not install the first version");
     assert_eq!(dom.state(), "running");
     hello(&dom, "after the rollback, on the rebuild's binary");
-    let out = lv.virsh(&["destroy", &dom.name]).unwrap();
-    assert!(out.status.success(), "virsh destroy: {}", all_output(&out));
-    dom.start().unwrap();
-    let exe = format!("/proc/{}/exe", pid_of(&dom));
-    assert_eq!(
-        fs::metadata(&exe).unwrap().ino(),
-        fs::metadata(emulator).unwrap().ino(),
-        "the restarted domain does not run the installed (first version's) file"
-    );
+    restart_on_installed(&lv, &dom, emulator, "the first version's");
     hello(&dom, "on the first version's binary again");
 
     // Removed while the domain runs: it keeps running; a new start is refused at once.

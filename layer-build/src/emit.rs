@@ -1303,10 +1303,7 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
                 let (ty, take) =
                     if v.recursive { (quote!(Box<#ty>), quote!(let v = *v;)) } else { (ty, quote!()) };
                 let by_ref = if v.recursive { quote!(&**v) } else { quote!(v) };
-                let check = match k {
-                    Kind::Struct(_) => Some(ret_fault(by_ref)),
-                    k => crossing(k).fault.map(|g| g(by_ref)),
-                };
+                let check = crossing(k).fault.map(|g| g(by_ref));
                 fault_arms.push(match check {
                     Some(check) => quote!(#cfg #name::#rust(v) => #check,),
                     None => quote!(#cfg #name::#rust(_) => None,),
