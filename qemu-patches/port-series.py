@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Write the patch series for one QEMU release from the declarations in qapi/.
 
-Usage: HMP_ENTRIES=FILE [COMMAND_CRATE=DIR] port-series.py QEMU_GIT_TREE VERSION MESON [OUT_DIR]
+Usage: HMP_ENTRIES=FILE [COMMAND_CRATE=DIR] [UPSTREAM_TREE=DIR] port-series.py QEMU_GIT_TREE VERSION MESON [OUT_DIR]
 
 Run by `cargo xtask patches` (which prepares the trees) and, with OUT_DIR, by
 `cargo xtask patches --check` / `cargo xtask test`, which compare OUT_DIR with the
 committed series.
 
-QEMU_GIT_TREE is a git repository whose HEAD is the pristine release (unpacked orig
-tarball, `git init && git add -A && git commit`). MESON is a meson that can introspect
+QEMU_GIT_TREE is a git repository whose HEAD is the pristine release (Debian's source
+package as `dpkg-source -x` unpacks it, committed); UPSTREAM_TREE, the same for the
+orig tarball alone, on which the repack fix is made (QEMU_GIT_TREE when unset). MESON is a meson that can introspect
 that release (QEMU >= 10: meson >= 1.5; 7.2: meson 1.0.1), used to regenerate
 scripts/meson-buildoptions.sh exactly as QEMU's own `make update-buildoptions` does.
 
@@ -18,8 +19,8 @@ The series: the meson option that links the library; then, for each declared com
 name order), a QAPI patch with its schema entry and, if it has
 qapi/<command>.hx or qapi/<command>.info.hx, an HMP patch with the entry and the
 handler's prototype. Commit messages come from the doc comments. The patches are
-written with `git format-patch` to qemu-patches/VERSION/ and the fix only Debian's
-repacked tarball needs to qemu-patches/VERSION/repack/; dates are fixed, so the same
+written with `git format-patch` to qemu-patches/VERSION/ and the fix only the
+repacked orig tarball needs to qemu-patches/VERSION/repack/; dates are fixed, so the same
 declarations always give the same bytes.
 It anchors each edit on text that has been stable across QEMU releases and stops with
 a clear message if an anchor is missing: then port that edit by hand and extend the
@@ -386,17 +387,23 @@ def main():
                          + wrap(HANDLER_NOTE.format(handler=handler, what="command")) + "\n")
     feature_head = git(tree, "rev-parse", "HEAD").strip()
 
-    # 4. Debian repack fix
-    edit(tree, "pc-bios/meson.build", lambda t: insert_after(
+    # 4. the fix the repacked orig tarball needs, made on the upstream tree
+    # ($UPSTREAM_TREE, a git tree of the orig tarball alone): Debian's own patches carry
+    # it for some releases, and the driver skips it in a tree that carries it.
+    up = Path(os.environ.get("UPSTREAM_TREE", tree)).resolve()
+    if up != tree and git(up, "status", "--porcelain").strip():
+        fail(f"{up} has uncommitted changes")
+    up_base = git(up, "rev-parse", "HEAD").strip()
+    edit(up, "pc-bios/meson.build", lambda t: insert_after(
         t, r"^if unpack_edk2_blobs$", " and false", "the edk2 unpack in pc-bios/meson.build"))
-    commit(tree, REPACK_MSG)
+    commit(up, REPACK_MSG)
 
     for d in (out, out / "repack"):
         d.mkdir(parents=True, exist_ok=True)
         for old in d.glob("*.patch"):
             old.unlink()
     git(tree, "format-patch", "-q", "--zero-commit", "--no-signature", "-o", str(out), f"{base}..{feature_head}")
-    git(tree, "format-patch", "-q", "--zero-commit", "--no-signature", "-o", str(out / "repack"), f"{feature_head}..HEAD")
+    git(up, "format-patch", "-q", "--zero-commit", "--no-signature", "-o", str(out / "repack"), f"{up_base}..HEAD")
     print(f"wrote {out}")
 
 

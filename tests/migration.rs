@@ -15,7 +15,24 @@
 //! `virsh save`, then `virsh restore --xml` with our emulator in `<emulator>`, driven with
 //! `virsh qemu-monitor-command`; then saved again and restored onto the peer.
 //!
-//! `cargo xtask test` runs both for each release it tests.
+//! `our_release_is_the_peers_or_later`: `query-version` (the QMP greeting) on both:
+//! ours is the peer's release or later; when both come from the same Debian source
+//! version (7.2: bookworm's `qemu` and ours, `QEMU_HELLO_PEER_SAME_DEBIAN`), the release
+//! is the same (7.2.22, with every stable release Debian applies) and ours names the
+//! peer's package string plus this project.
+//!
+//! `virsh_migrate_between_two_libvirt_hosts`: as an operator moves a VM from host to
+//! host. Two system-mode libvirt daemons, each in a network namespace of its own made by
+//! the test (a veth pair between them, addresses only inside those namespaces, distinct
+//! hostnames and host UUIDs: `harness::hosts`), one running the peer, the other ours.
+//! `virsh domcapabilities --emulatorbin` resolves `pc` and `q35` to the same machine
+//! types for both binaries; a domain `virsh migrate --live`s from the peer's host to ours
+//! and back (on ours `hello-world` and `query-hello-vm` answer through `virsh
+//! qemu-monitor-command`, on the peer's `hello-world` is CommandNotFound, the domain runs
+//! after each hop), then paused both ways with its memory byte-identical (`pmemsave`
+//! through `virsh qemu-monitor-command`). Each hop prints its time and downtime.
+//!
+//! `cargo xtask test` runs all four for each release it tests.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -25,6 +42,7 @@ use harness::commands::{
     Cont, HelloWorld, Migrate, MigrateIncoming, Pmemsave, QueryHelloWorld, QueryMachines, QueryMigrate,
     QueryStatus, Stop,
 };
+use harness::hosts::TwoHosts;
 use harness::libvirt::{Domain, Libvirt};
 use harness::qapi::{ErrorClass, ExecuteError};
 use harness::{Machine, Options, Qemu, Qmp, binary_from_env};
@@ -259,6 +277,38 @@ fn live_migration_both_ways() {
     assert_eq!(status(&mut side.qmp), "running", "the VM does not run after cont");
 }
 
+/// The version a binary's QMP greeting announces: the (major, minor, micro) release and
+/// the package string.
+fn announced(binary: &Path) -> ((i64, i64, i64), String) {
+    let vm = Qemu::start(binary, &Options { machine: Machine::None, ..Options::default() })
+        .unwrap_or_else(|e| panic!("{} starts: {e}", binary.display()));
+    let (_qmp, greeting) = vm.qmp_with_greeting(0).expect("greeting");
+    let v = greeting.version;
+    ((v.qemu.major, v.qemu.minor, v.qemu.micro), v.package)
+}
+
+#[test]
+#[ignore = "needs QEMU_HELLO_BINARY and QEMU_HELLO_PEER_BINARY; cargo xtask test runs it"]
+fn our_release_is_the_peers_or_later() {
+    let (peer, peer_name) = peer_from_env();
+    let (ours_release, ours_package) = announced(&binary_from_env());
+    let (peer_release, peer_package) = announced(&peer);
+    println!(
+        "ours: {ours_release:?} {ours_package:?}\npeer ({peer_name}): {peer_release:?} {peer_package:?}"
+    );
+    assert!(ours_release >= peer_release, "ours is {ours_release:?}, older than the peer's {peer_release:?}");
+    if std::env::var_os("QEMU_HELLO_PEER_SAME_DEBIAN").is_some() {
+        let debian = std::env::var("QEMU_HELLO_DEBIAN").expect("QEMU_HELLO_DEBIAN names our Debian version");
+        // A binary rebuild of the same source (a binNMU) appends `+b<n>` to its version.
+        let peer_source = peer_package.rsplit_once("+b").map_or(peer_package.as_str(), |(source, n)| {
+            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) { source } else { &peer_package }
+        });
+        assert_eq!(peer_source, format!("Debian {debian}"), "the peer is not built from Debian's {debian}");
+        assert_eq!(ours_release, peer_release, "the same Debian source, another release");
+        assert_eq!(ours_package, format!("Debian {debian} + qemu-hello-rs"));
+    }
+}
+
 fn name(ours: bool) -> &'static str {
     if ours { "ours" } else { "peer" }
 }
@@ -359,4 +409,181 @@ fn save_and_restore_through_libvirt() {
     let status = dom.monitor(&["--return-value"], r#"{"execute":"query-status"}"#).expect("virsh runs");
     let status: Value = serde_json::from_slice(&status.stdout).expect("JSON");
     assert_eq!(status["status"], "running", "{status}");
+}
+
+/// `virsh domcapabilities --emulatorbin BINARY --machine MACHINE` on `lv`: the machine
+/// type libvirt resolves `machine` to for that emulator.
+fn resolved_machine(lv: &Libvirt, binary: &Path, machine: &str) -> String {
+    let caps = virsh_ok(
+        lv,
+        &[
+            "domcapabilities",
+            "--emulatorbin",
+            &binary.display().to_string(),
+            "--arch",
+            "x86_64",
+            "--virttype",
+            "qemu",
+            "--machine",
+            machine,
+        ],
+    );
+    let start = caps.find("<machine>").expect("<machine> in domcapabilities") + "<machine>".len();
+    caps[start..caps[start..].find("</machine>").unwrap() + start].to_string()
+}
+
+/// The running domain `name`'s migratable XML on `lv`, with `emulator` in `<emulator>`.
+fn migratable_xml(lv: &Libvirt, name: &str, emulator: &Path) -> String {
+    let xml = virsh_ok(lv, &["dumpxml", "--migratable", name]);
+    let start = xml.find("<emulator>").expect("<emulator> in the domain XML");
+    let end = xml[start..].find("</emulator>").expect("</emulator>") + start + "</emulator>".len();
+    format!("{}<emulator>{}</emulator>{}", &xml[..start], emulator.display(), &xml[end..])
+}
+
+/// `virsh migrate [--live] NAME DEST-URI --xml …` from host `from` of `hosts` to the
+/// other, the domain then running `emulator`; returns the hop's `domjobinfo --completed`
+/// (printed with the hop's time).
+fn virsh_migrate(
+    hosts: &TwoHosts,
+    from: usize,
+    name: &str,
+    emulator: &Path,
+    live: bool,
+    label: &str,
+) -> String {
+    let (src, to) = (&hosts.hosts[from], 1 - from);
+    let xml = tempfile::NamedTempFile::new().unwrap();
+    fs::write(xml.path(), migratable_xml(src, name, emulator)).unwrap();
+    let xml = xml.path().display().to_string();
+    let uri = hosts.uri(to);
+    let mut args = vec!["migrate"];
+    if live {
+        args.push("--live");
+    }
+    args.extend(["--xml", &xml, name, &uri]);
+    let t = Instant::now();
+    virsh_ok(src, &args);
+    let took = t.elapsed();
+    let job = virsh_ok(&hosts.hosts[to], &["domjobinfo", "--completed", name]);
+    let field = |key: &str| {
+        job.lines()
+            .find(|l| l.starts_with(key))
+            .map(|l| l[key.len()..].split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    println!(
+        "{label}: virsh migrate {} ms; job {}, downtime {}",
+        took.as_millis(),
+        field("Time elapsed:"),
+        field("Total downtime:")
+    );
+    let live_xml = virsh_ok(&hosts.hosts[to], &["dumpxml", name]);
+    assert!(
+        live_xml.contains(&format!("<emulator>{}</emulator>", emulator.display())),
+        "{label}: the domain does not run {} after the hop",
+        emulator.display()
+    );
+    assert!(
+        virsh_ok(src, &["list", "--all", "--name"]).lines().all(|l| l.trim() != name),
+        "{label}: the domain is still on the source host"
+    );
+    job
+}
+
+/// On host `at`, our emulator answers `hello-world` and `query-hello-vm` through `virsh
+/// qemu-monitor-command`; the peer answers CommandNotFound.
+fn check_virsh_commands(lv: &Libvirt, name: &str, ours: bool, message: &str) {
+    let call = format!(r#"{{"execute":"hello-world","arguments":{{"message":"{message}"}}}}"#);
+    let reply = virsh_ok(lv, &["qemu-monitor-command", name, &call]);
+    let reply: Value = serde_json::from_str(&reply).expect("JSON from virsh");
+    if ours {
+        assert_eq!(reply["return"], json!({}), "{reply}");
+        let vm = virsh_ok(
+            lv,
+            &["qemu-monitor-command", name, "--return-value", r#"{"execute":"query-hello-vm"}"#],
+        );
+        let vm: Value = serde_json::from_str(&vm).expect("JSON from virsh --return-value");
+        assert_eq!(vm["name"], json!(name), "query-hello-vm: {vm}");
+        assert_eq!(vm["status"], json!("running"), "query-hello-vm: {vm}");
+    } else {
+        assert_eq!(
+            reply["error"]["class"],
+            json!("CommandNotFound"),
+            "the peer answered hello-world: {reply}"
+        );
+    }
+}
+
+/// `pmemsave` of the guest's memory through `virsh qemu-monitor-command` on `lv`.
+fn virsh_pmemsave(lv: &Libvirt, name: &str, path: &Path) -> Vec<u8> {
+    let call = json!({
+        "execute": "pmemsave",
+        "arguments": { "val": 0, "size": 128u64 << 20, "filename": path.display().to_string() }
+    });
+    let reply = virsh_ok(lv, &["qemu-monitor-command", name, &call.to_string()]);
+    assert!(reply.contains("\"return\""), "pmemsave: {reply}");
+    let bytes = fs::read(path).expect("pmemsave wrote its file");
+    fs::remove_file(path).unwrap();
+    bytes
+}
+
+#[test]
+#[ignore = "needs root, libvirt, QEMU_HELLO_BINARY and QEMU_HELLO_PEER_BINARY; cargo xtask test runs it"]
+fn virsh_migrate_between_two_libvirt_hosts() {
+    let (peer, peer_name) = peer_from_env();
+    let ours = binary_from_env();
+    let hosts = TwoHosts::start().unwrap_or_else(|e| panic!("two libvirt hosts: {e}"));
+    println!(
+        "peer: {peer_name}\nhosts: {} (the peer's) and {} (ours), daemons up in {} / {} ms",
+        hosts.uri(0),
+        hosts.uri(1),
+        hosts.hosts[0].startup.as_millis(),
+        hosts.hosts[1].startup.as_millis()
+    );
+    let (a, b) = (&hosts.hosts[0], &hosts.hosts[1]);
+
+    // libvirt sees in ours the machine types it sees in Debian's binary.
+    for machine in ["pc", "q35"] {
+        let (theirs, mine) = (resolved_machine(a, &peer, machine), resolved_machine(b, &ours, machine));
+        println!("domcapabilities --machine {machine}: peer {theirs}, ours {mine}");
+        assert_eq!(mine, theirs, "libvirt resolves {machine} differently for our emulator");
+        assert_eq!(resolved_machine(b, &ours, &theirs), theirs, "ours lacks {theirs}");
+    }
+
+    let name = "hello-hosts";
+    let xml = tempfile::NamedTempFile::new().unwrap();
+    fs::write(xml.path(), harness::libvirt::domain_xml(name, &peer)).unwrap();
+    virsh_ok(a, &["create", &xml.path().display().to_string()]);
+    check_virsh_commands(a, name, false, "on the peer");
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Live, while it runs: onto our host and back.
+    virsh_migrate(&hosts, 0, name, &ours, true, "hop 1 live, peer host -> our host");
+    assert_eq!(virsh_ok(b, &["domstate", name]).trim(), "running");
+    check_virsh_commands(b, name, true, "hello after hop 1");
+    virsh_migrate(&hosts, 1, name, &peer, true, "hop 2 live, our host -> peer host");
+    assert_eq!(virsh_ok(a, &["domstate", name]).trim(), "running");
+    check_virsh_commands(a, name, false, "after hop 2");
+
+    // Paused: the same memory on both sides of each hop.
+    let dumps = tempfile::tempdir().unwrap();
+    virsh_ok(a, &["suspend", name]);
+    let mut before = virsh_pmemsave(a, name, &dumps.path().join("before"));
+    for (n, from, emulator) in [(3, 0, &ours), (4, 1, &peer)] {
+        let label = format!("hop {n} paused, {} host -> {} host", name_of(from), name_of(1 - from));
+        virsh_migrate(&hosts, from, name, emulator, false, &label);
+        let to = &hosts.hosts[1 - from];
+        assert_eq!(virsh_ok(to, &["domstate", name]).trim(), "paused", "{label}");
+        let after = virsh_pmemsave(to, name, &dumps.path().join(format!("after-{n}")));
+        let first_difference = before.iter().zip(&after).position(|(x, y)| x != y);
+        assert!(first_difference.is_none(), "{label}: guest memory differs at {first_difference:#x?}");
+        println!("{label}: {} MiB of guest memory byte-identical (pmemsave)", after.len() >> 20);
+        before = after;
+    }
+    virsh_ok(a, &["resume", name]);
+    assert_eq!(virsh_ok(a, &["domstate", name]).trim(), "running");
+}
+
+fn name_of(host: usize) -> &'static str {
+    if host == 0 { "peer" } else { "our" }
 }

@@ -63,6 +63,13 @@ fn greeting_and_capabilities_negotiation() {
     let v = greeting.version.qemu;
     let want = std::env::var("QEMU_HELLO_VERSION").expect("cargo xtask test sets QEMU_HELLO_VERSION");
     assert_eq!(format!("{}.{}.{}", v.major, v.minor, v.micro), want);
+    // A build from Debian's source package names the Debian version it was built from,
+    // as Debian's own QEMU does, and this project; an upstream tree names nothing.
+    let package = match std::env::var("QEMU_HELLO_DEBIAN") {
+        Ok(debian) => format!("Debian {debian} + qemu-hello-rs"),
+        Err(_) => String::new(),
+    };
+    assert_eq!(greeting.version.package, package);
     // After negotiation, commands run.
     assert_eq!(qmp.execute(&HelloWorld::default()).unwrap(), json!({}));
 }

@@ -10,6 +10,7 @@
 pub mod commands;
 pub mod declared;
 pub mod events;
+pub mod hosts;
 pub mod libvirt;
 pub mod memcheck;
 pub mod repo;

@@ -43,6 +43,10 @@ pub struct Libvirt {
     kept: std::cell::Cell<bool>,
     /// How long the daemon took to open its socket.
     pub startup: Duration,
+    /// For a host of [`crate::hosts::TwoHosts`]: the network namespace every `virsh` runs in.
+    netns: Option<String>,
+    /// The daemon's own log file.
+    daemon_log: Option<PathBuf>,
 }
 
 fn run(cmd: &mut Command) -> std::io::Result<Output> {
@@ -94,9 +98,11 @@ impl Libvirt {
         let mut lv = Libvirt {
             uri: format!("qemu+unix:///session?socket={}", sock.display()),
             log_dir: d.join("cache/libvirt/qemu/log"),
+            daemon_log: Some(d.join("cache/libvirt/libvirtd.log")),
             private: Some(dir),
             kept: false.into(),
             startup: Duration::ZERO,
+            netns: None,
         };
         let deadline = started + Duration::from_secs(20);
         while !sock.exists() {
@@ -141,7 +147,118 @@ impl Libvirt {
                 .unwrap_or_default();
             cache.join("libvirt/qemu/log")
         };
-        Ok(Libvirt { private: None, uri, log_dir, kept: false.into(), startup: Duration::ZERO })
+        Ok(Libvirt {
+            private: None,
+            uri,
+            log_dir,
+            kept: false.into(),
+            startup: Duration::ZERO,
+            netns: None,
+            daemon_log: None,
+        })
+    }
+
+    /// A system-mode `libvirtd` (root) inside the network namespace `netns`, listening on
+    /// TCP at `addr` (an address of that namespace only), in a UTS namespace named
+    /// `hostname` and a mount namespace of its own in which private directories of `dir`
+    /// are bind-mounted over libvirt's system paths (`/etc/libvirt`, `/run/libvirt`,
+    /// `/var/lib/libvirt`, `/var/cache/libvirt`, `/var/log/libvirt`), which must exist.
+    /// `host_uuid` must differ between hosts that migrate to each other. Every `virsh`
+    /// of the result runs inside `netns`: outside it the address is not routed.
+    pub fn start_in_netns(
+        dir: tempfile::TempDir,
+        netns: &str,
+        addr: &str,
+        hostname: &str,
+        host_uuid: &str,
+    ) -> Result<Libvirt, String> {
+        for tool in ["libvirtd", "virsh", "ip", "unshare", "mount", "hostname"] {
+            tools::ensure_program(tool).map_err(|e| e.to_string())?;
+        }
+        tools::ensure(&["libvirt-daemon-driver-qemu"]).map_err(|e| e.to_string())?;
+        let d = dir.path();
+        for sub in ["etc", "run/libvirt", "lib", "cache", "log/qemu"] {
+            fs::create_dir_all(d.join(sub)).map_err(|e| e.to_string())?;
+        }
+        let write =
+            |name: &str, text: String| fs::write(d.join("etc").join(name), text).map_err(|e| e.to_string());
+        write(
+            "libvirtd.conf",
+            format!(
+                "listen_tls = 0\nlisten_tcp = 1\nlisten_addr = \"{addr}\"\nauth_tcp = \"none\"\n\
+                 auth_unix_rw = \"none\"\nhost_uuid = \"{host_uuid}\"\n\
+                 log_outputs = \"3:file:/var/log/libvirt/libvirtd.log\"\n"
+            ),
+        )?;
+        write(
+            "qemu.conf",
+            format!(
+                "user = \"root\"\ngroup = \"root\"\ndynamic_ownership = 0\nsecurity_driver = \"none\"\n\
+                 cgroup_controllers = [ ]\nnamespaces = [ ]\nstdio_handler = \"file\"\n\
+                 migration_host = \"{addr}\"\nmigration_address = \"{addr}\"\n"
+            ),
+        )?;
+        let mut script = format!("set -e\nhostname {hostname}\n");
+        for (sub, target) in [
+            ("etc", "/etc/libvirt"),
+            ("run/libvirt", "/run/libvirt"),
+            ("lib", "/var/lib/libvirt"),
+            ("cache", "/var/cache/libvirt"),
+            ("log", "/var/log/libvirt"),
+        ] {
+            script.push_str(&format!("mount --bind '{}' {target}\n", d.join(sub).display()));
+        }
+        script.push_str(
+            "exec libvirtd --listen -d -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid\n",
+        );
+        let started = Instant::now();
+        let out = run(tools::cmd("ip")
+            .args([
+                "netns",
+                "exec",
+                netns,
+                "unshare",
+                "--uts",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+            ])
+            .arg(&script)
+            .current_dir("/"))
+        .map_err(|e| format!("cannot start libvirtd in {netns}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("libvirtd in {netns} failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let mut lv = Libvirt {
+            uri: format!("qemu+tcp://{addr}/system"),
+            log_dir: d.join("log/qemu"),
+            daemon_log: Some(d.join("log/libvirtd.log")),
+            private: Some(dir),
+            kept: false.into(),
+            startup: Duration::ZERO,
+            netns: Some(netns.to_string()),
+        };
+        // It serves once a connection answers.
+        let deadline = started + Duration::from_secs(20);
+        loop {
+            let answer = lv.virsh(&["uri"]).map_err(|e| format!("cannot run virsh: {e}"))?;
+            if answer.status.success() {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "libvirtd in {netns} does not answer at {} after 20 s: {}\n--- libvirtd log ---\n{}",
+                    lv.uri,
+                    String::from_utf8_lossy(&answer.stderr).trim(),
+                    lv.daemon_log()
+                ));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        lv.startup = started.elapsed();
+        Ok(lv)
     }
 
     /// Whether this guard started (and will stop) the daemon.
@@ -166,9 +283,18 @@ impl Libvirt {
         run(&mut self.virsh_command(args))
     }
 
-    /// `virsh -c URI args…`, not started (for a listener that runs beside other calls).
+    /// `virsh -c URI args…` (inside the host's network namespace, for a host of
+    /// [`crate::hosts::TwoHosts`]), not started (for a listener that runs beside other calls).
     pub fn virsh_command(&self, args: &[&str]) -> Command {
-        let mut cmd = tools::cmd("virsh");
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                tools::ensure_program("virsh").unwrap_or_else(|e| panic!("{e}"));
+                let mut cmd = tools::cmd("ip");
+                cmd.args(["netns", "exec", ns, "virsh"]);
+                cmd
+            }
+            None => tools::cmd("virsh"),
+        };
         cmd.arg("-c").arg(&self.uri).args(args);
         cmd
     }
@@ -177,7 +303,8 @@ impl Libvirt {
     /// can read it, else a copy inside the private dir (QEMU finds Debian's firmware by
     /// absolute path either way).
     pub fn reachable_emulator(&self, binary: &Path) -> Result<PathBuf, String> {
-        let Some(dir) = &self.private else {
+        let Some(dir) = self.private.as_ref().filter(|_| self.netns.is_none()) else {
+            // Someone else's libvirt, or a host's, whose QEMU runs as root.
             return Ok(binary.to_path_buf());
         };
         let reachable = |p: &Path, test: &str| {
@@ -233,8 +360,8 @@ impl Libvirt {
 
     /// A private daemon's own log.
     pub fn daemon_log(&self) -> String {
-        let Some(dir) = &self.private else { return String::new() };
-        fs::read_to_string(dir.path().join("cache/libvirt/libvirtd.log")).unwrap_or_default()
+        let Some(path) = &self.daemon_log else { return String::new() };
+        fs::read_to_string(path).unwrap_or_default()
     }
 
     /// Stops the daemon whose pid `pidfile` holds.

@@ -25,6 +25,7 @@ mod run;
 mod scaffold;
 mod series;
 mod source;
+mod status;
 mod test;
 mod versions;
 
@@ -63,6 +64,9 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Write the stubs of a new command: qapi/NAME.json, src/commands/NAME.rs (--hmp: qapi/NAME.hx).
     NewCommand(scaffold::NewCommandArgs),
+    /// Debian's source packages: `source status` compares each release's pin with what
+    /// its suite offers now and prints the changelog between (--update: re-pin).
+    Source(status::SourceArgs),
     /// Regenerate qemu-patches/<version>/ from the declarations in qapi/ (--check: compare only).
     Patches(patches::PatchesArgs),
     /// Build a Debian package of the patched QEMU (prefix /usr/lib/qemu-hello-rs/VERSION); print its path.
@@ -95,10 +99,12 @@ pub struct BuildArgs {
     /// QEMU version (one with a series under qemu-patches/).
     #[arg(long, default_value = versions::DEFAULT, value_parser = versions::get)]
     qemu: &'static versions::Version,
-    /// Use this unpacked, pristine QEMU source tree instead of a tarball.
+    /// Use this unpacked, pristine QEMU source tree (an upstream tree, taken as it is)
+    /// instead of Debian's source package.
     #[arg(long, value_name = "DIR", conflicts_with = "qemu_tarball", value_parser = source::parse_source_dir)]
     qemu_src: Option<PathBuf>,
-    /// Use this orig tarball (its sha256 must match the pinned one; checked every time).
+    /// Build the upstream release from this orig tarball alone, without Debian's patches
+    /// (its sha256 must match the pinned one; checked every time).
     #[arg(long, value_name = "FILE", value_parser = source::parse_file)]
     qemu_tarball: Option<PathBuf>,
     /// Build QEMU with its own Rust as well (`--enable-rust`: QEMU's Rust devices, such
@@ -134,12 +140,21 @@ impl Cmd {
             Cmd::Libvirt(a) => Some(&a.build),
             Cmd::Call(a) => Some(&a.build),
             Cmd::Shell(a) => Some(&a.build),
-            Cmd::NewCommand(_) | Cmd::Patches(_) | Cmd::Repo(_) | Cmd::Fresh(_) => None,
+            Cmd::NewCommand(_) | Cmd::Patches(_) | Cmd::Repo(_) | Cmd::Fresh(_) | Cmd::Source(_) => None,
         }
     }
 }
 
 impl BuildArgs {
+    /// Where the tree comes from: Debian's source package unless an upstream tree is given.
+    pub fn origin(&self) -> source::Origin<'_> {
+        match (&self.qemu_src, &self.qemu_tarball) {
+            (Some(dir), _) => source::Origin::Dir(dir),
+            (None, Some(tarball)) => source::Origin::Upstream(Some(tarball)),
+            (None, None) => source::Origin::Debian,
+        }
+    }
+
     /// The checks clap cannot make alone (a given tarball is the pinned one for
     /// `--qemu`): before anything is installed or built, so a bad option is refused on
     /// the first line whatever the machine has.
@@ -190,6 +205,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Libvirt(args) => libvirt::libvirt(&args)?,
         Cmd::Bench(args) => bench::bench(&args)?,
         Cmd::Patches(args) => patches::patches(&args)?,
+        Cmd::Source(args) => status::source(&args)?,
         Cmd::Package(args) => {
             let deb = package::package(&args.build, args.rebuild)?;
             out!("{}", deb.display());

@@ -50,7 +50,12 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     let l = &built.layout;
     let v = l.version;
     let name = format!("qemu-hello-rs-{}", v.name);
-    let version = &version(v.release, rebuild);
+    let version = &version(&built.release, rebuild);
+    // What the tree is: Debian's source package of the release, or an upstream tree.
+    let origin = match &built.debian {
+        Some(debian) => format!("QEMU {} from Debian's source package qemu {debian}", built.release),
+        None => format!("QEMU {} (an upstream tree)", built.release),
+    };
     let stage = l.stage();
     let prefix = l.install();
     sh::step(format!("assembling {name} {version} in {}", stage.display()));
@@ -80,13 +85,13 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     fs::create_dir_all(&doc)?;
     fs::write(doc.join("copyright"), copyright())?;
     let commit = LastCommit::read();
-    fs::write(doc.join("changelog"), changelog(&name, version, v.release, &commit))?;
+    fs::write(doc.join("changelog"), changelog(&name, version, &origin, &commit))?;
     sh::run(tools::command("gzip")?.args(["-9n", "-f"]).arg(doc.join("changelog")))?;
 
     let control_dir = stage.join("DEBIAN");
     fs::create_dir_all(&control_dir)?;
     let depends = format!("{}, {FIRMWARE}", shlibs(&name, &binary)?);
-    fs::write(control_dir.join("control"), control(&name, version, v.release, &depends, &stage)?)?;
+    fs::write(control_dir.join("control"), control(&name, version, &origin, v.name, &depends, &stage)?)?;
     md5sums(&stage)?;
     normalize_modes(&stage)?;
 
@@ -135,7 +140,16 @@ fn shlibs(name: &str, binary: &Path) -> Result<String> {
     Ok(deps.trim().to_string())
 }
 
-fn control(name: &str, version: &str, release: &str, depends: &str, stage: &Path) -> Result<String> {
+/// The control file; `origin` says which QEMU (release and source), `series` is the
+/// directory the package installs into under the prefix.
+fn control(
+    name: &str,
+    version: &str,
+    origin: &str,
+    series: &str,
+    depends: &str,
+    stage: &Path,
+) -> Result<String> {
     let size_kib = sh::output(tools::command("du")?.args(["-sk", "--exclude=DEBIAN"]).arg(stage))?;
     let size_kib = size_kib.split_whitespace().next().context("du printed nothing")?;
     let defs = harness::declared::definitions(sh::root());
@@ -145,10 +159,10 @@ fn control(name: &str, version: &str, release: &str, depends: &str, stage: &Path
     let hmp: Vec<String> =
         hmp.iter().map(|e| if e.info { format!("info {}", e.name) } else { e.name.clone() }).collect();
     let mut long = format!(
-        "QEMU {release}'s x86_64 system emulator with the monitor commands of qemu-hello-rs, \
+        "The x86_64 system emulator of {origin}, with the monitor commands of qemu-hello-rs, \
          written in Rust, linked in. QMP commands: {}. QMP events: {}. HMP commands: {}. \
-         It installs under {PACKAGE_PREFIX}/{release}/ beside Debian's own QEMU, which it \
-         leaves alone; a libvirt domain selects it with <emulator>{PACKAGE_PREFIX}/{release}/bin/qemu-system-x86_64</emulator>.",
+         It installs under {PACKAGE_PREFIX}/{series}/ beside Debian's own QEMU, which it \
+         leaves alone; a libvirt domain selects it with <emulator>{PACKAGE_PREFIX}/{series}/bin/qemu-system-x86_64</emulator>.",
         list("command").join(", "),
         list("event").join(", "),
         hmp.join(", "),
@@ -163,7 +177,7 @@ fn control(name: &str, version: &str, release: &str, depends: &str, stage: &Path
          Depends: {depends}\n\
          Section: misc\n\
          Priority: optional\n\
-         Description: QEMU {release} with monitor commands written in Rust\n{long}"
+         Description: QEMU {series} with monitor commands written in Rust\n{long}"
     ))
 }
 
@@ -220,12 +234,12 @@ impl LastCommit {
 
 /// The changelog of a native package, dated by the last commit (reproducible), naming
 /// that commit.
-fn changelog(name: &str, version: &str, release: &str, commit: &LastCommit) -> String {
+fn changelog(name: &str, version: &str, origin: &str, commit: &LastCommit) -> String {
     let hash = if commit.hash.is_empty() { "an unknown commit (no git history)" } else { &commit.hash };
     format!(
         "{name} ({version}) unstable; urgency=medium\n\n  \
-         * QEMU {release} with the qemu-hello-rs monitor commands, built by\n    \
-         `cargo xtask package` from commit {hash}.\n\n -- {MAINTAINER}  {}\n",
+         * {origin}, with the qemu-hello-rs monitor commands,\n    \
+         built by `cargo xtask package` from commit {hash}.\n\n -- {MAINTAINER}  {}\n",
         commit.date
     )
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! `cargo xtask patches [--check] [--qemu VERSION]`: regenerates `qemu-patches/<version>/`
 //! for every supported release from the declarations in `qapi/`, by running
-//! `qemu-patches/port-series.py` on a git tree of the pristine release. With `--check`,
+//! `qemu-patches/port-series.py` on a git tree of the pristine release (Debian's source
+//! package unpacked; the repack fix on the orig tarball's tree). With `--check`,
 //! writes into a temporary directory instead and fails with the diff when the committed
 //! series differs (`cargo xtask test` runs that check).
 
@@ -29,7 +30,7 @@ pub fn patches(args: &PatchesArgs) -> Result<()> {
     };
     for v in chosen {
         let l = Layout::new(v, Flavor::Rust);
-        let tree = source::pristine_git_tree(v, None, None)?;
+        let tree = source::pristine_git_tree(v, source::Origin::Debian)?;
         if args.check {
             check(&l, tree.path())?;
         } else {
@@ -81,10 +82,12 @@ fn schema_resolves_at_every_commit(l: &Layout, tree: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs the series generator on `tree` (a git tree of the pristine release, whose HEAD
-/// it moves), writing the series to `out`.
+/// Runs the series generator on `tree` (a git tree of Debian's pristine release, whose
+/// HEAD it moves) and a git tree of the orig tarball alone (for the repack fix), writing
+/// the series to `out`.
 pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
     qemu::ensure_venv(l)?;
+    let upstream = source::pristine_git_tree(l.version, source::Origin::Upstream(None))?;
     sh::step(format!("generating the QEMU {} series from qapi/", l.version.name));
     // The HMP entries as the generator reads them (one reader for everything).
     let entries = qemu_monitor_layer_build::hx::read_dir(sh::crate_dir()).map_err(anyhow::Error::msg)?;
@@ -105,6 +108,7 @@ pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
             .arg(l.venv.join("bin/meson"))
             .arg(out)
             .env("COMMAND_CRATE", sh::crate_dir())
+            .env("UPSTREAM_TREE", upstream.path())
             .env("HMP_ENTRIES", hmp_json.path()),
     )
 }

@@ -11,8 +11,8 @@
 //! Debian puts it (`/usr/share/qemu`, `/usr/share/seabios`, `/usr/lib/ipxe/qemu`), which
 //! is where our build is configured to look too, so both sides run the same ROMs.
 //!
-//! QEMU 10.2.2 has no Debian build for this machine: its peer is the upstream release
-//! built without the library, as the series walk builds it (`series::check`).
+//! QEMU 10.2.2 has no Debian build for this machine: its peer is the same source built
+//! without the library, as the series walk builds it (`series::check`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,8 @@ pub struct Peer {
     pub binary: PathBuf,
     /// What it is, for the test's report: Debian's package and version, or the plain build.
     pub description: String,
+    /// Debian's version of it, for Debian's package.
+    pub debian: Option<String>,
 }
 
 /// Packages of the peer's dependencies that are not shared libraries: Debian's QEMU data
@@ -50,9 +52,10 @@ pub fn ensure(v: &'static Version, args: &BuildArgs) -> Result<Peer> {
             Ok(Peer {
                 binary: upstream_launcher(&plain.binary)?,
                 description: format!(
-                    "upstream QEMU {} built without the library (the series walk's tree; Debian has no {} for this machine)",
+                    "QEMU {} from Debian's source built without the library (the series walk's tree; Debian has no build of {} for this machine)",
                     v.release, v.name
                 ),
+                debian: None,
             })
         }
         PeerSource::Debian { suite, version_prefix } => debian(suite, version_prefix),
@@ -84,7 +87,8 @@ fn debian(suite: &str, version_prefix: &str) -> Result<Peer> {
     let depends = sh::output(tools::command("dpkg-deb")?.arg("--field").arg(&deb).arg("Depends"))?;
     let libraries = dependency_names(&depends, NOT_LIBRARIES);
     deps::ensure(&libraries.iter().map(String::as_str).collect::<Vec<_>>())?;
-    Ok(Peer { binary: launcher, description: format!("Debian's qemu-system-x86 {version} ({suite})") })
+    let description = format!("Debian's qemu-system-x86 {version} ({suite})");
+    Ok(Peer { binary: launcher, description, debian: Some(version) })
 }
 
 /// Downloads `qemu-system-x86` and the `qemu-system-common` of the same version (Debian

@@ -139,6 +139,42 @@ impl Layout {
     }
 }
 
+/// A fix the repacked orig tarball needs (`qemu-patches/<version>/repack/`), not a
+/// feature patch.
+pub fn is_repack(patch: &Path) -> bool {
+    patch.parent().is_some_and(|d| d.ends_with("repack"))
+}
+
+/// `patches` less the repack fixes `tree` carries already, each named on the way.
+pub fn needed(tree: &Path, patches: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut kept = Vec::new();
+    for p in patches {
+        if is_repack(p) && carries(tree, p)? {
+            sh::step(format!(
+                "{}: the tree carries this fix already (Debian's patches do)",
+                p.file_name().unwrap_or_default().to_string_lossy()
+            ));
+        } else {
+            kept.push(p.clone());
+        }
+    }
+    Ok(kept)
+}
+
+/// Whether `tree` carries `patch` already: it applies in reverse (Debian's 10.x patches
+/// skip the edk2 unpack as the repack fix does).
+pub fn carries(tree: &Path, patch: &Path) -> Result<bool> {
+    Ok(tools::command("patch")?
+        .args(["-p1", "--reverse", "--dry-run", "--batch", "--quiet", "-d"])
+        .arg(tree)
+        .arg("-i")
+        .arg(patch)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?
+        .success())
+}
+
 fn patch_files(dir: &Path) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         return Ok(Vec::new());
@@ -153,6 +189,10 @@ fn patch_files(dir: &Path) -> Result<Vec<PathBuf>> {
 pub struct Built {
     pub layout: Layout,
     pub binary: PathBuf,
+    /// The release the tree is (its `VERSION` file: 7.2.22 from Debian's source).
+    pub release: String,
+    /// The Debian version it was unpacked from; `None` for an upstream tree.
+    pub debian: Option<String>,
 }
 
 pub fn build(args: &BuildArgs) -> Result<Built> {
@@ -189,18 +229,17 @@ pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
     }
     install(&layout)?;
     let binary = layout.binary().canonicalize()?;
-    Ok(Built { layout, binary })
+    let release = fs::read_to_string(layout.src.join("VERSION"))?.trim().to_string();
+    let debian = debian_version(&layout.src)?;
+    Ok(Built { layout, binary, release, debian })
 }
 
 /// Unpacks a fresh source copy and applies the series, unless the copy already matches
-/// the tarball and the patches (recorded in `src.stamp`).
+/// the source and the patches (recorded in `src.stamp`).
 fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
     let patches = l.patches()?;
-    let origin = match &args.qemu_src {
-        Some(dir) => format!("dir {}", dir.canonicalize()?.display()),
-        None => format!("tarball sha256 {}", l.version.sha256),
-    };
-    let mut stamp = format!("{origin}\n");
+    let origin = args.origin();
+    let mut stamp = format!("{}\n", origin.stamp(l.version)?);
     for p in &patches {
         stamp.push_str(&format!(
             "{} {}\n",
@@ -223,25 +262,13 @@ fn prepare_source(l: &Layout, args: &BuildArgs) -> Result<()> {
             fs::remove_dir_all(d).with_context(|| format!("cannot remove {}", d.display()))?;
         }
     }
-    fs::create_dir_all(&l.src)?;
-    match &args.qemu_src {
-        Some(dir) => sh::run(tools::command("cp")?.arg("-a").arg(dir.join(".")).arg(&l.src))?,
-        None => {
-            let tarball = source::tarball(l.version, args.qemu_tarball.as_deref())?;
-            sh::run(
-                tools::command("tar")?
-                    .args(["xf"])
-                    .arg(&tarball)
-                    .args(["--no-same-owner", "--strip-components=1", "-C"])
-                    .arg(&l.src),
-            )?;
-        }
-    }
+    origin.unpack(l.version, &l.src)?;
     let version = fs::read_to_string(l.src.join("VERSION")).unwrap_or_default();
-    if version.trim() != l.version.release {
-        bail!("the source tree says it is QEMU {:?}, expected {}", version.trim(), l.version.release);
+    let release = origin.release(l.version);
+    if version.trim() != release {
+        bail!("the source tree says it is QEMU {:?}, expected {release}", version.trim());
     }
-    for p in &patches {
+    for p in &needed(&l.src, &patches)? {
         sh::run(
             tools::command("patch")?
                 .args(["-p1", "--forward", "--batch", "--quiet", "-d"])
@@ -315,6 +342,11 @@ fn configure_args(l: &Layout) -> Result<Vec<String>> {
         // bindgen, the toolchain's rustc.
         args.push("--enable-rust".into());
     }
+    // A tree from Debian's source package names the Debian version it was built from,
+    // as Debian's own QEMU does (`Debian <version>`), and this project.
+    if let Some(debian) = debian_version(&l.src)? {
+        args.push(format!("--with-pkgversion=Debian {debian} + qemu-hello-rs"));
+    }
     // The plain tree renders the manual; the others leave it out.
     args.push(if l.flavor == Flavor::Plain { "--enable-docs" } else { "--disable-docs" }.to_string());
     args.extend(
@@ -346,6 +378,20 @@ fn configure_args(l: &Layout) -> Result<Vec<String>> {
         args.push("--disable-relocatable".into());
     }
     Ok(args)
+}
+
+/// The Debian version a tree unpacked from Debian's source package is, from the first
+/// line of its `debian/changelog` (`qemu (1:7.2+dfsg-7+deb12u18) bookworm-security; …`);
+/// `None` for an upstream tree.
+pub fn debian_version(src: &Path) -> Result<Option<String>> {
+    let Ok(changelog) = fs::read_to_string(src.join("debian/changelog")) else { return Ok(None) };
+    let first = changelog.lines().next().unwrap_or_default();
+    let version = first
+        .split_once(" (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(v, _)| v.to_string())
+        .with_context(|| format!("debian/changelog begins {first:?}, not with `qemu (<version>)`"))?;
+    Ok(Some(version))
 }
 
 /// Configures the build tree, again whenever the arguments change (`configure.stamp`).

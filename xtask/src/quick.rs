@@ -126,8 +126,13 @@ pub fn test_env(built: &Built, cmd: &mut std::process::Command) {
     let l = &built.layout;
     cmd.env(harness::BINARY_ENV, &built.binary)
         .env("QEMU_HELLO_STATICLIB", l.staticlib())
-        .env("QEMU_HELLO_VERSION", l.version.release)
+        .env("QEMU_HELLO_VERSION", &built.release)
         .env("QEMU_HELLO_SERIES", l.version.name);
+    // The Debian version the tree was unpacked from (none for an upstream tree).
+    match &built.debian {
+        Some(debian) => cmd.env("QEMU_HELLO_DEBIAN", debian),
+        None => cmd.env_remove("QEMU_HELLO_DEBIAN"),
+    };
     qemu::cargo_env(l, cmd);
 }
 

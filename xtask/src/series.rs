@@ -2,8 +2,9 @@
 //! `cargo xtask test --series` (and `cargo xtask test` for the default release): the
 //! series as a QEMU maintainer checks it.
 //!
-//! In `target/qemu/<version>-series/`, a git tree of the pristine release (plus the
-//! repack fix Debian's tarball needs) gets the series with `git am`; then, commit by
+//! In `target/qemu/<version>-series/`, a git tree of the pristine release (Debian's
+//! tree, plus the repack fix where Debian's patches lack it) gets the series with
+//! `git am`; then, commit by
 //! commit, the tree is built configured **without** `--monitor-rust-lib` (as every QEMU
 //! build that does not use this project is), and again **with** it, linking the
 //! project's staticlib. Each step is an incremental ninja run in one build tree, with
@@ -47,7 +48,7 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
         &["src", "build.rs", "layer", "layer-build", "qapi", "Cargo.toml", "Cargo.lock"],
     )?;
     inputs.extend(listed.iter().map(|f| sh::root().join(f)));
-    let mut stamp = format!("{}\n", v.sha256);
+    let mut stamp = format!("{}\n", args.origin().stamp(v)?);
     for p in &inputs {
         stamp.push_str(&format!("{} {}\n", source::sha256(p)?, p.display()));
     }
@@ -121,9 +122,9 @@ fn git_tree(l: &Layout, args: &BuildArgs, patches: &[PathBuf]) -> Result<Vec<(St
         }
     }
     fs::create_dir_all(&l.src)?;
-    source::pristine_git_tree_in(&l.src, l.version, args.qemu_src.as_deref(), args.qemu_tarball.as_deref())?;
-    let (repack, feature): (Vec<&PathBuf>, Vec<&PathBuf>) =
-        patches.iter().partition(|p| p.parent().is_some_and(|d| d.ends_with("repack")));
+    source::pristine_git_tree_in(&l.src, l.version, args.origin())?;
+    let patches = qemu::needed(&l.src, patches)?;
+    let (repack, feature): (Vec<&PathBuf>, Vec<&PathBuf>) = patches.iter().partition(|p| qemu::is_repack(p));
     for group in [&repack, &feature] {
         let mut am = vec!["am".to_string(), "-q".into()];
         am.extend(group.iter().map(|p| p.display().to_string()));

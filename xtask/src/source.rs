@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Getting QEMU's source: a tarball the user gives, a cached download, or Debian's source
-//! package fetched through a private apt configuration (the system's stays untouched).
+//! Getting QEMU's source. By default, Debian's complete source package of the release:
+//! the `.dsc` (its sha256 pinned in `versions.rs`), the orig tarball and Debian's changes,
+//! fetched through a private apt configuration (the system's stays untouched), verified
+//! and unpacked with `dpkg-source -x`, so `debian/patches/series` applies exactly as
+//! Debian applies it (7.2: QEMU's stable releases 7.2.1 to 7.2.22 and Debian's fixes).
+//! `--qemu-tarball FILE` and `--qemu-src DIR` give an upstream tree instead: the orig
+//! tarball alone, or a directory.
 
 use std::fs;
 use std::io::Read;
@@ -11,6 +16,58 @@ use sha2::{Digest, Sha256};
 
 use crate::sh;
 use crate::versions::Version;
+
+/// Where a QEMU tree comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Origin<'a> {
+    /// Debian's complete source package of the release (the default).
+    Debian,
+    /// The upstream release: the pinned orig tarball, this file or the cached one.
+    Upstream(Option<&'a Path>),
+    /// A directory the user gives (`--qemu-src`), taken as it is.
+    Dir(&'a Path),
+}
+
+impl Origin<'_> {
+    /// The release the tree's `VERSION` file names.
+    pub fn release(&self, v: &Version) -> &'static str {
+        match self {
+            Origin::Debian => v.release,
+            Origin::Upstream(_) | Origin::Dir(_) => v.upstream_release,
+        }
+    }
+
+    /// What identifies the tree, for the stamps that say whether a copy is current.
+    pub fn stamp(&self, v: &Version) -> Result<String> {
+        Ok(match self {
+            Origin::Debian => format!("debian {} sha256 {}", v.dsc, v.dsc_sha256),
+            Origin::Upstream(_) => format!("tarball sha256 {}", v.sha256),
+            Origin::Dir(dir) => format!("dir {}", dir.canonicalize()?.display()),
+        })
+    }
+
+    /// Unpacks the tree into `dest`, which must not exist yet.
+    pub fn unpack(&self, v: &Version, dest: &Path) -> Result<()> {
+        match self {
+            Origin::Debian => unpack_debian(v, dest),
+            Origin::Upstream(given) => {
+                let tarball = tarball(v, *given)?;
+                fs::create_dir_all(dest)?;
+                sh::run(
+                    tools::command("tar")?
+                        .arg("xf")
+                        .arg(&tarball)
+                        .args(["--no-same-owner", "--strip-components=1", "-C"])
+                        .arg(dest),
+                )
+            }
+            Origin::Dir(dir) => {
+                fs::create_dir_all(dest)?;
+                sh::run(tools::command("cp")?.arg("-a").arg(dir.join(".")).arg(dest))
+            }
+        }
+    }
+}
 
 /// Where downloads are kept between builds and clones: `$XDG_CACHE_HOME/qemu-hello-rs`.
 pub fn cache_dir() -> PathBuf {
@@ -138,7 +195,9 @@ pub fn private_apt_options(dir: &Path) -> Vec<String> {
     ]
 }
 
-fn download(v: &Version, dest: &Path) -> Result<()> {
+/// apt's options for a private list of Debian's source suites (the ones the pinned
+/// releases come from), its index brought up to date.
+pub fn source_apt() -> Result<Vec<String>> {
     let apt = cache_dir().join("apt-src");
     fs::create_dir_all(apt.join("lists/partial"))?;
     let mirror = debian_mirror()?;
@@ -150,21 +209,34 @@ fn download(v: &Version, dest: &Path) -> Result<()> {
         .collect();
     fs::write(apt.join("sources.list"), list)?;
     let opts = private_apt_options(&apt);
-    sh::step(format!(
-        "fetching QEMU {} ({}, {} bytes) from Debian's source package",
-        v.name, v.debian, v.size
-    ));
     sh::run(tools::command("apt-get")?.args(&opts).args(["-q", "update"]))?;
-    let work = tempfile::Builder::new().prefix("qemu-src-").tempdir_in(cache_dir())?;
-    // The .dsc and Debian's patches may be refused by the mirror; only the orig tarball
-    // matters, so a failed exit is judged by whether it arrived.
-    let status = tools::command("apt-get")?
+    Ok(opts)
+}
+
+/// Runs `apt-get source --download-only qemu=<version>` in `dir` (`what`: more
+/// options, such as `--dsc-only`), through [`source_apt`].
+pub fn apt_source(version: &str, dir: &Path, what: &[&str]) -> Result<std::process::ExitStatus> {
+    let opts = source_apt()?;
+    fs::create_dir_all(dir)?;
+    Ok(tools::command("apt-get")?
         .args(&opts)
         .args(["-q", "source", "--download-only"])
-        .arg(format!("qemu={}", v.debian))
-        .current_dir(work.path())
+        .args(what)
+        .arg(format!("qemu={version}"))
+        .current_dir(dir)
         .stdout(std::io::stderr())
-        .status()?;
+        .status()?)
+}
+
+/// Fetches the orig tarball of `v` alone into `dest`.
+fn download(v: &Version, dest: &Path) -> Result<()> {
+    sh::step(format!(
+        "fetching QEMU {}'s orig tarball ({}, {} bytes) from Debian's source package",
+        v.name, v.debian, v.size
+    ));
+    let work = tempfile::Builder::new().prefix("qemu-src-").tempdir_in(cache_dir())?;
+    // A failed exit is judged by whether the tarball arrived (and then by its sha256).
+    let status = apt_source(v.debian, work.path(), &[])?;
     let got = work.path().join(v.tarball);
     if !got.is_file() {
         bail!("apt-get source qemu={} ({status}) did not fetch {}", v.debian, v.tarball);
@@ -173,28 +245,118 @@ fn download(v: &Version, dest: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A git repository (one commit, "pristine") holding the unpacked release `v`: from
-/// `src_dir` when given, else from the verified tarball (`given` or the cache).
-pub fn pristine_git_tree(
-    v: &Version,
-    src_dir: Option<&Path>,
-    given: Option<&Path>,
-) -> Result<tempfile::TempDir> {
+/// The verified files of Debian's source package of `v` (the `.dsc`, the orig tarball,
+/// `.debian.tar.xz`) in `$cache/debian/<source version>/`; fetched when missing or when
+/// they fail the check. Returns the `.dsc`'s path.
+pub fn debian_source(v: &Version) -> Result<PathBuf> {
+    let dir = cache_dir().join("debian").join(v.dsc.trim_end_matches(".dsc"));
+    let dsc = dir.join(v.dsc);
+    if dsc.is_file() {
+        match verify_debian(v, &dir) {
+            Ok(()) => return Ok(dsc),
+            Err(e) => {
+                sh::step(format!("{e:#}; fetching the source package again"));
+                fs::remove_dir_all(&dir)?;
+            }
+        }
+    }
+    fs::create_dir_all(&dir)?;
+    // The orig tarball, when cached, is linked in: apt skips a file it finds with the
+    // right checksum.
+    let orig = cache_dir().join(v.tarball);
+    if orig.is_file() && verify(&orig, v).is_ok() {
+        fs::hard_link(&orig, dir.join(v.tarball))
+            .or_else(|_| fs::copy(&orig, dir.join(v.tarball)).map(drop))?;
+    }
+    sh::step(format!("fetching Debian's source package qemu {} ({})", v.debian, v.dsc));
+    let started = std::time::Instant::now();
+    let status = apt_source(v.debian, &dir, &[])?;
+    verify_debian(v, &dir).with_context(|| format!("apt-get source qemu={} ({status})", v.debian))?;
+    sh::step(format!(
+        "fetched and verified {} and the tarballs it names in {:.1} s",
+        v.dsc,
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(dsc)
+}
+
+/// The `.dsc` in `dir` has the pinned sha256, and every file its `Checksums-Sha256`
+/// lists is there with that size and sha256 (the orig tarball among them, as pinned).
+pub fn verify_debian(v: &Version, dir: &Path) -> Result<()> {
+    let dsc = dir.join(v.dsc);
+    let got = sha256(&dsc)?;
+    if got != v.dsc_sha256 {
+        bail!(
+            "{} has sha256 {got}, but QEMU {} is pinned to {}: refusing it",
+            dsc.display(),
+            v.name,
+            v.dsc_sha256
+        );
+    }
+    let files = dsc_files(&fs::read_to_string(&dsc)?)?;
+    if !files.iter().any(|(sum, _, name)| name == v.tarball && sum == v.sha256) {
+        bail!("{} does not name the pinned orig tarball {} ({})", v.dsc, v.tarball, v.sha256);
+    }
+    for (sum, size, name) in &files {
+        let path = dir.join(name);
+        let len =
+            fs::metadata(&path).with_context(|| format!("{} names {name}, which is missing", v.dsc))?.len();
+        if len != *size || sha256(&path)? != *sum {
+            bail!("{name} is not the file {} names (size {size}, sha256 {sum})", v.dsc);
+        }
+    }
+    Ok(())
+}
+
+/// The `Checksums-Sha256` field of a `.dsc`: (sha256, size, file name) per line.
+pub fn dsc_files(dsc: &str) -> Result<Vec<(String, u64, String)>> {
+    let mut files = Vec::new();
+    let mut inside = false;
+    for line in dsc.lines() {
+        if line.starts_with("Checksums-Sha256:") {
+            inside = true;
+        } else if inside && line.starts_with(' ') {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let [sum, size, name] = f[..] else { bail!("a malformed Checksums-Sha256 line: {line:?}") };
+            files.push((sum.to_string(), size.parse()?, name.to_string()));
+        } else {
+            inside = false;
+        }
+    }
+    if files.is_empty() {
+        bail!("the .dsc has no Checksums-Sha256 field");
+    }
+    Ok(files)
+}
+
+/// `dpkg-source -x` of Debian's verified source package of `v` into `dest` (which must
+/// not exist): the orig tarball, `debian/`, and every patch of `debian/patches/series`
+/// applied as Debian applies them.
+fn unpack_debian(v: &Version, dest: &Path) -> Result<()> {
+    let dsc = debian_source(v)?;
+    sh::run(
+        tools::command("dpkg-source")?
+            .args(["--no-check", "-x"])
+            .arg(&dsc)
+            .arg(dest)
+            .stdout(std::process::Stdio::null()),
+    )
+    .with_context(|| format!("dpkg-source -x {}", dsc.display()))
+}
+
+/// A git repository (one commit, "pristine") holding the unpacked release `v` from
+/// `origin`.
+pub fn pristine_git_tree(v: &Version, origin: Origin) -> Result<tempfile::TempDir> {
     let tmp = tempfile::Builder::new().prefix("qemu-pristine-").tempdir()?;
-    pristine_git_tree_in(tmp.path(), v, src_dir, given)?;
+    pristine_git_tree_in(tmp.path(), v, origin)?;
     Ok(tmp)
 }
 
-/// [`pristine_git_tree`] in the existing, empty directory `tree`: a copy of `src_dir`
-/// committed there, or a clone of the release's cached pristine repository.
-pub fn pristine_git_tree_in(
-    tree: &Path,
-    v: &Version,
-    src_dir: Option<&Path>,
-    given: Option<&Path>,
-) -> Result<()> {
-    match src_dir {
-        Some(dir) => {
+/// [`pristine_git_tree`] in the existing, empty directory `tree`: a copy of a given
+/// directory committed there, or a clone of the release's cached pristine repository.
+pub fn pristine_git_tree_in(tree: &Path, v: &Version, origin: Origin) -> Result<()> {
+    match origin {
+        Origin::Dir(dir) => {
             sh::run(tools::command("cp")?.arg("-a").arg(dir.join(".")).arg(tree))?;
             for args in [&["init", "-q"][..], &["add", "-A"], &["commit", "-q", "-m", "pristine"]] {
                 git(tree, args)?;
@@ -202,36 +364,32 @@ pub fn pristine_git_tree_in(
         }
         // A local clone hard-links the objects: seconds, where unpacking and committing
         // QEMU's 10,000 files again took about 45 s per tree.
-        None => sh::run(
-            tools::command("git")?.args(["clone", "-q"]).arg(pristine_repository(v, given)?).arg(tree),
+        _ => sh::run(
+            tools::command("git")?.args(["clone", "-q"]).arg(pristine_repository(v, origin)?).arg(tree),
         )?,
     }
     Ok(())
 }
 
-/// A bare repository beside the cached tarball holding one commit, "pristine": the
-/// verified tarball of `v` unpacked, every file of it (QEMU's `.gitignore` names some
-/// the tarball ships, such as `subprojects/*`: they are added all the same, and the
-/// count is checked). Made once per tarball; a half-made one is never seen (it is
-/// renamed into place when complete).
-fn pristine_repository(v: &Version, given: Option<&Path>) -> Result<PathBuf> {
-    let tarball = tarball(v, given)?;
-    let repo = cache_dir().join(format!("{}.pristine-all.git", v.tarball));
+/// A bare repository in the cache holding one commit, "pristine": the tree of `v` from
+/// `origin` (Debian's, as `dpkg-source -x` leaves it, or the orig tarball's), every file
+/// of it (QEMU's `.gitignore` names some the tarball ships, such as `subprojects/*`:
+/// they are added all the same, and the count is checked). Made once per source; a
+/// half-made one is never seen (it is renamed into place when complete).
+fn pristine_repository(v: &Version, origin: Origin) -> Result<PathBuf> {
+    let name = match origin {
+        Origin::Debian => v.dsc,
+        _ => v.tarball,
+    };
+    let repo = cache_dir().join(format!("{name}.pristine-all.git"));
     if repo.join("HEAD").is_file() {
         return Ok(repo);
     }
-    sh::step(format!("committing {} into {} (once)", v.tarball, repo.display()));
+    sh::step(format!("committing the tree of {name} into {} (once)", repo.display()));
     fs::create_dir_all(cache_dir())?;
     let scratch = tempfile::Builder::new().prefix(".pristine-").tempdir_in(cache_dir())?;
     let (work, bare) = (scratch.path().join("work"), scratch.path().join("bare.git"));
-    fs::create_dir(&work)?;
-    sh::run(
-        tools::command("tar")?
-            .arg("xf")
-            .arg(&tarball)
-            .args(["--no-same-owner", "--strip-components=1", "-C"])
-            .arg(&work),
-    )?;
+    origin.unpack(v, &work)?;
     git(scratch.path(), &["init", "-q", "--bare", "bare.git"])?;
     let with_work = |args: &[&str]| {
         let mut all = vec!["--git-dir=bare.git", "--work-tree=work"];
@@ -251,8 +409,7 @@ fn pristine_repository(v: &Version, given: Option<&Path>) -> Result<PathBuf> {
     let unpacked = count_files(&work)?;
     if committed.lines().count() != unpacked {
         bail!(
-            "the pristine repository of {} holds {} files, the tarball {unpacked}",
-            v.tarball,
+            "the pristine repository of {name} holds {} files, the tree {unpacked}",
             committed.lines().count()
         );
     }
@@ -261,6 +418,71 @@ fn pristine_repository(v: &Version, given: Option<&Path>) -> Result<PathBuf> {
         bail!("cannot move the pristine repository into {}", repo.display());
     }
     Ok(repo)
+}
+
+/// Proves that Debian's tree of `v` is the orig tarball plus every entry of its
+/// `debian/patches/series`, in order: `.pc/applied-patches` (dpkg-source's record) lists
+/// each entry, and reversing them all, last first, in a copy of Debian's tree leaves
+/// exactly the orig tarball's tree (with `debian/` and `.pc/` set aside). Returns the
+/// number of entries.
+pub fn prove_debian_tree(v: &Version) -> Result<usize> {
+    let debian = pristine_git_tree(v, Origin::Debian)?;
+    let upstream = pristine_git_tree(v, Origin::Upstream(None))?;
+    let tree = debian.path();
+    let series: Vec<String> = fs::read_to_string(tree.join("debian/patches/series"))?
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let applied: Vec<String> =
+        fs::read_to_string(tree.join(".pc/applied-patches"))?.lines().map(str::to_string).collect();
+    let names: Vec<String> =
+        series.iter().map(|e| e.split_whitespace().next().unwrap_or_default().to_string()).collect();
+    if applied != names {
+        bail!("dpkg-source applied {applied:?}, but debian/patches/series lists {names:?}");
+    }
+    for entry in series.iter().rev() {
+        let mut words = entry.split_whitespace();
+        let name = words.next().unwrap_or_default();
+        // quilt's default strip level is 1; an entry may name another (`-p0`).
+        let strip = words.find(|w| w.starts_with("-p")).unwrap_or("-p1");
+        sh::run(
+            tools::command("patch")?
+                .args([strip, "--reverse", "--batch", "--quiet", "--no-backup-if-mismatch", "-d"])
+                .arg(tree)
+                .arg("-i")
+                .arg(tree.join("debian/patches").join(name))
+                .stdout(std::process::Stdio::null()),
+        )
+        .with_context(|| format!("debian/patches/{name} does not reverse out of Debian's tree"))?;
+    }
+    for dir in ["debian", ".pc"] {
+        fs::remove_dir_all(tree.join(dir))?;
+    }
+    let differ = differences(upstream.path(), tree)?;
+    if !differ.is_empty() {
+        bail!(
+            "Debian's tree of {} with its {} patches reversed is not the orig tarball's tree: \n{}",
+            v.debian,
+            series.len(),
+            differ.join("\n")
+        );
+    }
+    Ok(series.len())
+}
+
+/// The paths in which the directory `other` differs from the committed tree of the git
+/// repository `repo` (`git status` of `other` against `repo`'s HEAD: modified, deleted,
+/// added and ignored files alike), but the bytecode caches Python writes when the build
+/// runs QEMU's scripts from the tree.
+pub fn differences(repo: &Path, other: &Path) -> Result<Vec<String>> {
+    let status = sh::output(
+        tools::command("git")?
+            .arg(format!("--git-dir={}", repo.join(".git").display()))
+            .arg(format!("--work-tree={}", other.display()))
+            .args(["status", "--porcelain", "--untracked-files=all", "--ignored", "--no-renames"]),
+    )?;
+    Ok(status.lines().filter(|l| !l.contains("__pycache__/")).map(str::to_string).collect())
 }
 
 /// The files (and symbolic links) under `dir`, as git tracks them: directories are not

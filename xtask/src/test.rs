@@ -12,6 +12,7 @@
 use anyhow::{Context, Result};
 
 use crate::qemu::{self, Layout};
+use crate::versions::PeerSource;
 use crate::{
     BuildArgs, deps, package, patches, peer, quick, reference, reproduce, series, sh, source, versions,
 };
@@ -147,7 +148,7 @@ fn test_version(args: &BuildArgs, long: bool, crates: quick::Crates) -> Result<O
         scaffold
             .current_dir(sh::root())
             .args(["test", "--test", "new_command", "--", "--ignored"])
-            .env("QEMU_HELLO_VERSION", l.version.release);
+            .env("QEMU_HELLO_SERIES", l.version.name);
         qemu::cargo_env(l, &mut scaffold);
         sh::run(&mut scaffold)?;
         sh::step(
@@ -226,7 +227,7 @@ fn test_migration(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
     let peer = peer::ensure(l.version, args)?;
     deps::ensure(deps::LIBVIRT)?;
     sh::step(format!(
-        "live migration both ways and virsh save/restore with the peer: {} (tests/migration.rs)",
+        "live migration both ways over QMP and between two libvirt hosts (virsh migrate), virsh save/restore, and the release against the peer's: {} (tests/migration.rs)",
         peer.description
     ));
     let mut test = qemu::cargo();
@@ -235,6 +236,27 @@ fn test_migration(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
         .env(harness::BINARY_ENV, &built.binary)
         .env("QEMU_HELLO_PEER_BINARY", &peer.binary)
         .env("QEMU_HELLO_PEER_NAME", &peer.description);
+    if let Some(debian) = &built.debian {
+        test.env("QEMU_HELLO_DEBIAN", debian);
+    }
+    // The peer from the suite our source is pinned from: the same Debian version, or our
+    // pin is behind what the suite ships (`cargo xtask source status` says what changed).
+    if let (Some(ours), Some(theirs)) = (&built.debian, &peer.debian) {
+        // A binary rebuild of the same source (a binNMU) appends `+b<n>`.
+        let theirs = theirs.rsplit_once("+b").map_or(theirs.as_str(), |(source, n)| {
+            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) { source } else { theirs }
+        });
+        if matches!(l.version.peer, PeerSource::Debian { suite, .. } if suite == l.version.suite) {
+            anyhow::ensure!(
+                ours == theirs,
+                "{} ships qemu {theirs}, but QEMU {} is pinned to {ours}: take Debian's update \
+                 (`cargo xtask source status --update`)",
+                l.version.suite,
+                l.version.name
+            );
+            test.env("QEMU_HELLO_PEER_SAME_DEBIAN", "1");
+        }
+    }
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)
 }
@@ -295,9 +317,10 @@ fn xtask_exe() -> Result<std::path::PathBuf> {
 }
 
 /// The series is what the declarations in `qapi/` generate, passes checkpatch, and
-/// applies with `git am` to pristine QEMU.
+/// applies with `git am` to pristine QEMU; the tree built is that, exactly, and Debian's
+/// tree is the orig tarball plus every patch Debian applies.
 fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
-    let tmp = source::pristine_git_tree(l.version, args.qemu_src.as_deref(), args.qemu_tarball.as_deref())?;
+    let tmp = source::pristine_git_tree(l.version, args.origin())?;
     let tree = tmp.path();
     patches::check(l, tree)?;
 
@@ -310,6 +333,7 @@ fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
     sh::step("git am of the series onto pristine QEMU");
     source::git(tree, &["checkout", "-q", "--detach", "HEAD"])?;
     source::git(tree, &["reset", "-q", "--hard", ":/^pristine"])?;
+    let patches = qemu::needed(tree, &patches)?;
     let mut am = vec!["am".to_string(), "-q".into()];
     am.extend(patches.iter().map(|p| p.display().to_string()));
     source::git(tree, &am.iter().map(String::as_str).collect::<Vec<_>>()).context("git am failed")?;
@@ -321,6 +345,23 @@ fn check_series(l: &Layout, args: &BuildArgs) -> Result<()> {
             .arg(patches.len().to_string()),
     )?;
     eprintln!("{log}");
+
+    // The tree built is that tree, exactly: nothing else was changed or added.
+    let differ = source::differences(tree, &l.src)?;
+    anyhow::ensure!(
+        differ.is_empty(),
+        "{} is not the pristine tree plus exactly the series:\n{}",
+        l.src.display(),
+        differ.join("\n")
+    );
+    sh::step(format!("{} is the pristine tree plus exactly the series", l.src.display()));
+    if let source::Origin::Debian = args.origin() {
+        let entries = source::prove_debian_tree(l.version)?;
+        sh::step(format!(
+            "Debian's tree of {} is the orig tarball plus each of the {entries} entries of debian/patches/series",
+            l.version.debian
+        ));
+    }
     Ok(())
 }
 

@@ -268,3 +268,24 @@ fn a_series_whose_files_share_types_resolves_at_every_commit() {
     };
     assert!(at("XThing") < at("x-use-thing"), "the type's commit comes first: {patches:?}");
 }
+
+/// `cargo xtask source status` for a pin older than what Debian's suite offers: it names
+/// the suite's current revision and prints the changelog entries between, the CVE lines
+/// first (bookworm's 7.2: deb12u17 and deb12u18 since deb12u16, CVE-2025-11234 among
+/// them). Asks Debian's archive (a private apt configuration).
+#[test]
+fn an_older_pin_finds_the_current_revision_and_the_entries_between() {
+    let out = xtask(&["source", "status", "--qemu", "7.2", "--as-if-pinned", "1:7.2+dfsg-7+deb12u16"], false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("QEMU 7.2: pinned to 1:7.2+dfsg-7+deb12u16; bookworm offers 1:7.2+dfsg-7+deb12u"),
+        "{stdout}"
+    );
+    for entry in ["qemu (1:7.2+dfsg-7+deb12u18)", "qemu (1:7.2+dfsg-7+deb12u17)"] {
+        assert!(stdout.contains(&format!("| {entry}")), "{entry} missing:\n{stdout}");
+    }
+    assert!(!stdout.contains("| qemu (1:7.2+dfsg-7+deb12u16)"), "the pinned entry is not news:\n{stdout}");
+    let cve = stdout.find("  Closes: #1117153, CVE-2025-11234").expect("the CVE line");
+    assert!(cve < stdout.find("| qemu (").unwrap(), "the CVE lines come first:\n{stdout}");
+}
