@@ -471,10 +471,15 @@ pub fn prove_debian_tree(v: &Version) -> Result<usize> {
     Ok(series.len())
 }
 
+/// What a build writes into QEMU's source tree: the bytecode caches Python writes when
+/// the build runs QEMU's scripts from the tree, and the lock meson takes while it
+/// resolves `subprojects/`.
+const BUILD_BY_PRODUCTS: &[&str] = &["__pycache__/", "subprojects/.wraplock"];
+
 /// The paths in which the directory `other` differs from the committed tree of the git
 /// repository `repo` (`git status` of `other` against `repo`'s HEAD: modified, deleted,
-/// added and ignored files alike), but the bytecode caches Python writes when the build
-/// runs QEMU's scripts from the tree.
+/// added and ignored files alike), but what a build writes into the tree
+/// ([`BUILD_BY_PRODUCTS`]).
 pub fn differences(repo: &Path, other: &Path) -> Result<Vec<String>> {
     let status = sh::output(
         tools::command("git")?
@@ -482,7 +487,11 @@ pub fn differences(repo: &Path, other: &Path) -> Result<Vec<String>> {
             .arg(format!("--work-tree={}", other.display()))
             .args(["status", "--porcelain", "--untracked-files=all", "--ignored", "--no-renames"]),
     )?;
-    Ok(status.lines().filter(|l| !l.contains("__pycache__/")).map(str::to_string).collect())
+    Ok(status
+        .lines()
+        .filter(|l| !BUILD_BY_PRODUCTS.iter().any(|p| l.contains(p)))
+        .map(str::to_string)
+        .collect())
 }
 
 /// The files (and symbolic links) under `dir`, as git tracks them: directories are not
