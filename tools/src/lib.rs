@@ -87,6 +87,7 @@ pub const TABLE: &[(&str, Source)] = &[
     ("rustfmt", Toolchain),
     ("sh", Debian("dash")),
     ("size", Debian("binutils")),
+    ("sphinx-build", Debian("python3-sphinx")),
     ("strip", Debian("binutils")),
     ("systemd-nspawn", Debian("systemd-container")),
     ("tar", Debian("tar")),

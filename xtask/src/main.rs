@@ -7,6 +7,7 @@
 #[macro_use]
 mod sh;
 mod bench;
+mod book;
 mod call;
 mod coverage;
 mod crates;
@@ -60,6 +61,8 @@ enum Cmd {
     Shell(call::ShellArgs),
     /// Build if needed, then rustfmt, clippy, series checks, unit and integration tests.
     Test(test::TestArgs),
+    /// Render the book (docs/) into target/book/ with warnings as errors; print its index.
+    Book,
     /// Benchmark the Rust implementation against the C reference; write BENCHMARKS.md.
     Bench(bench::BenchArgs),
     /// Write the stubs of a new command: qapi/NAME.json, src/commands/NAME.rs (--hmp: qapi/NAME.hx).
@@ -140,7 +143,12 @@ impl Cmd {
             Cmd::Libvirt(a) => Some(&a.build),
             Cmd::Call(a) => Some(&a.build),
             Cmd::Shell(a) => Some(&a.build),
-            Cmd::NewCommand(_) | Cmd::Patches(_) | Cmd::Repo(_) | Cmd::Fresh(_) | Cmd::Source(_) => None,
+            Cmd::NewCommand(_)
+            | Cmd::Patches(_)
+            | Cmd::Repo(_)
+            | Cmd::Fresh(_)
+            | Cmd::Source(_)
+            | Cmd::Book => None,
         }
     }
 }
@@ -206,6 +214,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench(args) => bench::bench(&args)?,
         Cmd::Patches(args) => patches::patches(&args)?,
         Cmd::Source(args) => status::source(&args)?,
+        Cmd::Book => out!("{}", book::book()?.display()),
         Cmd::Package(args) => {
             let deb = package::package(&args.build, args.rebuild)?;
             out!("{}", deb.display());

@@ -34,7 +34,7 @@ pub struct TestArgs {
     #[arg(long, conflicts_with_all = ["all_versions", "long"])]
     series: bool,
     /// Only the quick tier, with the build done: rustfmt (command files too), clippy,
-    /// unit tests, the generator's checks, the quick integration tests, the schema
+    /// the book (docs/, warnings as errors), unit tests, the generator's checks, the quick integration tests, the schema
     /// documentation's examples and the crate's transcripts (tests/transcripts/). With
     /// --crate, for that crate.
     #[arg(long, conflicts_with_all = ["all_versions", "long", "series"])]
