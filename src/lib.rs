@@ -9,7 +9,8 @@
 //!
 //! - [`commands`]: the command functions, one file each, no `unsafe`.
 //! - [`prelude`]: what a command function uses: the layer's `CommandError`, `GStr`,
-//!   `BqlRefCell`, `Monitor`, `print_line`, and the schema's types and events (`qapi`).
+//!   `Bql` (the call's proof that QEMU's big lock is held), `BqlRefCell`, `Monitor`,
+//!   `print_line`, and the schema's types and events (`qapi`).
 //! - [`message`], [`stats`]: safe Rust, unit-tested without QEMU.
 //!
 //! Unit tests build with `std` and without the generated code, so they need no QEMU.

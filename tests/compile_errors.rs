@@ -7,7 +7,8 @@
 //! that ignores a member, a `'static` borrow of an argument (QMP and its HMP twin), two
 //! members of one type taken in the other order, and `unsafe` in a command file (also
 //! behind `#![allow(unsafe_code)]`), the VM's run state asked for as another type, an
-//! allow-oob command that reads the VM's state, an HMP entry with no command declaration
+//! allow-oob command that asks for the BQL token, printing without the token, the token
+//! sent to another thread or kept past the call, an HMP entry with no command declaration
 //! beside it,
 //! a build with `panic = "abort"`, and a `#[global_allocator]` of the crate's own (the
 //! layer's, glib's, is what lets a `String` become QEMU's). The unchanged copy builds.
@@ -19,10 +20,13 @@ use harness::repo::RepoCopy;
 
 const FILE: &str = "src/commands/hello_world.rs";
 const SIGNATURE: &str = "pub fn hello_world(
+    bql: Bql<'_>,
     message: Option<Result<&str, ParamError>>,
     chardev: Option<Result<&str, ParamError>>,
 ) -> Result<(), CommandError> {";
-/// The second parameter, as a mistaken signature keeps it.
+/// The first parameter, the call's BQL token, as a mistaken signature keeps it.
+const BQL: &str = "bql: Bql<'_>, ";
+/// The last parameter, as a mistaken signature keeps it.
 const CHARDEV: &str = "chardev: Option<Result<&str, ParamError>>";
 /// What the body needs of `message` (and `chardev`) when a mistaken signature drops it.
 const KEEP_BODY: &str = "let chardev: Option<Result<&str, ParamError>> = None; let _ = &chardev; \
@@ -93,7 +97,7 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &copy,
         target.path(),
         &format!(
-            "pub fn hello_world(message: Option<i64>, {CHARDEV}) -> Result<(), CommandError> {{ \
+            "pub fn hello_world({BQL}message: Option<i64>, {CHARDEV}) -> Result<(), CommandError> {{ \
              let message: Option<Result<&str, ParamError>> = message.map(|_| Ok(\"\"));"
         ),
     );
@@ -110,7 +114,7 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &copy,
         target.path(),
         &format!(
-            "pub fn hello_world(message: &str, {CHARDEV}) -> Result<(), CommandError> {{ \
+            "pub fn hello_world({BQL}message: &str, {CHARDEV}) -> Result<(), CommandError> {{ \
              let message: Option<Result<&str, ParamError>> = Some(Ok(message));"
         ),
     );
@@ -127,7 +131,7 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &copy,
         target.path(),
         &format!(
-            "pub fn hello_wrld(message: Option<Result<&str, ParamError>>, {CHARDEV}) -> Result<(), CommandError> {{"
+            "pub fn hello_wrld({BQL}message: Option<Result<&str, ParamError>>, {CHARDEV}) -> Result<(), CommandError> {{"
         ),
     );
     assert_mentions(&missing, &["src/commands/hello_world.rs: no `fn hello_world` in this file"]);
@@ -136,7 +140,7 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     let ignored = errors_with(
         &copy,
         target.path(),
-        &format!("pub fn hello_world() -> Result<(), CommandError> {{ {KEEP_BODY} None;"),
+        &format!("pub fn hello_world(bql: Bql<'_>) -> Result<(), CommandError> {{ {KEEP_BODY} None;"),
     );
     assert_mentions(
         &ignored,
@@ -151,7 +155,7 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &copy,
         target.path(),
         &format!(
-            "pub fn hello_world(message: Option<Result<&'static str, ParamError>>, {CHARDEV}) -> Result<(), CommandError> {{"
+            "pub fn hello_world({BQL}message: Option<Result<&'static str, ParamError>>, {CHARDEV}) -> Result<(), CommandError> {{"
         ),
     );
     assert_mentions(
@@ -184,7 +188,7 @@ fn mistakes_in_a_command_function_are_compile_errors() {
                 FILE,
                 SIGNATURE,
                 &format!(
-                    "pub fn hello_world(prefix: Option<&str>, message: Option<Result<&str, ParamError>>, \
+                    "pub fn hello_world({BQL}prefix: Option<&str>, message: Option<Result<&str, ParamError>>, \
                      {CHARDEV}) -> Result<(), CommandError> {{ let _ = prefix;"
                 ),
             ),
@@ -192,7 +196,7 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     );
     assert_mentions(
         &swapped,
-        &["src/commands/hello_world.rs: fn hello_world, parameter 1: named `prefix`, but command \
+        &["src/commands/hello_world.rs: fn hello_world, parameter 2: named `prefix`, but command \
            'hello-world', member 'message' comes there; parameters bind to members by name, in the \
            schema's order: (message, prefix, chardev)"],
     );
@@ -203,8 +207,8 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         target.path(),
         &[(
             "src/commands/query_hello_vm.rs",
-            "status: vm::run_state()?,",
-            "status: { let _: qapi::HelloVmMemory = vm::run_state()?; vm::run_state()? },",
+            "status: vm::run_state(bql)?,",
+            "status: { let _: qapi::HelloVmMemory = vm::run_state(bql)?; vm::run_state(bql)? },",
         )],
     );
     assert_mentions(
@@ -212,8 +216,9 @@ fn mistakes_in_a_command_function_are_compile_errors() {
         &["HelloVmMemory` is not one of QEMU's own enums", "include run-state.json in the schema"],
     );
 
-    // An allow-oob command that reads the VM's state: QEMU may run it in the monitor's
-    // I/O thread, without the BQL, so the build refuses it, naming the line.
+    // An allow-oob command that asks for the BQL token (to read the VM's state): QEMU
+    // may run it in the monitor's I/O thread, without the BQL, so it gets none; the build
+    // refuses it, naming the command.
     let oob = errors_with_edits(
         &copy,
         target.path(),
@@ -225,18 +230,54 @@ fn mistakes_in_a_command_function_are_compile_errors() {
     );
     assert_mentions(
         &oob,
-        &["src/commands/query_hello_vm.rs:", "`vm` in allow-oob command 'query-hello-vm'", "without the BQL"],
+        &[
+            "src/commands/query_hello_vm.rs: fn query_hello_vm takes a `Bql` token",
+            "command 'query-hello-vm' is allow-oob",
+            "without the BQL",
+        ],
     );
 
+    // Without the token, what only the lock's holder may do cannot be called (an
+    // allow-oob command has none to give): printing, here.
+    let no_token =
+        errors_with_edits(&copy, target.path(), &[(FILE, "print_line(bql, line)", "print_line(line)")]);
+    assert_mentions(
+        &no_token,
+        &["error[E0061]", "print_line(line)", "argument #1 of type `", "Bql<'_>` is missing"],
+    );
+
+    // The token cannot leave the thread that holds the lock, nor outlive the call.
+    let sent = errors_with_edits(
+        &copy,
+        target.path(),
+        &[(
+            FILE,
+            "    let mut stats = STATS.borrow_mut(bql)?;",
+            "    std::thread::spawn(move || drop(bql));\n    let mut stats = STATS.borrow_mut(bql)?;",
+        )],
+    );
+    assert_mentions(&sent, &["`*mut ()` cannot be sent between threads safely", "Bql<'_>"]);
+    let kept_token = errors_with_edits(
+        &copy,
+        target.path(),
+        &[(
+            FILE,
+            "    let mut stats = STATS.borrow_mut(bql)?;",
+            "    thread_local!(static KEPT: std::cell::Cell<Option<Bql<'static>>> = const { std::cell::Cell::new(None) });\n    \
+             KEPT.set(Some(bql));\n    let mut stats = STATS.borrow_mut(bql)?;",
+        )],
+    );
+    assert_mentions(&kept_token, &["borrowed data escapes outside of function"]);
+
     // `unsafe` in a command file, plainly and behind an allow.
-    let body = "    let mut stats = STATS.borrow_mut()?;";
+    let body = "    let mut stats = STATS.borrow_mut(bql)?;";
     let unsafe_block = errors_with_edits(
         &copy,
         target.path(),
         &[(
             FILE,
             body,
-            "    let _ = unsafe { core::ptr::read(&0u8) };\n    let mut stats = STATS.borrow_mut()?;",
+            "    let _ = unsafe { core::ptr::read(&0u8) };\n    let mut stats = STATS.borrow_mut(bql)?;",
         )],
     );
     assert_mentions(&unsafe_block, &["usage of an `unsafe` block", "#[forbid(unsafe_code)]"]);

@@ -95,8 +95,8 @@ const GREET_RS: &str = "use crate::prelude::*;
 
 static COUNT: BqlRefCell<i64> = BqlRefCell::new(0);
 
-pub fn greet(name: Option<&str>) -> Result<qapi::GreetInfo, CommandError> {
-    let mut count = COUNT.borrow_mut()?;
+pub fn greet(bql: Bql<'_>, name: Option<&str>) -> Result<qapi::GreetInfo, CommandError> {
+    let mut count = COUNT.borrow_mut(bql)?;
     *count += 1;
     let mut letters = name.unwrap_or(\"world\").chars();
     // An empty name panics here, with the count borrowed: the call answers with the

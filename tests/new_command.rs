@@ -105,6 +105,7 @@ use crate::prelude::*;
 /// Prints each argument on QEMU's standard output, as received.
 #[allow(clippy::too_many_arguments)]
 pub fn say_kinds(
+    bql: Bql<'_>,
     flag: bool,
     opt: Option<&str>,
     r#type: &str,
@@ -120,7 +121,7 @@ pub fn say_kinds(
         \"flag={flag} opt={opt:?} type={} mon={mon} args={args} on={on} size={size:?} rest={rest:?}\",
         r#type
     );
-    print_line(line.as_str()).map_err(CommandError::new)
+    print_line(bql, line.as_str()).map_err(CommandError::new)
 }
 ";
 
@@ -246,15 +247,15 @@ impl std::fmt::Display for Bomb {
 }
 
 /// Panics in the way `how` names.
-pub fn panic_on(how: &str) -> Result<(), CommandError> {
+pub fn panic_on(bql: Bql<'_>, how: &str) -> Result<(), CommandError> {
     let words: Vec<&str> = how.split('-').collect();
     match how {
-        \"index\" => print_line(words[words.len() + 6]).map_err(CommandError::new),
-        \"unwrap\" => print_line(how.strip_prefix('x').unwrap()).map_err(CommandError::new),
+        \"index\" => print_line(bql, words[words.len() + 6]).map_err(CommandError::new),
+        \"unwrap\" => print_line(bql, how.strip_prefix('x').unwrap()).map_err(CommandError::new),
         \"explicit\" => panic!(\"asked to panic {} ({} letters)\", how, how.len()),
         \"capacity\" => {
             let v: Vec<u64> = Vec::with_capacity(usize::MAX - how.len());
-            print_line(&format!(\"{}\", v.capacity())).map_err(CommandError::new)
+            print_line(bql, &format!(\"{}\", v.capacity())).map_err(CommandError::new)
         }
         \"long\" => panic!(\"{}\", \"long \".repeat(400)),
         \"drop\" => {
@@ -394,7 +395,10 @@ fn function_from_declaration(copy: &RepoCopy, name: &str, function: &str) {
     run(copy.cargo().args(["xtask", "new-command", name]));
     let file = copy.path().join("src/commands").join(format!("{}.rs", name.replace('-', "_")));
     let written = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(signature_of(&written), signature_of(function), "the signature new-command wrote:\n{written}");
+    // The function may ask for the call's BQL token first, which new-command leaves out
+    // (a command that needs none keeps the plain signature).
+    let asked = signature_of(function).replace("(bql:Bql<'_>,", "(").replace("(bql:Bql<'_>)", "()");
+    assert_eq!(signature_of(&written), asked, "the signature new-command wrote:\n{written}");
     assert!(written.contains(&format!("{name} is not implemented yet")), "{written}");
     std::fs::write(&file, function).unwrap();
 }
@@ -436,10 +440,12 @@ fn a_scaffolded_command_builds_and_answers() {
         .replace(".args_type  = \"\",", ".args_type  = \"style:s?\",")
         .replace(".params     = \"\",", ".params     = \"[style]\",");
     std::fs::write(&hx, entry).unwrap();
-    let stub = stub.replace("pub fn say_hello()", "pub fn say_hello(style: Option<qapi::SayHelloStyle>)");
+    // The body prints, which takes the call's BQL token: the function asks for it first.
+    let stub = stub
+        .replace("pub fn say_hello()", "pub fn say_hello(bql: Bql<'_>, style: Option<qapi::SayHelloStyle>)");
     let body = format!(
         "    qapi::send_said_hello(style.unwrap_or(qapi::SayHelloStyle::Plain))?;\n    \
-         print_line(if style == Some(qapi::SayHelloStyle::Loud) {{ {LOUD:?} }} else {{ {LINE:?} }}).map_err(CommandError::new)"
+         print_line(bql, if style == Some(qapi::SayHelloStyle::Loud) {{ {LOUD:?} }} else {{ {LINE:?} }}).map_err(CommandError::new)"
     );
     std::fs::write(&file, stub.replace(stub_line, &body)).unwrap();
     // Steps 1 and 2 for a command with a member of each kind and its HMP twin, the

@@ -858,12 +858,31 @@ fn proof(f: &Ident) -> TokenStream {
 
 /// QMP `c`'s handler: converts the arguments, calls the author's function and completes
 /// the call with its result (`ret`: the Rust type it returns, `c_ret` QEMU's).
-pub fn qmp(c: &Command, params: &[Param], ret: TokenStream, c_ret: Option<TokenStream>) -> TokenStream {
+/// The BQL token a handler makes for its function (`bql`), when the function takes it.
+fn bql_token(bql: bool) -> (TokenStream, Vec<Ident>) {
+    if !bql {
+        return (TokenStream::new(), Vec::new());
+    }
+    let safety = comment(
+        "SAFETY: QEMU calls this handler under the BQL (a QMP command without\n\
+         'allow-oob', or an HMP command) and nothing the command reaches releases it;\n\
+         the token lives no longer than `scope`, this call.",
+    );
+    (quote! { #safety let bql = unsafe { Bql::assume_held(&scope) }; }, vec![id("bql")])
+}
+
+pub fn qmp(
+    c: &Command,
+    params: &[Param],
+    ret: TokenStream,
+    c_ret: Option<TokenStream>,
+    bql: bool,
+) -> TokenStream {
     let f = id(&format!("qmp_{}", c.c_name));
     let m = id(&c.c_name);
     let mut c_decl = Vec::new();
     let mut convert = Vec::new();
-    let mut call_args = Vec::new();
+    let (token, mut call_args) = bql_token(bql);
     for p in params {
         for (n, t) in c_params(p) {
             c_decl.push(quote!(#n: #t));
@@ -900,6 +919,7 @@ pub fn qmp(c: &Command, params: &[Param], ret: TokenStream, c_ret: Option<TokenS
             let _ = &scope;
             let call = || -> Result<#ret, CommandError> {
                 #(#convert)*
+                #token
                 crate::commands::#m::#m(#(#call_args),*)
             };
             #safety
@@ -968,27 +988,33 @@ pub fn hmp(h: &HmpEntry, what: &str, body: TokenStream) -> TokenStream {
 }
 
 /// The body of an HMP twin: the QMP command's function, called with the HMP arguments.
-pub fn hmp_twin_body(c: &Command, converts: Vec<TokenStream>, names: Vec<Ident>) -> TokenStream {
+pub fn hmp_twin_body(c: &Command, converts: Vec<TokenStream>, names: Vec<Ident>, bql: bool) -> TokenStream {
     let m = id(&c.c_name);
+    let (token, mut args) = bql_token(bql);
+    args.extend(names);
     quote! {
         let call = || -> Result<(), CommandError> {
             #(#converts)*
-            crate::commands::#m::#m(#(#names),*)
+            #token
+            crate::commands::#m::#m(#(#args),*)
         };
     }
 }
 
 /// The body of an HMP-only handler: the author's function gets the monitor first.
-pub fn hmp_body(h: &HmpEntry, converts: Vec<TokenStream>, names: Vec<Ident>) -> TokenStream {
+pub fn hmp_body(h: &HmpEntry, converts: Vec<TokenStream>, names: Vec<Ident>, bql: bool) -> TokenStream {
     let m = id(&h.module);
     let f = id(&h.cmd);
     let safety = comment("SAFETY: `mon` is the calling monitor, valid for the call.");
+    let (token, mut args) = bql_token(bql);
+    args.extend(names);
     quote! {
         let call = || -> Result<(), CommandError> {
             #(#converts)*
             #safety
             let mut out = unsafe { Monitor::new(mon) };
-            crate::commands::#m::#f(&mut out, #(#names),*)
+            #token
+            crate::commands::#m::#f(&mut out, #(#args),*)
         };
     }
 }

@@ -816,7 +816,8 @@ fn under(
 /// after the members (`_name` for one it ignores), in the schema's order, so two members
 /// of one type written the other way round are refused instead of silently swapped.
 /// `expected` holds the members' Rust names; `skip` the leading parameters that are not
-/// members (the monitor of an HMP handler).
+/// members (the monitor of an HMP handler). Returns whether the function asks for the
+/// call's BQL token: a first parameter (after those skipped) of type `Bql<'_>`.
 fn check_params(
     commands: &std::path::Path,
     module: &str,
@@ -824,12 +825,12 @@ fn check_params(
     what: &str,
     expected: &[(String, String)],
     skip: usize,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     use syn::ext::IdentExt;
     let rel = format!("src/commands/{module}.rs");
     // A missing file or a syntax error is the compiler's to report, with its own spans.
-    let Ok(text) = std::fs::read_to_string(commands.join(format!("{module}.rs"))) else { return Ok(()) };
-    let Ok(file) = syn::parse_file(&text) else { return Ok(()) };
+    let Ok(text) = std::fs::read_to_string(commands.join(format!("{module}.rs"))) else { return Ok(false) };
+    let Ok(file) = syn::parse_file(&text) else { return Ok(false) };
     let Some(f) = file.items.iter().find_map(|i| match i {
         // `fn r#type` is the function of the command `type`.
         syn::Item::Fn(f) if f.sig.ident.unraw() == func => Some(f),
@@ -841,7 +842,8 @@ fn check_params(
         ));
     };
     let wanted = || expected.iter().map(|(rust, _)| rust.as_str()).collect::<Vec<_>>().join(", ");
-    let params: Vec<&syn::FnArg> = f.sig.inputs.iter().skip(skip).collect();
+    let takes_bql = f.sig.inputs.iter().nth(skip).is_some_and(is_bql_token);
+    let params: Vec<&syn::FnArg> = f.sig.inputs.iter().skip(skip + usize::from(takes_bql)).collect();
     if params.len() != expected.len() {
         return Err(format!(
             "{rel}: fn {func} takes {} parameter(s) for the members of {what}, which has {}: ({})",
@@ -864,60 +866,31 @@ fn check_params(
             return Err(format!(
                 "{rel}: fn {func}, parameter {}: {}, but {what}, member '{member}' comes there; \
                  parameters bind to members by name, in the schema's order: ({})",
-                i + 1 + skip,
+                i + 1 + skip + usize::from(takes_bql),
                 name.map_or("not a plain name".to_string(), |n| format!("named `{n}`")),
                 wanted()
             ));
         }
     }
-    Ok(())
+    Ok(takes_bql)
 }
 
-/// The layer's items an `'allow-oob'` command may not name: QEMU may run it in the
-/// monitor's I/O thread, without the BQL, while the main loop runs.
-const BQL_ONLY: &[(&str, &str)] = &[
-    ("vm", "reads the VM's state, which only the BQL's holder may"),
-    ("BqlRefCell", "is state only the BQL's holder may use"),
-    ("BqlRefMut", "is state only the BQL's holder may use"),
-    ("print_line", "blocks on QEMU's standard output, which would stall every monitor"),
-    ("Monitor", "is the HMP monitor's output"),
-];
+/// Whether a parameter is the BQL token: its type is `Bql<…>` (by any path).
+fn is_bql_token(p: &syn::FnArg) -> bool {
+    let syn::FnArg::Typed(t) = p else { return false };
+    matches!(&*t.ty, syn::Type::Path(tp) if tp.path.segments.last().is_some_and(|s| s.ident == "Bql"))
+}
 
-/// An `'allow-oob'` command's file names none of [`BQL_ONLY`]: the build refuses it with
-/// the line, before anything runs (each also refuses at run time without the BQL).
-fn check_out_of_band(commands: &std::path::Path, module: &str, command: &str) -> Result<(), String> {
-    fn idents(tokens: proc_macro2::TokenStream, out: &mut Vec<String>) {
-        for t in tokens {
-            match t {
-                proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
-                proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
-                _ => {}
-            }
-        }
-    }
-    let rel = format!("src/commands/{module}.rs");
-    // A missing file is check_params's to report, a syntax error the compiler's.
-    let Ok(text) = std::fs::read_to_string(commands.join(format!("{module}.rs"))) else { return Ok(()) };
-    let Ok(tokens) = text.parse::<proc_macro2::TokenStream>() else { return Ok(()) };
-    let mut found = Vec::new();
-    idents(tokens, &mut found);
-    for (name, why) in BQL_ONLY {
-        if found.iter().any(|i| i == name) {
-            let line = text
-                .lines()
-                .position(|l| {
-                    let code = l.split("//").next().unwrap_or("");
-                    code.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == *name)
-                })
-                .map_or(String::new(), |n| format!(":{}", n + 1));
-            return Err(format!(
-                "{rel}{line}: `{name}` in allow-oob command '{command}': QEMU may run it out of band, \
-                 in the monitor's I/O thread without the BQL, and `{name}` {why}; an out-of-band \
-                 command answers through its return value only"
-            ));
-        }
-    }
-    Ok(())
+/// An `'allow-oob'` command gets no BQL token: QEMU may run it in the monitor's I/O
+/// thread, without the lock, while the main loop runs. Without the token it cannot
+/// reach what only the lock's holder may (`BqlRefCell`, `print_line`, `vm::`): the
+/// compiler says so wherever it tries.
+fn refuse_token_out_of_band(module: &str, command: &str) -> String {
+    format!(
+        "src/commands/{module}.rs: fn {module} takes a `Bql` token, but command '{command}' is \
+         allow-oob: QEMU may run it out of band, in the monitor's I/O thread without the BQL, \
+         so it gets no token; an out-of-band command answers through its return value only"
+    )
 }
 
 /// What the generated code needs bindgen to declare.
@@ -1042,6 +1015,8 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
     types.push(emit::features(&features_of(schema)));
     let mut items = vec![emit::qapi_module(types)];
 
+    // The commands whose functions take the call's BQL token (their HMP twins pass it).
+    let mut with_bql: Vec<String> = Vec::new();
     for c in &schema.commands {
         add_module(&c.c_name, cfg(&c.ifcond)?, &mut modules);
         let owner = format!("command '{}'", c.name);
@@ -1049,13 +1024,16 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
         let params = params(&owner, &c.file, &members, schema)?;
         let expected: Vec<(String, String)> =
             params.iter().map(|p| (p.rust.clone(), p.member.name.clone())).collect();
-        check_params(commands, &c.c_name, &c.c_name, &owner, &expected, 0)?;
-        if c.allow_oob {
-            check_out_of_band(commands, &c.c_name, &c.name)?;
+        let bql = check_params(commands, &c.c_name, &c.c_name, &owner, &expected, 0)?;
+        if bql && c.allow_oob {
+            return Err(refuse_token_out_of_band(&c.c_name, &c.name));
+        }
+        if bql {
+            with_bql.push(c.name.clone());
         }
         if c.r#gen {
             let (ret, c_ret) = return_type(c, schema, &lists)?;
-            items.push(under(cfg(&c.ifcond)?, emit::qmp(c, &params, ret, c_ret))?);
+            items.push(under(cfg(&c.ifcond)?, emit::qmp(c, &params, ret, c_ret, bql))?);
         } else {
             items.push(under(cfg(&c.ifcond)?, emit::qmp_raw(c))?);
             allow.types.push("QmpCommandFunc".to_string());
@@ -1065,7 +1043,7 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
     for h in hmp {
         let twin = schema.commands.iter().find(|c| format!("hmp_{}", c.c_name) == h.cmd);
         match twin {
-            Some(c) => items.push(hmp_twin(h, c, &schema.enums)?),
+            Some(c) => items.push(hmp_twin(h, c, &schema.enums, with_bql.contains(&c.name))?),
             None => {
                 add_module(&h.module, None, &mut modules);
                 let mut expected = Vec::new();
@@ -1079,9 +1057,10 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
                     converts.push(emit::hmp_convert(h, a, &name));
                     names.push(name);
                 }
-                check_params(commands, &h.module, &h.cmd, &format!("HMP '{}'", h.name), &expected, 1)?;
+                let bql =
+                    check_params(commands, &h.module, &h.cmd, &format!("HMP '{}'", h.name), &expected, 1)?;
                 let what = format!("implemented by `crate::commands::{}::{}`", h.module, h.cmd);
-                items.push(emit::hmp(h, &what, emit::hmp_body(h, converts, names)));
+                items.push(emit::hmp(h, &what, emit::hmp_body(h, converts, names, bql)));
             }
         }
         allow.functions.push(h.cmd.clone());
@@ -1384,7 +1363,12 @@ fn reaches(schema: &Schema, from: &str, to: &str) -> bool {
 
 /// The HMP twin of QMP `c`: the same function, its arguments read from the dispatcher's
 /// QDict; each HMP argument must be the member of the same name, kind and optionality.
-fn hmp_twin(h: &HmpEntry, c: &Command, enums: &[Enum]) -> Result<proc_macro2::TokenStream, String> {
+fn hmp_twin(
+    h: &HmpEntry,
+    c: &Command,
+    enums: &[Enum],
+    bql: bool,
+) -> Result<proc_macro2::TokenStream, String> {
     if c.ret.is_some() {
         return Err(format!(
             "{}: HMP entry '{}' calls {} directly, but QMP '{}' returns a value the monitor cannot \
@@ -1428,7 +1412,7 @@ fn hmp_twin(h: &HmpEntry, c: &Command, enums: &[Enum]) -> Result<proc_macro2::To
         ));
     }
     let what = format!("the twin of QMP `{}`, `crate::commands::{m}::{m}`", c.name, m = c.c_name);
-    Ok(emit::hmp(h, &what, emit::hmp_twin_body(c, converts, names)))
+    Ok(emit::hmp(h, &what, emit::hmp_twin_body(c, converts, names, bql)))
 }
 
 #[cfg(test)]

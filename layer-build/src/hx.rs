@@ -38,8 +38,11 @@ pub struct HmpEntry {
 /// One argument of `.args_type`.
 #[derive(Debug, Clone)]
 pub struct HmpArg {
+    /// The argument's name, as the command's QMP member is named.
     pub name: String,
+    /// How the human monitor parses it (its `.args_type` letter).
     pub kind: Kind,
+    /// Whether it may be left out (a `?` after the letter).
     pub optional: bool,
 }
 

@@ -26,6 +26,8 @@
 //!
 //! [`qemu-monitor-layer`]: ../qemu_monitor_layer/index.html
 
+#![deny(missing_docs)]
+
 pub mod coverage;
 mod emit;
 #[doc(hidden)]

@@ -21,8 +21,10 @@
 //!   order is a compile error or a build-time refusal naming the file and member;
 //! - each handler has exactly the type of QEMU's generated C prototype (proven against
 //!   bindgen at compile time);
-//! - state shared between calls lives in a [`BqlRefCell`](prelude::BqlRefCell), which
-//!   checks QEMU's big lock and refuses re-entrant use with an error, never a crash;
+//! - what only the holder of QEMU's big lock may do (state in a
+//!   [`BqlRefCell`](prelude::BqlRefCell), `print_line`, `vm::`) takes the call's
+//!   [`Bql`](prelude::Bql) token, which an `allow-oob` command never gets: a compile
+//!   error, not a run-time check; a re-entrant borrow is an error, never a crash;
 //! - a declaration the layer does not carry out is refused at build time, never dropped;
 //! - a panic in a command ends that call only, as an error reply naming the command, the
 //!   message and the place ([`boundary`]); command code has `std`, and its heap
@@ -49,6 +51,13 @@ pub mod text;
 #[cfg(not(test))]
 #[allow(unsafe_code)]
 mod ffi;
+
+/// The lock's token and cell, alone, for their unit tests with a mocked lock (the rest
+/// of `ffi/` needs QEMU).
+#[cfg(test)]
+#[allow(unsafe_code)]
+#[path = "ffi/bql.rs"]
+mod bql;
 
 /// Rust's heap in every binary that links the layer is glib's: `String`, `Vec` and
 /// `format!` in command code build memory QEMU can own and free with `g_free`, which
@@ -94,7 +103,9 @@ pub mod prelude {
     pub use crate::any::Any;
     pub use crate::error::CommandError;
     pub use crate::ffi::vm::{self, VmError};
-    pub use crate::ffi::{BqlError, BqlRefCell, BqlRefMut, GStr, Monitor, WriteError, print_line};
+    pub use crate::ffi::{
+        Bql, BqlError, BqlRef, BqlRefCell, BqlRefMut, GStr, Monitor, WriteError, print_line,
+    };
     pub use crate::text::ParamError;
 }
 
@@ -109,7 +120,7 @@ pub mod __private {
     pub use crate::error::CommandError;
     pub use crate::fault::Fault;
     pub use crate::ffi::{
-        Arg, GStr, HmpArgs, List, ListNode, ListRead, Monitor, Optional, QemuEnum, Required, Ret, Scope,
+        Arg, Bql, GStr, HmpArgs, List, ListNode, ListRead, Monitor, Optional, QemuEnum, Required, Ret, Scope,
         g_new0, g_unbox, hmp_reply, reply,
     };
     pub use core::ffi::{CStr, c_char, c_int};

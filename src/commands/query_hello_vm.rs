@@ -7,16 +7,17 @@ use core::fmt::Write;
 
 use crate::prelude::*;
 
-/// The VM's name, UUID, run state, memory and vCPUs.
-pub fn query_hello_vm() -> Result<qapi::HelloVmInfo, CommandError> {
-    let memory = vm::memory()?;
+/// The VM's name, UUID, run state, memory and vCPUs (read under QEMU's big lock, which
+/// the call's `bql` token proves is held).
+pub fn query_hello_vm(bql: Bql<'_>) -> Result<qapi::HelloVmInfo, CommandError> {
+    let memory = vm::memory(bql)?;
     Ok(qapi::HelloVmInfo {
-        name: vm::name()?.map(GStr::from),
-        uuid: vm::uuid()?,
-        status: vm::run_state()?,
-        running: vm::is_running()?,
+        name: vm::name(bql)?.map(GStr::from),
+        uuid: vm::uuid(bql)?,
+        status: vm::run_state(bql)?,
+        running: vm::is_running(bql)?,
         memory: qapi::HelloVmMemory { base: memory.base, plugged: memory.plugged },
-        cpus: vm::cpus()?
+        cpus: vm::cpus(bql)?
             .into_iter()
             .map(|c| qapi::HelloVmCpu { cpu_index: c.index, qom_path: c.qom_path, thread_id: c.thread_id })
             .collect(),
@@ -24,24 +25,24 @@ pub fn query_hello_vm() -> Result<qapi::HelloVmInfo, CommandError> {
 }
 
 /// `info hello-vm`: the same, one figure per line.
-pub fn hmp_info_hello_vm(mon: &mut Monitor) -> Result<(), CommandError> {
-    if let Some(name) = vm::name()? {
+pub fn hmp_info_hello_vm(mon: &mut Monitor, bql: Bql<'_>) -> Result<(), CommandError> {
+    if let Some(name) = vm::name(bql)? {
         let _ = writeln!(mon, "name: {name}");
     }
-    let status: qapi::RunState = vm::run_state()?;
-    let memory = vm::memory()?;
+    let status: qapi::RunState = vm::run_state(bql)?;
+    let memory = vm::memory(bql)?;
     let _ = write!(
         mon,
         "uuid: {}\nstatus: {}\nrunning: {}\nbase memory: {}\n",
-        vm::uuid()?.as_str(),
+        vm::uuid(bql)?.as_str(),
         status.name(),
-        vm::is_running()?,
+        vm::is_running(bql)?,
         memory.base
     );
     if let Some(plugged) = memory.plugged {
         let _ = writeln!(mon, "plugged memory: {plugged}");
     }
-    for c in vm::cpus()? {
+    for c in vm::cpus(bql)? {
         let _ = writeln!(mon, "cpu {}: {} (thread {})", c.index, c.qom_path.as_str(), c.thread_id);
     }
     Ok(())

@@ -8,8 +8,8 @@ use super::hello_world::STATS;
 use crate::prelude::*;
 
 /// The counters, and the last printed line once there is one.
-pub fn query_hello_world() -> Result<qapi::HelloWorldInfo, CommandError> {
-    let stats = STATS.borrow_mut()?;
+pub fn query_hello_world(bql: Bql<'_>) -> Result<qapi::HelloWorldInfo, CommandError> {
+    let stats = STATS.borrow(bql)?;
     let c = stats.counters;
     Ok(qapi::HelloWorldInfo {
         calls: count(c.calls()),
@@ -21,8 +21,8 @@ pub fn query_hello_world() -> Result<qapi::HelloWorldInfo, CommandError> {
 }
 
 /// `info hello-world`: the same figures, one per line.
-pub fn hmp_info_hello_world(mon: &mut Monitor) -> Result<(), CommandError> {
-    let stats = STATS.borrow_mut()?;
+pub fn hmp_info_hello_world(mon: &mut Monitor, bql: Bql<'_>) -> Result<(), CommandError> {
+    let stats = STATS.borrow(bql)?;
     let c = stats.counters;
     let last = stats.last().map(|s| GStr::new(s.as_str()));
     drop(stats);

@@ -17,7 +17,7 @@ pub const BOOK: &[&str] = &["python3-sphinx", "python3-myst-parser", "python3-sp
 pub fn book() -> Result<PathBuf> {
     deps::ensure(BOOK)?;
     let root = sh::root();
-    readme_links(&root)?;
+    readme_links(root)?;
     let out = root.join("target/book");
     sh::step(format!("the book: sphinx-build docs/ -> {} (warnings are errors)", out.display()));
     sh::run(

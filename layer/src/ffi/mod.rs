@@ -19,6 +19,8 @@
 //! - [`GStr`]: a string owned by glib's allocator, for struct members and events.
 //! - [`Monitor`]: the calling human monitor, written to with `core::fmt`.
 //! - [`print_line`]: one whole line on C's `stdout`, flushed, or the error that stopped it.
+//! - [`Bql`]: the call's proof that QEMU's big lock is held, which [`BqlRefCell`],
+//!   [`print_line`] and [`vm`] take, so an `allow-oob` command cannot reach them.
 //!
 //! - [`GlibAlloc`]: Rust's heap (`String`, `Vec`, `format!`) on glib's allocator, so a
 //!   `String` becomes a [`GStr`] QEMU frees with `g_free`, without a copy.
@@ -27,11 +29,9 @@
 //! [`guard`](crate::boundary::guard), which turns a panic into the call's error.
 
 use core::alloc::{GlobalAlloc, Layout};
-use core::cell::{Cell, UnsafeCell};
 use core::ffi::{CStr, c_char, c_int};
 use core::fmt::{self, Write};
 use core::marker::PhantomData;
-use core::ops::{Deref, DerefMut};
 use core::ptr;
 
 use crate::any::Any;

@@ -52,11 +52,10 @@ impl fmt::Display for WriteError {
 /// line is written before the command replies. On failure (disk full, reader gone:
 /// QEMU ignores SIGPIPE) the unwritten bytes are discarded and the stream's error flag
 /// cleared, so later lines stay whole and writable.
-pub fn print_line(text: &str) -> Result<(), WriteError> {
-    // An out-of-band command (the monitor's I/O thread) must not block on the stream.
-    if !bql_held() {
-        return Err(WriteError("refused without the BQL (an out-of-band command)"));
-    }
+///
+/// It takes the call's [`Bql`]: an out-of-band command (the monitor's I/O thread, no
+/// BQL) has none, so it cannot block every monitor on the stream.
+pub fn print_line(_bql: Bql<'_>, text: &str) -> Result<(), WriteError> {
     // SAFETY: glibc's `stdout` is initialised before main and never reassigned by QEMU.
     let out = unsafe { bindings::stdout };
     // SAFETY: `out` is a valid stream; the lock is released below on every path.

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The VM a command runs in: what QEMU's own queries report (`query-name`, `query-uuid`,
 //! `query-status`, `query-memory-size-summary`, `query-cpus-fast`), and its character
-//! devices to write to. Every function checks that the calling thread holds QEMU's big
-//! lock, as every QMP command but an `allow-oob` one and every HMP command does, and
-//! refuses with [`VmError::NotLocked`] otherwise; each returns owned values, so nothing
-//! it gives can outlive what it was read from. Release differences (header moves,
+//! devices to write to. Every function takes the call's [`Bql`] token, the proof that
+//! the calling thread holds QEMU's big lock (every QMP command but an `allow-oob` one,
+//! and every HMP command, gets one); each returns owned values, so nothing it gives can
+//! outlive what it was read from. Release differences (header moves,
 //! renamed globals, the vCPU list) are the layer's, in `src/vm.c`.
 
 use super::*;
@@ -12,8 +12,6 @@ use super::*;
 /// Why the VM's state could not be read or a device written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VmError {
-    /// The calling thread does not hold the BQL (an `allow-oob` command, another thread).
-    NotLocked,
     /// QEMU reported a run state its schema does not have (never seen; a guard).
     UnknownRunState(u32),
     /// No character device has this id (QEMU's own wording, as `ringbuf-write` says it).
@@ -28,7 +26,6 @@ pub enum VmError {
 impl fmt::Display for VmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            VmError::NotLocked => fmt::Display::fmt(&BqlError::NotLocked, f),
             VmError::UnknownRunState(s) => write!(f, "QEMU reported the unknown run state {s}"),
             VmError::ChardevNotFound(id) => write!(f, "Device '{id}' not found"),
             VmError::ChardevShortWrite { id, written, len } => {
@@ -44,10 +41,6 @@ impl From<VmError> for CommandError {
     fn from(e: VmError) -> CommandError {
         CommandError::new(e)
     }
-}
-
-fn locked() -> Result<(), VmError> {
-    if bql_held() { Ok(()) } else { Err(VmError::NotLocked) }
 }
 
 /// A string QEMU gave us with `g_malloc`, taken over as it is when it is UTF-8 (a
@@ -74,8 +67,7 @@ unsafe fn take_string(p: *mut c_char) -> GStr {
 }
 
 /// The guest name given with `-name` (`query-name`'s `name`), if any.
-pub fn name() -> Result<Option<String>, VmError> {
-    locked()?;
+pub fn name(_bql: Bql<'_>) -> Result<Option<String>, VmError> {
     // SAFETY: the BQL is held (checked above); the function reads a global.
     let p = unsafe { bindings::qemu_monitor_layer_vm_name() };
     if p.is_null() {
@@ -86,8 +78,7 @@ pub fn name() -> Result<Option<String>, VmError> {
 }
 
 /// The VM's UUID as `query-uuid` prints it (all zeros when `-uuid` was not given).
-pub fn uuid() -> Result<GStr, VmError> {
-    locked()?;
+pub fn uuid(_bql: Bql<'_>) -> Result<GStr, VmError> {
     // SAFETY: the BQL is held; the result is a g_malloc'd string we own.
     Ok(unsafe { take_string(bindings::qemu_monitor_layer_vm_uuid()) })
 }
@@ -95,7 +86,7 @@ pub fn uuid() -> Result<GStr, VmError> {
 /// The run state (`query-status`'s `status`), as the crate's `qapi::RunState`,
 /// which exists when its schema includes QEMU's `run-state.json`. Any other type is
 /// a compile error.
-pub fn run_state<E: QemuEnum>() -> Result<E, VmError> {
+pub fn run_state<E: QemuEnum>(_bql: Bql<'_>) -> Result<E, VmError> {
     const {
         assert!(
             same(E::NAME, "RunState"),
@@ -103,15 +94,13 @@ pub fn run_state<E: QemuEnum>() -> Result<E, VmError> {
              and take it as qapi::RunState"
         )
     };
-    locked()?;
     // SAFETY: the BQL is held; the function reads QEMU's run state.
     let c = unsafe { bindings::qemu_monitor_layer_vm_run_state() };
     E::from_c_value(c).ok_or(VmError::UnknownRunState(c))
 }
 
 /// Whether the VM runs (`query-status`'s `running`).
-pub fn is_running() -> Result<bool, VmError> {
-    locked()?;
+pub fn is_running(_bql: Bql<'_>) -> Result<bool, VmError> {
     // SAFETY: the BQL is held; the function reads QEMU's run state.
     Ok(unsafe { bindings::qemu_monitor_layer_vm_running() })
 }
@@ -127,8 +116,7 @@ pub struct Memory {
 }
 
 /// The VM's base and plugged memory.
-pub fn memory() -> Result<Memory, VmError> {
-    locked()?;
+pub fn memory(_bql: Bql<'_>) -> Result<Memory, VmError> {
     // SAFETY: the BQL is held; both read the machine and its memory devices.
     let (base, plugged) = unsafe {
         (bindings::qemu_monitor_layer_vm_base_memory(), bindings::qemu_monitor_layer_vm_plugged_memory())
@@ -148,8 +136,7 @@ pub struct Cpu {
 }
 
 /// The vCPUs, in QEMU's order (`query-cpus-fast`'s).
-pub fn cpus() -> Result<Vec<Cpu>, VmError> {
-    locked()?;
+pub fn cpus(_bql: Bql<'_>) -> Result<Vec<Cpu>, VmError> {
     let empty = bindings::QemuMonitorLayerCpu { cpu_index: 0, thread_id: 0, qom_path: ptr::null_mut() };
     let mut raw = Vec::new();
     loop {
@@ -182,8 +169,7 @@ pub fn cpus() -> Result<Vec<Cpu>, VmError> {
 /// frontend's output would go (a guest serial port's backend file, a ringbuf `ringbuf-read`
 /// reads). One write, which never blocks QEMU: a device that takes less (a socket
 /// whose reader is slow) or nothing fails the call, with what it took.
-pub fn write_chardev(id: &str, bytes: &[u8]) -> Result<(), VmError> {
-    locked()?;
+pub fn write_chardev(_bql: Bql<'_>, id: &str, bytes: &[u8]) -> Result<(), VmError> {
     let not_found = || VmError::ChardevNotFound(id.to_string());
     // An id with a NUL names no device.
     let c_id = std::ffi::CString::new(id).map_err(|_| not_found())?;
