@@ -289,7 +289,9 @@ pub fn config_cfgs_with(build_dir: &Path, flags: &[String]) {
     }
 }
 
-/// Stops the build script with `msg`.
+/// Stops the build script with `msg`: a refusal, not a crash, so no panic and no
+/// backtrace; cargo shows it under the build script's `--- stderr`.
 pub fn fail(msg: &str) -> ! {
-    panic!("\n\nqemu-monitor-layer build:\n{msg}\n\n");
+    eprintln!("error: qemu-monitor-layer build:\n{msg}");
+    std::process::exit(1)
 }
