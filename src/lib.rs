@@ -8,7 +8,7 @@
 //! `src/commands/<command>.rs`; `build.rs` generates the C handlers QEMU calls.
 //!
 //! - [`commands`]: the command functions, one file each, no `unsafe`.
-//! - [`prelude`]: what a command function uses: the layer's `CommandError`, `GStr`,
+//! - [`prelude`]: what a command function uses: the layer's `CommandError`, `GString`,
 //!   `Bql` (the call's proof that QEMU's big lock is held), `BqlRefCell`, `Monitor`,
 //!   `print_line`, and the schema's types and events (`qapi`).
 //! - [`message`], [`stats`]: safe Rust, unit-tested without QEMU.

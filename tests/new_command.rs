@@ -183,13 +183,13 @@ pub fn count_words(text: &str) -> Result<qapi::WordCount, CommandError> {
     let words: Vec<String> = text.split_whitespace().map(String::from).collect();
     let longest = words.iter().max_by_key(|w| w.chars().count()).map(|w| w.to_uppercase()).unwrap_or_default();
     let summary = format!(\"{} words, the longest has {} letters\", words.len(), longest.chars().count());
-    let stats = |w: &String| qapi::WordStats { word: GStr::new(w), letters: w.chars().count() as i64 };
-    let last = words.last().map(stats).unwrap_or(qapi::WordStats { word: GStr::new(\"\"), letters: 0 });
+    let stats = |w: &String| qapi::WordStats { word: GString::new(w), letters: w.chars().count() as i64 };
+    let last = words.last().map(stats).unwrap_or(qapi::WordStats { word: GString::new(\"\"), letters: 0 });
     let first = words.first().map(stats);
     Ok(qapi::WordCount {
         count: words.len() as i64,
         longest: longest.into(),
-        words: words.into_iter().map(GStr::from).collect(),
+        words: words.into_iter().map(GString::from).collect(),
         summary: summary.into(),
         last,
         first,
@@ -475,10 +475,10 @@ fn a_scaffolded_command_builds_and_answers() {
     assert!(query_stub.contains(query_stub_line), "the stub changed:\n{query_stub}");
     let query_body = "    Ok([\
         qapi::SayHelloInfo { style: qapi::SayHelloStyle::Plain, loudest: Some(qapi::SayHelloStyle::Loud), \
-        words: [GStr::new(\"hello\"), GStr::new(\"world\")].into_iter().collect(), styles: None, \
-        r#type: GStr::new(\"greeting\") }, \
+        words: [GString::new(\"hello\"), GString::new(\"world\")].into_iter().collect(), styles: None, \
+        r#type: GString::new(\"greeting\") }, \
         qapi::SayHelloInfo { style: qapi::SayHelloStyle::Loud, loudest: None, words: qapi::strList::new(), \
-        styles: Some(qapi::SayHelloStyle::ALL.into_iter().collect()), r#type: GStr::new(\"\") }].into_iter().collect())";
+        styles: Some(qapi::SayHelloStyle::ALL.into_iter().collect()), r#type: GString::new(\"\") }].into_iter().collect())";
     let query_stub = query_stub.replace(
         "pub fn query_say_hello() -> Result<(), CommandError>",
         "pub fn query_say_hello() -> Result<qapi::SayHelloInfoList, CommandError>",

@@ -141,7 +141,7 @@ fn every_other_construct_is_carried() {
         "pub unsafe extern \"C\" fn qmp_c_gen( args: *mut bindings::QDict, ret_data: *mut *mut bindings::QObject,",
         "const _: bindings::QmpCommandFunc = Some(qmp_c_gen);",
         "pub fn send_e_boxed(arg: qapi::Parcel) -> Result<(), CommandError> {",
-        "#[cfg(qemu_config = \"CONFIG_LINUX\")] pub m: GStr,",
+        "#[cfg(qemu_config = \"CONFIG_LINUX\")] pub m: GString,",
         "pub unsafe extern \"C\" fn qmp_c_oob(",
         "pub unsafe extern \"C\" fn qmp_c_coroutine(",
     ] {
@@ -292,7 +292,7 @@ fn base_members_come_first_and_keywords_are_escaped() {
     let derived = &g[g.find("pub struct Derived").expect("struct Derived")..];
     let derived = &derived[..derived.find("}\n").unwrap()];
     let (ty, args) =
-        (derived.find("pub r#type: GStr").expect("base member"), derived.find("pub args: i64").unwrap());
+        (derived.find("pub r#type: GString").expect("base member"), derived.find("pub args: i64").unwrap());
     assert!(ty < args, "the base's member comes first, as in C:\n{derived}");
     assert!(g.contains("(*c).type_ = self.r#type.into_raw();"), "bindgen's name for the C field:\n{g}");
     // The handler's parameters and locals: every member's is `arg_`/`flag_` prefixed.

@@ -92,9 +92,9 @@ pub fn crossing(k: Kind) -> Crossing {
         Kind::Str => Crossing {
             arg: quote!(&str),
             c: quote!(*const ::core::ffi::c_char),
-            owned: quote!(GStr),
+            owned: quote!(GString),
             to_c: |v| quote!(#v.into_raw()),
-            to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), GStr::into_raw)),
+            to_c_optional: |v, _| quote!(#v.map_or(ptr::null_mut(), GString::into_raw)),
             hmp_get: id("str"),
             fault: Some(ret_fault),
         },
@@ -573,7 +573,7 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
     let free = format!("qapi_free_{}", s.c_name);
     let safety = comment(&format!(
         "SAFETY: the struct and every string, list and struct in it come from glib's allocator\n\
-         (`g_new0`, `GStr`, `List`), as {free} expects."
+         (`g_new0`, `GString`, `List`), as {free} expects."
     ));
     let fill_safety = comment(&format!(
         "SAFETY: `c` is zeroed, exclusively ours and sized for the struct; each string\n\
@@ -733,7 +733,7 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
         let name = id(&p.rust);
         let x = crossing(p.kind);
         let owned = matches!(p.kind, Kind::Struct(_) | Kind::Alternate(..) | Kind::List(..) | Kind::Any);
-        // A string is taken as `&str` here, not as the `GStr` a struct holds.
+        // A string is taken as `&str` here, not as the `GString` a struct holds.
         let check =
             if p.kind == Kind::Str { Some(quote!(Fault::of_text(v))) } else { x.fault.map(|g| g(quote!(v))) };
         if let Some(check) = check {
@@ -792,15 +792,15 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
                 args.push(quote!(#name.as_ref().map_or(ptr::null_mut(), List::as_ptr)));
             }
             (Kind::Str, false) => {
-                prep.push(quote!(let #name = GStr::new(#name);));
+                prep.push(quote!(let #name = GString::new(#name);));
                 args.push(quote!(#name.as_ptr()));
             }
             (Kind::Str, true) => {
-                prep.push(quote!(let #name = #name.map(GStr::new);));
+                prep.push(quote!(let #name = #name.map(GString::new);));
                 if p.member.has {
                     args.push(quote!(#name.is_some()));
                 }
-                args.push(quote!(#name.as_ref().map_or(ptr::null(), GStr::as_ptr)));
+                args.push(quote!(#name.as_ref().map_or(ptr::null(), GString::as_ptr)));
             }
             (k, false) => args.push((crossing(k).to_c)(quote!(#name))),
             (k, true) => {
@@ -1350,7 +1350,7 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
     let free = format!("qapi_free_{}", a.c_name);
     let safety = comment(&format!(
         "SAFETY: the alternate and what it holds come from glib's allocator (`g_new0`,\n\
-         `GStr`, `List`, QObject's own), as {free} expects."
+         `GString`, `List`, QObject's own), as {free} expects."
     ));
     let fill_safety = comment(
         "SAFETY: `c` is zeroed and ours; `type` names the one field of `u` set, which\n\

@@ -734,7 +734,7 @@ const TAKEN_TYPE_NAMES: &[(&str, &str)] = &[
     ("Any", "the layer's Any (QAPI's 'any')"),
     ("Arg", "the layer's trait Arg"),
     ("CommandError", "the layer's CommandError"),
-    ("GStr", "the layer's GStr"),
+    ("GString", "the layer's GString"),
     ("HmpArgs", "the layer's HmpArgs"),
     ("List", "the layer's List"),
     ("ListNode", "the layer's trait ListNode"),
@@ -1112,7 +1112,7 @@ fn return_type(
         (None, _) => return Ok((quote::quote!(()), None)),
         // Only a schema that lists the command in its 'command-returns-exceptions' pragma
         // may return a string (QEMU's human-monitor-command, ringbuf-read).
-        (Some(t), _) if t == "str" => return Ok((quote::quote!(GStr), Some(quote::quote!(*mut c_char)))),
+        (Some(t), _) if t == "str" => return Ok((quote::quote!(GString), Some(quote::quote!(*mut c_char)))),
         (Some(t), _) if t == "any" => {
             return Ok((quote::quote!(Any), Some(quote::quote!(*mut bindings::QObject))));
         }
@@ -1485,7 +1485,7 @@ mod tests {
         let one = signature(&s, "query-one").unwrap();
         assert!(one.contains("pub fn query_one(name: &str) -> Result<qapi::Thing, CommandError> {"), "{one}");
         let text = signature(&s, "query-text").unwrap();
-        assert!(text.contains("pub fn query_text() -> Result<GStr, CommandError> {"), "{text}");
+        assert!(text.contains("pub fn query_text() -> Result<GString, CommandError> {"), "{text}");
         let bad = signature(&s, "query-bad").unwrap_err();
         assert!(bad.contains("command 'query-bad': returning \"Style\" is not supported"), "{bad}");
         let missing = signature(&s, "nothing").unwrap_err();

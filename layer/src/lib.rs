@@ -61,7 +61,7 @@ mod bql;
 
 /// Rust's heap in every binary that links the layer is glib's: `String`, `Vec` and
 /// `format!` in command code build memory QEMU can own and free with `g_free`, which
-/// [`GStr`](prelude::GStr)'s `From<String>` relies on. It is defined here, not by the
+/// [`GString`](prelude::GString)'s `From<String>` relies on. It is defined here, not by the
 /// command crate, so it cannot be left out: a second `#[global_allocator]` anywhere in
 /// the program is a compile error ("conflicts with global allocator in:
 /// qemu_monitor_layer").
@@ -104,7 +104,7 @@ pub mod prelude {
     pub use crate::error::CommandError;
     pub use crate::ffi::vm::{self, VmError};
     pub use crate::ffi::{
-        Bql, BqlError, BqlRef, BqlRefCell, BqlRefMut, GStr, Monitor, WriteError, print_line,
+        Bql, BqlError, BqlRef, BqlRefCell, BqlRefMut, GString, Monitor, WriteError, print_line,
     };
     pub use crate::text::ParamError;
 }
@@ -120,8 +120,8 @@ pub mod __private {
     pub use crate::error::CommandError;
     pub use crate::fault::Fault;
     pub use crate::ffi::{
-        Arg, Bql, GStr, HmpArgs, List, ListNode, ListRead, Monitor, Optional, QemuEnum, Required, Ret, Scope,
-        g_new0, g_unbox, hmp_reply, reply,
+        Arg, Bql, GString, HmpArgs, List, ListNode, ListRead, Monitor, Optional, QemuEnum, Required, Ret,
+        Scope, g_new0, g_unbox, hmp_reply, reply,
     };
     pub use core::ffi::{CStr, c_char, c_int};
     pub use core::ptr;

@@ -8,7 +8,7 @@ use crate::stats::Stats;
 
 /// What hello-world has done since QEMU started (`query-hello-world` reads it), reached
 /// only with the call's proof that QEMU's big lock is held (`Bql`).
-pub static STATS: BqlRefCell<Stats<GStr>> = BqlRefCell::new(Stats::new());
+pub static STATS: BqlRefCell<Stats<GString>> = BqlRefCell::new(Stats::new());
 
 /// Prints `message` (or "Hello, world") as one line on QEMU's standard output, or
 /// writes it to the character device `chardev`, then sends `HELLO_WORLD` with the
@@ -56,7 +56,7 @@ pub fn hello_world(
             }
         }
     }
-    let previous = stats.printed(GStr::new(line));
+    let previous = stats.printed(GString::new(line));
     drop(stats);
     drop(previous);
     qapi::send_hello_world(line, chardev)?;

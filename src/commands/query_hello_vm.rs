@@ -12,7 +12,7 @@ use crate::prelude::*;
 pub fn query_hello_vm(bql: Bql<'_>) -> Result<qapi::HelloVmInfo, CommandError> {
     let memory = vm::memory(bql)?;
     Ok(qapi::HelloVmInfo {
-        name: vm::name(bql)?.map(GStr::from),
+        name: vm::name(bql)?.map(GString::from),
         uuid: vm::uuid(bql)?,
         status: vm::run_state(bql)?,
         running: vm::is_running(bql)?,

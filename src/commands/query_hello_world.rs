@@ -16,7 +16,7 @@ pub fn query_hello_world(bql: Bql<'_>) -> Result<qapi::HelloWorldInfo, CommandEr
         printed: count(c.printed),
         refused: count(c.refused),
         failed_writes: count(c.failed_writes),
-        last_message: stats.last().map(|s| GStr::new(s.as_str())),
+        last_message: stats.last().map(|s| GString::new(s.as_str())),
     })
 }
 
@@ -24,7 +24,7 @@ pub fn query_hello_world(bql: Bql<'_>) -> Result<qapi::HelloWorldInfo, CommandEr
 pub fn hmp_info_hello_world(mon: &mut Monitor, bql: Bql<'_>) -> Result<(), CommandError> {
     let stats = STATS.borrow(bql)?;
     let c = stats.counters;
-    let last = stats.last().map(|s| GStr::new(s.as_str()));
+    let last = stats.last().map(|s| GString::new(s.as_str()));
     drop(stats);
     let _ = write!(
         mon,

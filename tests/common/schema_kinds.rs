@@ -150,12 +150,12 @@ pub fn describe_shapes(shapes: Vec<qapi::borrowed::Shape<'_>>) -> Result<qapi::S
     Ok(qapi::ShapesSummary {
         count: shapes.len() as i64,
         corners: corners as i64,
-        names: names.map(GStr::from).collect(),
+        names: names.map(GString::from).collect(),
         last,
         #[cfg(qemu_config = \"CONFIG_LINUX\")]
-        platform: Some(GStr::new(\"linux\")),
+        platform: Some(GString::new(\"linux\")),
         #[cfg(qemu_config = \"CONFIG_WIN32\")]
-        elsewhere: Some(GStr::new(\"windows\")),
+        elsewhere: Some(GString::new(\"windows\")),
     })
 }
 ";
@@ -303,7 +303,7 @@ pub fn pick(choice: qapi::borrowed::PickChoice<'_>) -> Result<qapi::Picked, Comm
         qapi::borrowed::PickChoice::Point(p) => (qapi::PickChoice::Point(qapi::ShapePoint { x: p.y, y: p.x }), \"point\"),
         qapi::borrowed::PickChoice::Nothing => (qapi::PickChoice::Nothing, \"nothing\"),
     };
-    Ok(qapi::Picked { choice, what: GStr::new(what) })
+    Ok(qapi::Picked { choice, what: GString::new(what) })
 }
 ";
 
@@ -455,18 +455,18 @@ use std::collections::BTreeMap;
 /// A reply (or an event) holding the value `how` names; `fine` for one that crosses.
 pub fn keep_whole(how: &str) -> Result<qapi::Kept, CommandError> {
     let mut kept = qapi::Kept {
-        text: GStr::new(\"plain\"),
+        text: GString::new(\"plain\"),
         ratio: 0.5,
         extra: Some(Any::Str(\"fine\".to_string())),
-        names: [\"a\", \"b\"].map(GStr::new).into_iter().collect(),
+        names: [\"a\", \"b\"].map(GString::new).into_iter().collect(),
     };
     match how {
         \"fine\" => {}
-        \"gstr\" => kept.text = GStr::new(\"c\\0d\"),
-        \"string\" => kept.text = GStr::from(String::from(\"a\\0b\")),
+        \"gstr\" => kept.text = GString::new(\"c\\0d\"),
+        \"string\" => kept.text = GString::from(String::from(\"a\\0b\")),
         \"any\" => kept.extra = Some(Any::Str(\"e\\0f\".to_string())),
         \"key\" => kept.extra = Some(Any::Dict(BTreeMap::from([(\"k\\0\".to_string(), Any::Null)]))),
-        \"list\" => kept.names.push(GStr::new(\"x\\0y\")),
+        \"list\" => kept.names.push(GString::new(\"x\\0y\")),
         \"nan\" => kept.ratio = f64::NAN,
         \"inf\" => {
             let deep = Any::List(vec![Any::Int(1), Any::Number(f64::INFINITY)]);

@@ -76,7 +76,7 @@ impl Any {
                 Any::Dict(entries) => {
                     let dict = bindings::qemu_monitor_layer_any_new_dict();
                     for (k, v) in entries {
-                        let key = GStr::new(&k);
+                        let key = GString::new(&k);
                         bindings::qemu_monitor_layer_any_put(dict, key.as_ptr(), v.build());
                     }
                     dict

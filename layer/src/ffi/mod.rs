@@ -16,14 +16,14 @@
 //!   QAPI struct allocated with glib, which QEMU's `qapi_free_*` frees).
 //! - [`reply`] / [`hmp_reply`]: a `CommandError` → QEMU's `Error`, with the Rust
 //!   caller's file and line; HMP prints it with `hmp_handle_error`.
-//! - [`GStr`]: a string owned by glib's allocator, for struct members and events.
+//! - [`GString`]: a string owned by glib's allocator, for struct members and events.
 //! - [`Monitor`]: the calling human monitor, written to with `core::fmt`.
 //! - [`print_line`]: one whole line on C's `stdout`, flushed, or the error that stopped it.
 //! - [`Bql`]: the call's proof that QEMU's big lock is held, which [`BqlRefCell`],
 //!   [`print_line`] and [`vm`] take, so an `allow-oob` command cannot reach them.
 //!
 //! - [`GlibAlloc`]: Rust's heap (`String`, `Vec`, `format!`) on glib's allocator, so a
-//!   `String` becomes a [`GStr`] QEMU frees with `g_free`, without a copy.
+//!   `String` becomes a [`GString`] QEMU frees with `g_free`, without a copy.
 //!
 //! No panic can unwind into C: each handler runs its command inside
 //! [`guard`](crate::boundary::guard), which turns a panic into the call's error.

@@ -33,10 +33,10 @@ unsafe impl Ret for () {
     fn failed() {}
 }
 
-// SAFETY: the string is glib's (`GStr`), NUL-terminated, and handed over whole: QAPI's
+// SAFETY: the string is glib's (`GString`), NUL-terminated, and handed over whole: QAPI's
 // marshaller frees what a `str`-returning handler returns with `g_free`; NULL is what a
 // failed call returns.
-unsafe impl Ret for GStr {
+unsafe impl Ret for GString {
     type C = *mut c_char;
     fn into_c(self) -> *mut c_char {
         self.into_raw()

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! `GStr`: a string in glib memory, as QAPI structs and events hold them.
+//! `GString`: a string in glib memory, as QAPI structs and events hold them.
 
 #[allow(unused_imports)]
 use super::*;
@@ -7,19 +7,20 @@ use super::*;
 /// A NUL-terminated string allocated by glib, as QAPI structs and events hold them;
 /// QEMU frees the ones it is given with `g_free`. It keeps the whole text it was made
 /// from, NUL bytes included: handed over with one, it is refused ([`Ret::fault`]), not
-/// cut where C would read its end.
-pub struct GStr {
+/// cut where C would read its end. Named as glib-rs names glib's strings: `GString` is
+/// the owned one (this); a borrowed one is a `&str`.
+pub struct GString {
     ptr: *mut c_char,
     /// The text's length in bytes, without the terminating NUL.
     len: usize,
 }
 
-// SAFETY: a GStr owns its allocation exclusively; glib's allocator is thread-safe.
-unsafe impl Send for GStr {}
+// SAFETY: a GString owns its allocation exclusively; glib's allocator is thread-safe.
+unsafe impl Send for GString {}
 
-impl GStr {
+impl GString {
     /// A copy of `s`, all of it.
-    pub fn new(s: &str) -> GStr {
+    pub fn new(s: &str) -> GString {
         let len = s.len();
         // SAFETY: g_malloc never returns NULL (glib aborts when memory runs out); the
         // allocation has room for `len` bytes and the NUL; `s` is valid for `len` bytes
@@ -30,7 +31,7 @@ impl GStr {
             p.add(len).write(0);
             p
         };
-        GStr { ptr: ptr.cast(), len }
+        GString { ptr: ptr.cast(), len }
     }
 
     /// The text, all of it (a NUL byte included, where C would stop reading).
@@ -50,8 +51,8 @@ impl GStr {
     /// # Safety
     /// `ptr` comes from glib's allocator, holds `len` bytes of UTF-8 and then a NUL, and
     /// is not used again but through the returned value.
-    pub(super) unsafe fn from_raw(ptr: *mut c_char, len: usize) -> GStr {
-        GStr { ptr, len }
+    pub(super) unsafe fn from_raw(ptr: *mut c_char, len: usize) -> GString {
+        GString { ptr, len }
     }
 
     /// The pointer, still owned by `self`.
@@ -67,27 +68,27 @@ impl GStr {
     }
 }
 
-impl From<String> for GStr {
+impl From<String> for GString {
     /// `s` itself, without a copy: its buffer is already glib's ([`GlibAlloc`]); a NUL
     /// is appended (which may grow the buffer in place).
-    fn from(s: String) -> GStr {
+    fn from(s: String) -> GString {
         let len = s.len();
         let mut bytes = core::mem::ManuallyDrop::new(s.into_bytes());
         bytes.push(0);
         // The buffer came from the global allocator, `GlibAlloc` (align 1, so
         // `g_try_malloc`/`g_try_realloc`), and is NUL-terminated: g_free releases it.
-        GStr { ptr: bytes.as_mut_ptr().cast(), len }
+        GString { ptr: bytes.as_mut_ptr().cast(), len }
     }
 }
 
-impl Drop for GStr {
+impl Drop for GString {
     fn drop(&mut self) {
         // SAFETY: the pointer came from glib's allocator and is freed once, here.
         unsafe { bindings::g_free(self.ptr.cast()) }
     }
 }
 
-impl fmt::Debug for GStr {
+impl fmt::Debug for GString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
     }

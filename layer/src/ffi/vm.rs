@@ -44,23 +44,23 @@ impl From<VmError> for CommandError {
 }
 
 /// A string QEMU gave us with `g_malloc`, taken over as it is when it is UTF-8 (a
-/// [`GStr`] QEMU can be handed back without a copy), else copied with U+FFFD for
+/// [`GString`] QEMU can be handed back without a copy), else copied with U+FFFD for
 /// the bad bytes and freed.
 ///
 /// # Safety
 /// `p` is NULL or a NUL-terminated string from glib's allocator, ours to free.
-unsafe fn take_string(p: *mut c_char) -> GStr {
+unsafe fn take_string(p: *mut c_char) -> GString {
     if p.is_null() {
-        return GStr::new("");
+        return GString::new("");
     }
     // SAFETY: `p` is NUL-terminated and valid (our contract).
     let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
     if core::str::from_utf8(bytes).is_ok() {
         // SAFETY: `p` is glib's (our contract), `bytes.len()` bytes of UTF-8 (checked just
         // now) and a NUL, and is ours to give away.
-        return unsafe { GStr::from_raw(p, bytes.len()) };
+        return unsafe { GString::from_raw(p, bytes.len()) };
     }
-    let copy = GStr::new(&String::from_utf8_lossy(bytes));
+    let copy = GString::new(&String::from_utf8_lossy(bytes));
     // SAFETY: `p` is ours, from glib, freed once here.
     unsafe { bindings::g_free(p.cast()) };
     copy
@@ -78,7 +78,7 @@ pub fn name(_bql: Bql<'_>) -> Result<Option<String>, VmError> {
 }
 
 /// The VM's UUID as `query-uuid` prints it (all zeros when `-uuid` was not given).
-pub fn uuid(_bql: Bql<'_>) -> Result<GStr, VmError> {
+pub fn uuid(_bql: Bql<'_>) -> Result<GString, VmError> {
     // SAFETY: the BQL is held; the result is a g_malloc'd string we own.
     Ok(unsafe { take_string(bindings::qemu_monitor_layer_vm_uuid()) })
 }
@@ -130,7 +130,7 @@ pub struct Cpu {
     /// `cpu-index`.
     pub index: i64,
     /// `qom-path`: the vCPU's canonical QOM path.
-    pub qom_path: GStr,
+    pub qom_path: GString,
     /// `thread-id`: the host thread that runs it.
     pub thread_id: i64,
 }
