@@ -17,13 +17,21 @@ use crate::fault::Fault;
 /// ([`crate::fault`]): JSON and QEMU's strings cannot carry it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Any {
+    /// JSON's `null` (QEMU's QNull).
     Null,
+    /// `true` or `false` (QBool).
     Bool(bool),
+    /// A number that fits `i64` (QNum).
     Int(i64),
+    /// A number above `i64::MAX` that fits `u64` (QNum).
     Uint(u64),
+    /// Any other number (QNum's double); NaN and infinities are refused when sent.
     Number(f64),
+    /// A string (QString); one with a NUL byte is refused when sent.
     Str(String),
+    /// An array (QList).
     List(Vec<Any>),
+    /// An object (QDict), its keys sorted.
     Dict(BTreeMap<String, Any>),
 }
 

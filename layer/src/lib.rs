@@ -40,6 +40,7 @@
 // Every `unsafe` block is in `ffi/` (and in the bindgen output it calls): the compiler
 // holds the rest of the crate to that.
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod any;
 pub mod boundary;
@@ -78,6 +79,7 @@ macro_rules! __bindgen_module {
         $(#[$meta])*
         #[allow(
             unsafe_code,
+            missing_docs,
             dead_code,
             non_camel_case_types,
             non_snake_case,

@@ -166,6 +166,20 @@ fn test_version(args: &BuildArgs, long: bool, crates: quick::Crates) -> Result<O
             .env("QEMU_HELLO_SERIES", l.version.name);
         qemu::cargo_env(l, &mut external);
         sh::run(&mut external)?;
+        sh::step(
+            "the layer's crates package as published (cargo package: each built from its package, against this tree)",
+        );
+        let mut package = qemu::cargo();
+        package.current_dir(sh::root()).args([
+            "package",
+            "-p",
+            "qemu-monitor-layer-build",
+            "-p",
+            "qemu-monitor-layer",
+            "--allow-dirty",
+        ]);
+        qemu::cargo_env(l, &mut package);
+        sh::run(&mut package)?;
     }
     sh::step(format!("all checks passed for QEMU {}", l.version.name));
     Ok(deb)

@@ -116,6 +116,7 @@ pub type BqlRef<'a, T> = core::cell::Ref<'a, T>;
 pub type BqlRefMut<'a, T> = core::cell::RefMut<'a, T>;
 
 impl<T> BqlRefCell<T> {
+    /// A cell holding `value`; `const`, for a `static` of a command's state.
     pub const fn new(value: T) -> Self {
         BqlRefCell { value: RefCell::new(value) }
     }

@@ -17,7 +17,14 @@ pub enum VmError {
     /// No character device has this id (QEMU's own wording, as `ringbuf-write` says it).
     ChardevNotFound(String),
     /// The device took fewer bytes than it was given (`written` of `len`).
-    ChardevShortWrite { id: String, written: usize, len: usize },
+    ChardevShortWrite {
+        /// The device's id.
+        id: String,
+        /// The bytes it took.
+        written: usize,
+        /// The bytes it was given.
+        len: usize,
+    },
     /// The device refused the write. (QEMU's chardev layer reports no cause: its
     /// I/O channel writes turn every error into EINVAL.)
     ChardevWriteFailed(String),
