@@ -175,7 +175,10 @@ impl Libvirt {
         for tool in ["libvirtd", "virsh", "ip", "unshare", "mount", "hostname"] {
             tools::ensure_program(tool).map_err(|e| e.to_string())?;
         }
-        tools::ensure(&["libvirt-daemon-driver-qemu"]).map_err(|e| e.to_string())?;
+        // A system-mode libvirtd looks up its built-in QEMU user (Debian's `libvirt-qemu`)
+        // before it reads qemu.conf, and fails without it; the user comes with
+        // libvirt-daemon-system (found on a fresh machine: the daemons refused to start).
+        tools::ensure(&["libvirt-daemon-system", "libvirt-daemon-driver-qemu"]).map_err(|e| e.to_string())?;
         let d = dir.path();
         for sub in ["etc", "run/libvirt", "lib", "cache", "log/qemu"] {
             fs::create_dir_all(d.join(sub)).map_err(|e| e.to_string())?;
