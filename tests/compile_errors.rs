@@ -45,16 +45,6 @@ fn build(copy: &RepoCopy, target: &Path) -> Output {
         .expect("cargo runs")
 }
 
-/// `git` in the copy.
-fn git(copy: &RepoCopy, args: &[&str]) {
-    let out = tools::cmd("git").arg("-C").arg(copy.path()).args(args).output().expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} in the copy failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Replaces each run of `len` lowercase hex digits that follows `before` with `with`.
 fn replace_hex(text: &str, before: char, len: usize, with: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -149,10 +139,9 @@ fn each_mistake_in_tests_compile_fail_is_refused_as_recorded() {
     let mut failures = Vec::new();
     for case in &cases {
         let name = case.file_stem().unwrap().to_string_lossy().into_owned();
-        git(&copy, &["apply", "--whitespace=nowarn", &case.display().to_string()]);
+        copy.apply(case);
         let out = build(&copy, target.path());
-        git(&copy, &["checkout", "-q", "--", "."]);
-        git(&copy, &["clean", "-qfd"]);
+        copy.restore();
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.success() {
             failures.push(format!("{name}: built; it should not:\n{stderr}"));

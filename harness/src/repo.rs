@@ -97,6 +97,17 @@ impl RepoCopy {
         cmd
     }
 
+    /// Applies the `git diff` in `patch` to the copy (`git apply`).
+    pub fn apply(&self, patch: &Path) {
+        run(git(self.path()).args(["apply", "--whitespace=nowarn"]).arg(patch));
+    }
+
+    /// Puts every file back as it was copied: changed files restored, new ones removed.
+    pub fn restore(&self) {
+        run(git(self.path()).args(["checkout", "-q", "--", "."]));
+        run(git(self.path()).args(["clean", "-qfd"]));
+    }
+
     /// The files the steps added, changed or removed, relative to the copy's root.
     pub fn changed_files(&self) -> Vec<PathBuf> {
         run(git(self.path()).args(["add", "-A"]));
