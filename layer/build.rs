@@ -13,7 +13,7 @@ fn main() {
     println!("cargo::rerun-if-changed=src/vm.c");
     println!("cargo::rerun-if-changed=src/any.h");
     println!("cargo::rerun-if-changed=src/any.c");
-    let tree = qemu_monitor_layer_build::Tree::from_env(&root);
+    let tree = qemu_monitor_layer_gen::Tree::from_env(&root);
     // QEMU 10 renamed qemu_mutex_iothread_locked() to bql_locked().
     let main_loop = tree.src.join("include/qemu/main-loop.h");
     println!("cargo::rerun-if-changed={}", main_loop.display());
@@ -27,7 +27,7 @@ fn main() {
     // QEMU links anyway.
     println!("cargo::rustc-link-lib=glib-2.0");
     let wrapper = fs::read_to_string(root.join("src/wrapper.h"))
-        .unwrap_or_else(|e| qemu_monitor_layer_build::fail(&format!("cannot read src/wrapper.h: {e}")));
+        .unwrap_or_else(|e| qemu_monitor_layer_gen::fail(&format!("cannot read src/wrapper.h: {e}")));
     let builder = tree
         .bindgen(&wrapper)
         .clang_arg(format!("-I{}", root.join("src").display()))
@@ -46,21 +46,21 @@ fn main() {
         .allowlist_var("stdout")
         .allowlist_type("Monitor|QDict|Error|Chardev|QemuMonitorLayerCpu|QObject")
         .opaque_type("Monitor|QDict|Error|_IO_FILE|Chardev|QObject");
-    qemu_monitor_layer_build::write_bindings(builder, &qemu_monitor_layer_build::out_dir());
+    qemu_monitor_layer_gen::build::write_bindings(builder, &qemu_monitor_layer_gen::build::out_dir());
 }
 
 /// `src/vm.c`, the VM state command code reads (see `src/vm.h`), and `src/any.c`, QAPI's
 /// `any` (see `src/any.h`), compiled with the flags
 /// QEMU compiles its monitor with, against this release's headers: what is a macro, a
 /// static inline or a struct field there is checked by the C compiler, release by release.
-fn vm_c(tree: &qemu_monitor_layer_build::Tree) {
-    let flags = qemu_monitor_layer_build::tree::tree_flags(&tree.build)
-        .unwrap_or_else(|e| qemu_monitor_layer_build::fail(&e));
+fn vm_c(tree: &qemu_monitor_layer_gen::Tree) {
+    let flags = qemu_monitor_layer_gen::tree::tree_flags(&tree.build)
+        .unwrap_or_else(|e| qemu_monitor_layer_gen::fail(&e));
     let runstate_h = ["include/system/runstate.h", "include/sysemu/runstate.h"]
         .into_iter()
         .map(|h| tree.src.join(h))
         .find(|h| h.is_file())
-        .unwrap_or_else(|| qemu_monitor_layer_build::fail("the QEMU tree has no runstate.h"));
+        .unwrap_or_else(|| qemu_monitor_layer_gen::fail("the QEMU tree has no runstate.h"));
     println!("cargo::rerun-if-changed={}", runstate_h.display());
     let mut build = cc::Build::new();
     build.file("src/vm.c").file("src/any.c").warnings(true).extra_warnings(false);

@@ -36,13 +36,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "layer-build" / "scripts"))
+sys.path.insert(0, str(ROOT / "layer-gen" / "scripts"))
 from qapi_compat import schema_for  # noqa: E402
 
 # The command crate whose declarations the series carries (`cargo xtask --crate DIR`);
 # this repository by default.
 CRATE = Path(os.environ.get("COMMAND_CRATE", ROOT)).resolve()
-# Its HMP entries as the layer's reader (layer-build/src/hx.rs) read them, written by
+# Its HMP entries as the layer's reader (layer-gen/src/hx.rs) read them, written by
 # `cargo xtask patches`: {file: {name, cmd, table, doc}}.
 HMP = json.loads(Path(os.environ["HMP_ENTRIES"]).read_text()) if "HMP_ENTRIES" in os.environ else None
 IDENTITY = ["-c", "user.name=qemu-hello-rs developers", "-c", "user.email=dev@qemu-hello-rs.invalid",

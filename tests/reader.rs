@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The schema reader is faithful: what a declaration says either reaches the generated
 //! code or stops the build with a line naming the file, the entity and the member. Runs
-//! the generator (`qemu_monitor_layer_build::glue`, as build.rs does) over small schemas read by QEMU's own
+//! the generator (`qemu_monitor_layer_gen::glue`, as build.rs does) over small schemas read by QEMU's own
 //! QAPI front end from the tree of `QEMU_BUILD_DIR` (set by `cargo xtask test`); no QEMU
 //! is built or booted. Also: a struct's base members arrive first, as in QEMU's C; HMP
 //! args_type letters are read as `monitor/hmp.c` stores them; member names that are Rust
 //! keywords or the handler's own locals are escaped.
 
-use qemu_monitor_layer_build::glue;
-use qemu_monitor_layer_build::hx::{self, HmpEntry};
+use qemu_monitor_layer_gen::glue;
+use qemu_monitor_layer_gen::hx::{self, HmpEntry};
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! What the declarations in `qapi/` declare, read back for tests that check a build or
 //! a manual against them: each QAPI definition with its doc comment's members and
-//! example, and each HMP entry (through `qemu_monitor_layer_build::hx`, the reader the
+//! example, and each HMP entry (through `qemu_monitor_layer_gen::hx`, the reader the
 //! generator uses).
 
 use std::fs;
@@ -21,7 +21,7 @@ pub struct Definition {
 
 /// One HMP entry of a `qapi/<name>.hx` (a command) or `.info.hx` (an `info` subcommand),
 /// as the layer's generator reads it.
-pub use qemu_monitor_layer_build::hx::HmpEntry;
+pub use qemu_monitor_layer_gen::hx::HmpEntry;
 
 fn files(root: &Path, suffix: &str) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = fs::read_dir(root.join("qapi"))
@@ -102,5 +102,5 @@ fn example(doc: &[&str]) -> Vec<String> {
 
 /// Every HMP entry in `root/qapi/*.hx`, read by the layer's one reader.
 pub fn hmp_entries(root: &Path) -> Vec<HmpEntry> {
-    qemu_monitor_layer_build::hx::read_dir(root).unwrap_or_else(|e| panic!("{e}"))
+    qemu_monitor_layer_gen::hx::read_dir(root).unwrap_or_else(|e| panic!("{e}"))
 }

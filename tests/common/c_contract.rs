@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use qemu_monitor_layer_build::tree;
+use qemu_monitor_layer_gen::tree;
 
 fn pkg_config(args: &[&str]) -> Vec<String> {
     let out = tools::cmd("pkg-config").args(args).arg("glib-2.0").output().expect("pkg-config runs");

@@ -56,7 +56,7 @@ fn every_program_is_started_through_the_table() {
             let at = format!("{}:{}", rel.display(), n + 1);
             for (i, _) in line.match_indices(new) {
                 let program = literal(&line[i + new.len()..]);
-                if !rel.starts_with("layer-build") {
+                if !rel.starts_with("layer-gen") {
                     wrong.push(format!(
                         "{at}: starts a program with Command::new; use tools::command (a program of \
                          the table) or tools::built (one this project builds)"

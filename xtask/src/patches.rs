@@ -90,7 +90,7 @@ pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
     let upstream = source::pristine_git_tree(l.version, source::Origin::Upstream(None))?;
     sh::step(format!("generating the QEMU {} series from qapi/", l.version.name));
     // The HMP entries as the generator reads them (one reader for everything).
-    let entries = qemu_monitor_layer_build::hx::read_dir(sh::crate_dir()).map_err(anyhow::Error::msg)?;
+    let entries = qemu_monitor_layer_gen::hx::read_dir(sh::crate_dir()).map_err(anyhow::Error::msg)?;
     let hmp: serde_json::Map<String, serde_json::Value> = entries
         .iter()
         .map(|e| {

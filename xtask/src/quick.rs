@@ -38,8 +38,14 @@ pub const QUICK_TESTS: &[&str] =
     &["chardev", "hmp", "layer_c", "qmp", "query", "reader", "staticlib", "stdout", "vm"];
 
 /// The workspace crates whose every test runs in the quick tier.
-const QUICK_CRATES: &[&str] =
-    &["tools", "harness", "qemu-monitor-layer", "qemu-monitor-layer-build", "xtask"];
+const QUICK_CRATES: &[&str] = &[
+    "tools",
+    "harness",
+    "qemu-monitor-layer",
+    "qemu-monitor-layer-gen",
+    "qemu-monitor-layer-build",
+    "xtask",
+];
 
 /// Of [`QUICK_CRATES`], the one built against the release's headers; the others' tests
 /// read no release (`xtask`'s `call` and `shell` tests drive whichever QEMU is built, with

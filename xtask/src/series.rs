@@ -45,7 +45,7 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
     let mut inputs = patches.clone();
     let listed = harness::repo::project_files(
         sh::root(),
-        &["src", "build.rs", "layer", "layer-build", "qapi", "Cargo.toml", "Cargo.lock"],
+        &["src", "build.rs", "layer", "layer-build", "layer-gen", "qapi", "Cargo.toml", "Cargo.lock"],
     )?;
     inputs.extend(listed.iter().map(|f| sh::root().join(f)));
     let mut stamp = format!("{}\n", args.origin().stamp(v)?);
@@ -182,7 +182,7 @@ fn applied_declarations(l: &Layout) -> Result<Vec<String>> {
             out.push(file);
         }
     }
-    for e in qemu_monitor_layer_build::hx::read_dir(sh::root()).map_err(anyhow::Error::msg)? {
+    for e in qemu_monitor_layer_gen::hx::read_dir(sh::root()).map_err(anyhow::Error::msg)? {
         let table = if e.info { &info_hx } else { &hx };
         if table.contains(&e.cmd) {
             out.push(e.file.trim_start_matches("qapi/").to_string());

@@ -173,6 +173,8 @@ fn test_version(args: &BuildArgs, long: bool, crates: quick::Crates) -> Result<O
         package.current_dir(sh::root()).args([
             "package",
             "-p",
+            "qemu-monitor-layer-gen",
+            "-p",
             "qemu-monitor-layer-build",
             "-p",
             "qemu-monitor-layer",

@@ -59,29 +59,29 @@ pub fn build() {
     let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     println!("cargo::rerun-if-env-changed=QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE");
     println!("cargo::rerun-if-changed={}", glue::describe_script().display());
-    let tree = crate::Tree::from_env(&root);
+    let tree = crate::build::Tree::from_env(&root);
     // Before 10.2, QEMU compiles some modules (`*-target.json`) once per target, and
     // poisons their headers in common code: the coverage crate is then compiled as that
     // per-target code is (the tree's first target), which a crate linked into one
     // `qemu-system-<target>` may be.
-    let target_flags = crate::tree::target_flags(&tree.build).unwrap_or_else(|e| crate::fail(&e));
+    let target_flags = crate::tree::target_flags(&tree.build).unwrap_or_else(|e| crate::build::fail(&e));
     let flags = match &target_flags {
         Some(f) => f.clone(),
-        None => crate::tree::tree_flags(&tree.build).unwrap_or_else(|e| crate::fail(&e)),
+        None => crate::tree::tree_flags(&tree.build).unwrap_or_else(|e| crate::build::fail(&e)),
     };
-    crate::config_cfgs_with(&tree.build, &flags);
+    crate::build::config_cfgs_with(&tree.build, &flags);
     let exclude: Vec<String> = std::env::var("QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE")
         .unwrap_or_default()
         .split(',')
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
-    let whole = glue::describe_qemu(&tree.src).unwrap_or_else(|e| crate::fail(&e));
-    let out = crate::out_dir();
+    let whole = glue::describe_qemu(&tree.src).unwrap_or_else(|e| crate::build::fail(&e));
+    let out = crate::build::out_dir();
     let commands_dir = out.join("commands");
     let _ = fs::remove_dir_all(&commands_dir);
     fs::create_dir_all(&commands_dir)
-        .unwrap_or_else(|e| crate::fail(&format!("{}: {e}", commands_dir.display())));
+        .unwrap_or_else(|e| crate::build::fail(&format!("{}: {e}", commands_dir.display())));
 
     let mut carried = Schema {
         commands: Vec::new(),
@@ -105,7 +105,8 @@ pub fn build() {
             Ok(stub) => {
                 let text = format!("use crate::prelude::*;\n\n{stub}");
                 let path = commands_dir.join(format!("{}.rs", c.c_name));
-                fs::write(&path, text).unwrap_or_else(|e| crate::fail(&format!("{}: {e}", path.display())));
+                fs::write(&path, text)
+                    .unwrap_or_else(|e| crate::build::fail(&format!("{}: {e}", path.display())));
                 merge(&mut carried, one);
                 carried.commands.push(c.clone());
                 None
@@ -126,18 +127,24 @@ pub fn build() {
         }
         report.events.push(Entry { name: e.name.clone(), file: e.file.clone(), refused });
     }
-    let generated = glue::generate(&carried, &[], &commands_dir).unwrap_or_else(|e| crate::fail(&e));
-    crate::write(&out.join("glue.rs"), &generated.glue);
-    crate::write(&out.join("commands.rs"), &generated.modules);
-    crate::write(&out.join("coverage.json"), &serde_json::to_string_pretty(&report).expect("a report"));
+    let generated = glue::generate(&carried, &[], &commands_dir).unwrap_or_else(|e| crate::build::fail(&e));
+    crate::build::write(&out.join("glue.rs"), &generated.glue);
+    crate::build::write(&out.join("commands.rs"), &generated.modules);
+    crate::build::write(
+        &out.join("coverage.json"),
+        &serde_json::to_string_pretty(&report).expect("a report"),
+    );
 
     // The headers of every module the carried entities come from.
     let files = carried.commands.iter().map(|c| &c.file).chain(carried.events.iter().map(|e| &e.file));
     let files =
         files.chain(carried.structs.iter().map(|s| &s.file)).chain(carried.enums.iter().map(|e| &e.file));
     let modules: BTreeSet<String> = files.filter_map(|f| module(f)).collect();
-    let wrapper = crate::wrapper(modules.iter().map(String::as_str));
-    crate::write_bindings(crate::allowed(tree.bindgen_with(&wrapper, &flags), &generated.allow), &out);
+    let wrapper = crate::build::wrapper(modules.iter().map(String::as_str));
+    crate::build::write_bindings(
+        crate::build::allowed(tree.bindgen_with(&wrapper, &flags), &generated.allow),
+        &out,
+    );
 }
 
 /// The refusal of an entity that is, or reaches a type, in a per-target module
