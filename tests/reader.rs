@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The schema reader is faithful: what a declaration says either reaches the generated
 //! code or stops the build with a line naming the file, the entity and the member. Runs
-//! the generator (`qemu_monitor_layer_gen::glue`, as build.rs does) over small schemas read by QEMU's own
+//! the generator (`qemu_monitor_layer_gen::pipeline`, as build.rs does) over small schemas read by QEMU's own
 //! QAPI front end from the tree of `QEMU_BUILD_DIR` (set by `cargo xtask test`); no QEMU
 //! is built or booted. Also: a struct's base members arrive first, as in QEMU's C; HMP
 //! args_type letters are read as `monitor/hmp.c` stores them; member names that are Rust
 //! keywords or the handler's own locals are escaped.
 
-use qemu_monitor_layer_gen::glue;
 use qemu_monitor_layer_gen::hx::{self, HmpEntry};
+use qemu_monitor_layer_gen::{model, pipeline};
 
 use std::path::{Path, PathBuf};
 
@@ -20,13 +20,13 @@ fn src_dir() -> PathBuf {
 }
 
 /// Reads `schema` (one file) with QEMU's front end and generates the glue for it.
-fn generate(schema: &str) -> Result<glue::Generated, String> {
+fn generate(schema: &str) -> Result<pipeline::Generated, String> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("case.json");
     std::fs::write(&file, schema).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let schema = glue::describe(root, &src_dir(), &[file.display().to_string()])?;
-    glue::generate(&schema, &[], dir.path())
+    let schema = model::describe(root, &src_dir(), &[file.display().to_string()])?;
+    pipeline::generate(&schema, &[], dir.path())
 }
 
 const REFUSED: &str = "
@@ -348,7 +348,7 @@ fn hmp_args_type_letters_read_as_monitor_hmp_c_stores_them() {
     assert!(entry.table.starts_with("    {\n") && entry.table.ends_with("},"), "{:?}", entry.table);
     assert_eq!(entry.doc, "  K.\n");
     let got: Vec<String> =
-        entry.args.iter().map(|a| format!("{}={:?}/{}", a.name, a.kind, a.optional)).collect();
+        entry.args.iter().map(|a| format!("{}={:?}/{}", a.name, a.value, a.optional)).collect();
     assert_eq!(
         got,
         [
@@ -356,15 +356,15 @@ fn hmp_args_type_letters_read_as_monitor_hmp_c_stores_them() {
             "b=Str/true",
             "c=Str/false",
             "d=Str/true",
-            "e=Scalar(\"i64\")/false",
-            "f=Scalar(\"i64\")/true",
-            "g=Scalar(\"i64\")/false",
-            "h=Scalar(\"i64\")/true",
-            "t=Scalar(\"f64\")/false",
-            "u=Scalar(\"f64\")/true",
-            "v=Scalar(\"bool\")/false",
+            "e=Int/false",
+            "f=Int/true",
+            "g=Int/false",
+            "h=Int/true",
+            "t=Number/false",
+            "u=Number/true",
+            "v=Bool/false",
             // A flag is false when not given; an option with a string is absent then.
-            "x=Scalar(\"bool\")/false",
+            "x=Bool/false",
             "y=Str/true",
         ]
     );

@@ -3,7 +3,7 @@
 //! `generate()`), and what the layer's own build script and the driver share with it:
 //! the configured QEMU tree, bindgen over its headers, its configuration as `cfg`s.
 
-use crate::{glue, hx, tree};
+use crate::{hx, model, pipeline, tree};
 
 use std::env;
 use std::fs;
@@ -19,7 +19,7 @@ pub fn generate() {
     println!("cargo::rerun-if-changed=qapi");
     // The command functions' signatures are checked against the schema (names, order).
     println!("cargo::rerun-if-changed=src/commands");
-    println!("cargo::rerun-if-changed={}", glue::describe_script().display());
+    println!("cargo::rerun-if-changed={}", model::describe_script().display());
     let tree = Tree::from_env(&root);
     let misc_h = tree.build.join("qapi/qapi-commands-misc.h");
     println!("cargo::rerun-if-changed={}", misc_h.display());
@@ -36,9 +36,10 @@ pub fn generate() {
     config_cfgs(&tree.build);
 
     let schema_files = declarations(&root);
-    let schema = glue::describe(&root, &tree.src, &schema_files).unwrap_or_else(|e| fail(&e));
+    let schema = model::describe(&root, &tree.src, &schema_files).unwrap_or_else(|e| fail(&e));
     let hmp = hx::read_dir(&root).unwrap_or_else(|e| fail(&e));
-    let generated = glue::generate(&schema, &hmp, &root.join("src/commands")).unwrap_or_else(|e| fail(&e));
+    let generated =
+        pipeline::generate(&schema, &hmp, &root.join("src/commands")).unwrap_or_else(|e| fail(&e));
     let out = out_dir();
     write(&out.join("glue.rs"), &generated.glue);
     write(&out.join("commands.rs"), &generated.modules);
@@ -46,7 +47,7 @@ pub fn generate() {
     // The generated headers of the schema module the declarations land in, and of QEMU's
     // modules whose types they use.
     let mut modules = vec!["misc".to_string()];
-    modules.extend(glue::qemu_modules(&schema));
+    modules.extend(model::qemu_modules(&schema));
     write_bindings(
         allowed(tree.bindgen(&wrapper(modules.iter().map(String::as_str))), &generated.allow),
         &out,
@@ -74,7 +75,7 @@ pub(crate) fn wrapper<'a>(modules: impl IntoIterator<Item = &'a str>) -> String 
 
 /// `builder` declaring exactly what the glue calls and names, with QEMU's `Monitor`,
 /// `QDict`, `Error` and `QObject` taken from the layer (one Rust type each, which its functions take).
-pub(crate) fn allowed(builder: bindgen::Builder, allow: &glue::Allowlist) -> bindgen::Builder {
+pub(crate) fn allowed(builder: bindgen::Builder, allow: &pipeline::Allowlist) -> bindgen::Builder {
     let mut builder = builder
         .blocklist_type("Monitor|QDict|Error|QObject")
         .raw_line("#[allow(unused_imports)]")
@@ -173,7 +174,7 @@ fn declarations(root: &Path) -> Vec<String> {
 }
 
 /// The schema files of the crate at `root`, relative to it and sorted: `qapi/*.json`
-/// (what [`glue::describe`] reads).
+/// (what [`model::describe`] reads).
 pub fn declaration_files(root: &Path) -> Result<Vec<String>, String> {
     let dir = root.join("qapi");
     let mut names: Vec<String> = fs::read_dir(&dir)
@@ -212,7 +213,7 @@ fn require_condition(build_dir: &Path) {
 /// osdep.h defines itself (`HAVE_CHARDEV_SERIAL`), asked of the C preprocessor with the
 /// flags QEMU compiles its monitor with. That is what QEMU's generated headers test with
 /// `#if defined(NAME)`, so an `'if'` in the schema is the same condition in Rust
-/// (`glue::cfg`). The compiler's own macros (`__x`) and lower-case ones (glib's function
+/// (the lowering of `'if'`). The compiler's own macros (`__x`) and lower-case ones (glib's function
 /// aliases) are left out: a condition names a configuration macro.
 pub fn config_cfgs(build_dir: &Path) {
     let flags = tree::tree_flags(build_dir).unwrap_or_else(|e| fail(&e));

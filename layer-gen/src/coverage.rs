@@ -5,7 +5,7 @@
 //! layer cannot carry yet is reported with the generator's own reason, not dropped.
 //!
 //! A scratch crate's `build.rs` calls [`build`]; its `lib.rs` is `commands!()`. Each
-//! command function is a stub with the signature [`glue::signature`] writes (what
+//! command function is a stub with the signature [`pipeline::signature`] writes (what
 //! `cargo xtask new-command` writes), in `OUT_DIR/commands/`. The crate compiling is the
 //! proof; the report (`OUT_DIR/coverage.json`, written with the glue it describes, so a
 //! build that is up to date keeps the report that matches it) says what is in it.
@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use crate::glue::{self, Schema, module, reachable};
+use crate::model::{self, Schema, module, reachable};
+use crate::pipeline;
 
 /// One command or event of QEMU's schema: whether the coverage crate carries it, and if
 /// not, why.
@@ -58,7 +59,7 @@ fn merge(into: &mut Schema, part: Schema) {
 pub fn build() {
     let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     println!("cargo::rerun-if-env-changed=QEMU_MONITOR_LAYER_COVERAGE_EXCLUDE");
-    println!("cargo::rerun-if-changed={}", glue::describe_script().display());
+    println!("cargo::rerun-if-changed={}", model::describe_script().display());
     let tree = crate::build::Tree::from_env(&root);
     // Before 10.2, QEMU compiles some modules (`*-target.json`) once per target, and
     // poisons their headers in common code: the coverage crate is then compiled as that
@@ -76,7 +77,7 @@ pub fn build() {
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
-    let whole = glue::describe_qemu(&tree.src).unwrap_or_else(|e| crate::build::fail(&e));
+    let whole = model::describe_qemu(&tree.src).unwrap_or_else(|e| crate::build::fail(&e));
     let out = crate::build::out_dir();
     let commands_dir = out.join("commands");
     let _ = fs::remove_dir_all(&commands_dir);
@@ -93,13 +94,13 @@ pub fn build() {
     let mut report = Report { commands: Vec::new(), events: Vec::new() };
     let none = Path::new("/nonexistent");
     for c in whole.commands.iter().filter(|c| !exclude.contains(&c.name)) {
-        let mut roots = glue::argument_roots(c);
-        roots.extend(glue::return_roots(c));
+        let mut roots = model::argument_roots(c);
+        roots.extend(model::return_roots(c));
         let mut one = reachable(&whole, &roots);
         one.commands.push(c.clone());
         let stub = match per_target(&c.file, &one).filter(|_| target_flags.is_none()) {
             Some(refused) => Err(refused),
-            None => glue::generate(&one, &[], none).and_then(|_| glue::signature(&one, &c.name)),
+            None => pipeline::generate(&one, &[], none).and_then(|_| pipeline::signature(&one, &c.name)),
         };
         let refused = match stub {
             Ok(stub) => {
@@ -116,18 +117,19 @@ pub fn build() {
         report.commands.push(Entry { name: c.name.clone(), file: c.file.clone(), refused });
     }
     for e in whole.events.iter().filter(|e| !exclude.contains(&e.name)) {
-        let mut one = reachable(&whole, &glue::event_roots(e));
+        let mut one = reachable(&whole, &model::event_roots(e));
         one.events.push(e.clone());
         let refused = per_target(&e.file, &one)
             .filter(|_| target_flags.is_none())
-            .or_else(|| glue::generate(&one, &[], none).err());
+            .or_else(|| pipeline::generate(&one, &[], none).err());
         if refused.is_none() {
             merge(&mut carried, one);
             carried.events.push(e.clone());
         }
         report.events.push(Entry { name: e.name.clone(), file: e.file.clone(), refused });
     }
-    let generated = glue::generate(&carried, &[], &commands_dir).unwrap_or_else(|e| crate::build::fail(&e));
+    let generated =
+        pipeline::generate(&carried, &[], &commands_dir).unwrap_or_else(|e| crate::build::fail(&e));
     crate::build::write(&out.join("glue.rs"), &generated.glue);
     crate::build::write(&out.join("commands.rs"), &generated.modules);
     crate::build::write(

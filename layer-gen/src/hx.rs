@@ -6,8 +6,6 @@
 
 use std::path::Path;
 
-use crate::glue::Kind;
-
 /// One HMP entry.
 #[derive(Debug, Clone)]
 pub struct HmpEntry {
@@ -40,10 +38,23 @@ pub struct HmpEntry {
 pub struct HmpArg {
     /// The argument's name, as the command's QMP member is named.
     pub name: String,
-    /// How the human monitor parses it (its `.args_type` letter).
-    pub kind: Kind,
+    /// What the human monitor stores for it (from its `.args_type` letter).
+    pub value: HmpValue,
     /// Whether it may be left out (a `?` after the letter).
     pub optional: bool,
+}
+
+/// What `monitor/hmp.c` stores in the arguments' QDict for an `.args_type` letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmpValue {
+    /// A string (`s S F B`, an option `-xs`).
+    Str,
+    /// An integer (`i l M o`).
+    Int,
+    /// A double (`T`).
+    Number,
+    /// A bool (`b`, a flag `-x`).
+    Bool,
 }
 
 /// Every HMP entry of the crate at `root`, in file-name order; each file holds one entry
@@ -106,8 +117,8 @@ pub fn read(file: &str, text: &str) -> Result<HmpEntry, String> {
         let (arg, ty) = spec
             .split_once(':')
             .ok_or_else(|| format!("{file}: HMP entry {name:?}: args_type item {spec:?} has no ':'"))?;
-        let (kind, optional) = arg_kind(file, &name, arg, ty)?;
-        args.push(HmpArg { name: arg.to_string(), kind, optional });
+        let (value, optional) = arg_value(file, &name, arg, ty)?;
+        args.push(HmpArg { name: arg.to_string(), value, optional });
     }
     let (table, rest) = text.split_once("SRST\n").unwrap_or((text, ""));
     let doc = rest.split_once('\n').map_or("", |(_, d)| d);
@@ -130,13 +141,13 @@ pub fn read(file: &str, text: &str) -> Result<HmpEntry, String> {
 /// What monitor/hmp.c's monitor_parse_arguments() stores in the QDict for an args_type
 /// item: a string for s S F B and for an option `-xs`, an integer for i l M o, a double
 /// for T, a bool for b and for a flag `-x` (absent: false); and whether it may be absent.
-fn arg_kind(file: &str, name: &str, arg: &str, ty: &str) -> Result<(Kind, bool), String> {
+fn arg_value(file: &str, name: &str, arg: &str, ty: &str) -> Result<(HmpValue, bool), String> {
     let letters = ty.strip_suffix('?').unwrap_or(ty);
     let optional = letters.len() < ty.len();
     let option = letters.strip_prefix('-');
     Ok(match (letters, option) {
         (_, Some(o)) if !optional && o.len() == 1 && o.chars().all(|c| c.is_ascii_alphabetic()) => {
-            (Kind::Scalar("bool"), false)
+            (HmpValue::Bool, false)
         }
         (_, Some(o))
             if !optional
@@ -144,13 +155,13 @@ fn arg_kind(file: &str, name: &str, arg: &str, ty: &str) -> Result<(Kind, bool),
                 && o.starts_with(|c: char| c.is_ascii_alphabetic())
                 && o.ends_with('s') =>
         {
-            (Kind::Str, true)
+            (HmpValue::Str, true)
         }
-        ("s" | "S" | "F" | "B", None) => (Kind::Str, optional),
-        ("i" | "l" | "M" | "o", None) => (Kind::Scalar("i64"), optional),
-        ("T", None) => (Kind::Scalar("f64"), optional),
+        ("s" | "S" | "F" | "B", None) => (HmpValue::Str, optional),
+        ("i" | "l" | "M" | "o", None) => (HmpValue::Int, optional),
+        ("T", None) => (HmpValue::Number, optional),
         // monitor/hmp.c reads no `?` after `b`: `b?` would garble the rest of args_type.
-        ("b", None) if !optional => (Kind::Scalar("bool"), false),
+        ("b", None) if !optional => (HmpValue::Bool, false),
         _ => {
             return Err(format!(
                 "{file}: HMP entry {name:?}: args_type {ty:?} of {arg:?} is not supported by the \

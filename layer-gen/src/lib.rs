@@ -6,14 +6,13 @@
 //!
 //! A pipeline, each stage depending only on the ones before it:
 //!
-//! 1. [`model`]: the schema as QEMU's own QAPI front end reads it, and the HMP entries
+//! 1. [`model`] (and `names`, how its names are spelled in Rust): the schema as QEMU's own QAPI front end reads it, and the HMP entries
 //!    ([`hx`]);
-//! 2. checks: what the layer carries, and the command functions' signatures, every
-//!    refusal a [`Diagnostic`] naming the file, the entity and the member, all of them
-//!    reported together;
-//! 3. lowering: each schema type to the shape the generated Rust has (how a member
+//! 2. checks (`check`): what the layer carries, and the command functions' signatures,
+//!    every refusal naming the file, the entity and the member;
+//! 3. lowering (`lower`): each schema type to the shape the generated Rust has (how a member
 //!    crosses the C boundary, lists, unions, alternates, conditions);
-//! 4. writers: the syntax trees of the handlers, types and senders, printed.
+//! 4. writers (`write`): the syntax trees of the handlers, types and senders, printed.
 //!
 //! [`pipeline::generate`] runs the stages; [`build`] is what a build script needs around
 //! it (the configured QEMU tree, bindgen, `cfg`s from QEMU's configuration).
@@ -23,11 +22,17 @@
 #![deny(missing_docs)]
 
 pub mod build;
+mod check;
 pub mod coverage;
-mod emit;
-#[doc(hidden)]
-pub mod glue;
 pub mod hx;
+mod lower;
+#[doc(hidden)]
+pub mod model;
+mod names;
+#[doc(hidden)]
+pub mod pipeline;
 pub mod tree;
+mod write;
 
 pub use build::{DEFAULT_QEMU_VERSION, Tree, fail};
+pub use names::rust_ident;

@@ -12,7 +12,7 @@
 //! not yet), it writes only the function, with the exact signature the generator
 //! expects: parameters named after the members in order, each of the type the handler
 //! passes, and the return type. The declarations are read with QEMU's own QAPI front end,
-//! as the build reads them (`qemu_monitor_layer_gen::glue::signature`).
+//! as the build reads them (`qemu_monitor_layer_gen::pipeline::signature`).
 
 use std::fs;
 use std::path::PathBuf;
@@ -48,8 +48,7 @@ pub fn new_command(args: &NewCommandArgs) -> Result<()> {
     let name = &args.name;
     let c_name = name.replace('-', "_");
     // The function's Rust name: raw for a keyword (`type` is `fn r#type`).
-    let fn_name =
-        qemu_monitor_layer_gen::glue::rust_ident(&c_name).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let fn_name = qemu_monitor_layer_gen::rust_ident(&c_name).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let root = sh::crate_dir();
     let schema_file = root.join("qapi").join(format!("{name}.json"));
     let function_file = root.join("src/commands").join(format!("{c_name}.rs"));
@@ -156,8 +155,8 @@ fn function_from_schema(name: &str, dest: &std::path::Path) -> Result<()> {
         unpacked.path().to_path_buf()
     };
     let files = qemu_monitor_layer_gen::build::declaration_files(root).map_err(anyhow::Error::msg)?;
-    let schema = qemu_monitor_layer_gen::glue::describe(root, &src, &files).map_err(anyhow::Error::msg)?;
-    let function = qemu_monitor_layer_gen::glue::signature(&schema, name).map_err(anyhow::Error::msg)?;
+    let schema = qemu_monitor_layer_gen::model::describe(root, &src, &files).map_err(anyhow::Error::msg)?;
+    let function = qemu_monitor_layer_gen::pipeline::signature(&schema, name).map_err(anyhow::Error::msg)?;
     if let Some(dir) = dest.parent() {
         fs::create_dir_all(dir)?;
     }

@@ -1,33 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! The Rust the generator writes, as syntax trees (`quote!`), printed by `prettyplease`:
-//! the schema's types, a sender per event, and the `extern "C"` handlers with their
-//! proofs. How each kind of value crosses the boundary is [`crossing`], one table.
+//! The writers: syntax trees of the handlers QEMU calls, the schema's types, event
+//! senders and HMP handlers, from the model and its lowering, and their printing.
 //!
-//! Comments in the output (each `// SAFETY:`, the command and member an argument comes
-//! from) are written as `__comment!(N)` statements or items, or `__trailing!(N)` after a
-//! statement (N indexes the texts kept aside), which [`render`] turns into `//`
-//! comments: token trees carry none.
+//! The generated text is kept plain so that a compile error in it reads well: each
+//! argument sits on its own line with the command and member it comes from.
 
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
-use crate::glue::{Command, Enum, Event, HmpArg, HmpEntry, Kind, List, Member, Struct};
+use crate::hx::HmpEntry;
+use crate::lower::*;
+use crate::model::*;
+use crate::names::{self, id};
 
-/// An identifier; `r#name` makes a raw one, as does a Rust keyword (a command called
-/// `type` is `crate::commands::r#type::r#type`). The four keywords that cannot be raw
-/// never get here: the checks refuse them first.
-pub fn id(name: &str) -> Ident {
-    match name.strip_prefix("r#") {
-        Some(raw) => Ident::new_raw(raw, Span::call_site()),
-        None if crate::glue::RUST_KEYWORDS.contains(&name) && !NEVER_RAW.contains(&name) => {
-            Ident::new_raw(name, Span::call_site())
+/// `tokens` (items) each under `#[cfg(pred)]`; the comment markers stay as they are.
+pub(crate) fn under(
+    pred: Option<proc_macro2::TokenStream>,
+    tokens: proc_macro2::TokenStream,
+) -> Result<proc_macro2::TokenStream, String> {
+    let Some(pred) = pred else { return Ok(tokens) };
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("the generator wrote Rust that does not parse: {e}"))?;
+    for item in &mut file.items {
+        if matches!(item, syn::Item::Macro(_)) {
+            continue;
         }
-        None => Ident::new(name, Span::call_site()),
+        let attrs = match item {
+            syn::Item::Const(i) => &mut i.attrs,
+            syn::Item::Enum(i) => &mut i.attrs,
+            syn::Item::Fn(i) => &mut i.attrs,
+            syn::Item::Impl(i) => &mut i.attrs,
+            syn::Item::Struct(i) => &mut i.attrs,
+            syn::Item::Type(i) => &mut i.attrs,
+            syn::Item::Mod(i) => &mut i.attrs,
+            syn::Item::Static(i) => &mut i.attrs,
+            syn::Item::Use(i) => &mut i.attrs,
+            other => {
+                return Err(format!("the generator cannot put under a condition: {}", quote::quote!(#other)));
+            }
+        };
+        // After the doc comment, so that it reads as the first line of the item.
+        let at = attrs.iter().take_while(|a| a.path().is_ident("doc")).count();
+        attrs.insert(at, syn::parse_quote!(#[cfg(#pred)]));
     }
+    let items = file.items;
+    Ok(quote::quote!(#(#items)*))
 }
-
-/// The keywords Rust has no raw form of.
-pub(crate) const NEVER_RAW: &[&str] = &["self", "Self", "super", "crate"];
 
 std::thread_local! {
     /// The texts of the comment markers written so far; a marker holds its index, so
@@ -35,7 +53,7 @@ std::thread_local! {
     static COMMENTS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn marker(text: &str) -> Literal {
+pub(crate) fn marker(text: &str) -> Literal {
     COMMENTS.with_borrow_mut(|c| {
         c.push(text.to_string());
         Literal::usize_unsuffixed(c.len() - 1)
@@ -43,19 +61,19 @@ fn marker(text: &str) -> Literal {
 }
 
 /// A comment on its own line(s) where it stands (a statement or an item).
-fn comment(text: &str) -> TokenStream {
+pub(crate) fn comment(text: &str) -> TokenStream {
     let n = marker(text);
     quote!(__comment!(#n);)
 }
 
 /// A comment at the end of the previous statement's last line.
-fn trailing(text: &str) -> TokenStream {
+pub(crate) fn trailing(text: &str) -> TokenStream {
     let n = marker(text);
     quote!(__trailing!(#n);)
 }
 
 /// `#[doc = ".."]` for each line of `text` (`///` once printed).
-fn doc(text: &str) -> TokenStream {
+pub(crate) fn doc(text: &str) -> TokenStream {
     let lines = text.lines().map(|l| format!(" {l}"));
     quote!(#(#[doc = #lines])*)
 }
@@ -82,7 +100,7 @@ pub struct Crossing {
 }
 
 /// `Ret::fault` of a value given by reference: strings, `any`, structs, alternates, lists.
-fn ret_fault(v: TokenStream) -> TokenStream {
+pub(crate) fn ret_fault(v: TokenStream) -> TokenStream {
     quote!(Ret::fault(#v))
 }
 
@@ -180,7 +198,7 @@ pub fn crossing(k: Kind) -> Crossing {
 
 /// The type a received struct's field holds for a member of kind `k` (borrowing for
 /// `'a`).
-fn received_type(k: Kind) -> TokenStream {
+pub(crate) fn received_type(k: Kind) -> TokenStream {
     match k {
         Kind::Str => quote!(&'a str),
         Kind::Struct(s) => {
@@ -199,21 +217,10 @@ fn received_type(k: Kind) -> TokenStream {
     }
 }
 
-/// Whether a value of kind `k` borrows from QEMU's memory (a string, a struct, a list of
-/// either).
-pub fn borrows(k: Kind) -> bool {
-    match k {
-        Kind::Str | Kind::Struct(_) => true,
-        Kind::Alternate(_, borrows) => borrows,
-        Kind::List(_, elem) => borrows(*elem),
-        Kind::Scalar(_) | Kind::Enum(_) | Kind::Any => false,
-    }
-}
-
 /// The C value an argument handler or a received struct passes to `Arg::from_c` for a
 /// member whose C value is `value` and whose `has_` flag (when this release's C has one)
 /// is `flag`.
-fn arg_c_value(p: &Param, value: TokenStream, flag: TokenStream) -> TokenStream {
+pub(crate) fn arg_c_value(p: &Param, value: TokenStream, flag: TokenStream) -> TokenStream {
     match (p.kind, p.member.optional, p.member.has) {
         // QEMU < 8.0 flags an optional pointer; the layer takes NULL as absent.
         (Kind::Str, true, true) => quote!(Optional(if #flag { #value } else { ptr::null() })),
@@ -288,11 +295,11 @@ pub fn list(l: &List) -> TokenStream {
     let c = id(&l.c_name);
     let free = id(&format!("qapi_free_{}", l.c_name));
     let (value, set, check) = match &l.elem {
-        crate::glue::Elem::Value(k) => {
+        Elem::Value(k) => {
             let x = crossing(*k);
             (x.owned, (x.to_c)(quote!(v)), x.fault.map(|g| g(quote!(v))))
         }
-        crate::glue::Elem::Struct(s) => {
+        Elem::Struct(s) => {
             let s = id(s);
             (quote!(qapi::#s), quote!(Ret::into_c(v)), Some(ret_fault(quote!(v))))
         }
@@ -452,33 +459,6 @@ pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStre
     }
 }
 
-/// One member of a returned struct: its Rust field and the statement that fills the C
-/// struct `c` from `self`.
-pub struct Field {
-    pub name: String,
-    pub optional: bool,
-    /// The Rust field's name (raw when a keyword) and the bindgen field's.
-    pub rust: String,
-    pub c: String,
-    /// The C struct has a `has_<member>` flag (QEMU < 8.0, or a scalar).
-    pub has: Option<String>,
-    pub ty: FieldType,
-    /// The member's `'if'` as a `cfg` predicate: the field and its C field exist only
-    /// where it holds.
-    pub cfg: Option<TokenStream>,
-}
-
-/// What a returned struct's member holds.
-pub enum FieldType {
-    /// A value of a kind.
-    Value(Kind),
-    /// A list, by its C name.
-    List(String),
-    /// A struct (a pointer in C), by its C name; `boxed` when it can contain the struct
-    /// it is a member of.
-    Struct { c_name: String, boxed: bool },
-}
-
 /// A QAPI struct as a Rust struct that `Ret` turns into glib-allocated C.
 pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenStream {
     let name = id(&s.c_name);
@@ -593,40 +573,13 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
     }
 }
 
-/// A union's shape: its discriminator and its branches.
-pub struct Union {
-    /// The branch enum's name (`<Union>Branch`).
-    pub name: String,
-    /// The union's schema name.
-    pub union: String,
-    /// The discriminator: its member's name, the bindgen field, the enum's C name.
-    pub tag_member: String,
-    pub tag_field: String,
-    pub tag_enum: String,
-    pub variants: Vec<UnionVariant>,
-}
-
-/// One branch of a union.
-pub struct UnionVariant {
-    /// The discriminator's value, and the Rust variant (of the branch enum and of the
-    /// discriminator's enum alike).
-    pub value: String,
-    pub rust: String,
-    /// The bindgen field of `u` and the branch struct's C name; none for a branch
-    /// without members.
-    pub branch: Option<(String, String)>,
-    /// The branch struct can contain the union (it is boxed).
-    pub recursive: bool,
-    pub cfg: Option<TokenStream>,
-}
-
-fn cfg_attr(c: &Option<TokenStream>) -> TokenStream {
+pub(crate) fn cfg_attr(c: &Option<TokenStream>) -> TokenStream {
     c.as_ref().map(|p| quote!(#[cfg(#p)])).unwrap_or_default()
 }
 
 /// The owned branch enum, the arms that fill the C union from `self.u`, and the arms
 /// that return the branch's fault (matching `&self.u`).
-fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>, Vec<TokenStream>) {
+pub(crate) fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>, Vec<TokenStream>) {
     let name = id(&u.name);
     let tag_field = id(&u.tag_field);
     let tag_enum = id(&u.tag_enum);
@@ -683,16 +636,6 @@ fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>, Vec<TokenStream>) {
     (decl, arms, fault_arms)
 }
 
-/// One member as a handler or a sender passes it: its Rust name, kind and C parameters.
-pub struct Param<'a> {
-    pub member: &'a Member,
-    pub kind: Kind,
-    /// The Rust identifier (raw when a keyword).
-    pub rust: String,
-    /// The member's `'if'` as a `cfg` predicate (only a struct's members have one).
-    pub cfg: Option<TokenStream>,
-}
-
 /// The C parameters (name, type) a member is passed as: the `has_` flag, then the value.
 pub fn c_params(p: &Param) -> Vec<(Ident, TokenStream)> {
     let mut v = Vec::new();
@@ -711,7 +654,7 @@ pub fn local(c_name: &str) -> Ident {
     id(&format!("arg_{c_name}"))
 }
 
-fn flag_local(c_name: &str) -> Ident {
+pub(crate) fn flag_local(c_name: &str) -> Ident {
     id(&format!("flag_{c_name}"))
 }
 
@@ -846,7 +789,7 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
 }
 
 /// The compile-time proof that handler `f` has exactly the type of QEMU's prototype.
-fn proof(f: &Ident) -> TokenStream {
+pub(crate) fn proof(f: &Ident) -> TokenStream {
     let c = comment(&format!("Proof: `{f}` has exactly the type of QEMU's prototype, as bindgen reads it."));
     quote! {
         #c
@@ -859,7 +802,7 @@ fn proof(f: &Ident) -> TokenStream {
 /// QMP `c`'s handler: converts the arguments, calls the author's function and completes
 /// the call with its result (`ret`: the Rust type it returns, `c_ret` QEMU's).
 /// The BQL token a handler makes for its function (`bql`), when the function takes it.
-fn bql_token(bql: bool) -> (TokenStream, Vec<Ident>) {
+pub(crate) fn bql_token(bql: bool) -> (TokenStream, Vec<Ident>) {
     if !bql {
         return (TokenStream::new(), Vec::new());
     }
@@ -931,17 +874,16 @@ pub fn qmp(
 }
 
 /// The conversion of one HMP argument from the dispatcher's QDict into `name`.
-pub fn hmp_convert(h: &HmpEntry, a: &HmpArg, name: &Ident) -> TokenStream {
-    let key = Literal::c_string(&std::ffi::CString::new(a.name.as_str()).unwrap_or_default());
-    let get = crossing(a.kind).hmp_get;
-    let c_value = match (get == "str", a.optional) {
-        (true, true) if matches!(a.kind, Kind::Enum(_)) => quote!(qapi::OptionalEnum(args.str(#key))),
+pub fn hmp_convert(h: &HmpEntry, member: &str, optional: bool, kind: Kind, name: &Ident) -> TokenStream {
+    let key = Literal::c_string(&std::ffi::CString::new(member).unwrap_or_default());
+    let get = crossing(kind).hmp_get;
+    let c_value = match (get == "str", optional) {
+        (true, true) if matches!(kind, Kind::Enum(_)) => quote!(qapi::OptionalEnum(args.str(#key))),
         (true, true) => quote!(Optional(args.str(#key))),
         (true, false) => quote!(Required(args.str(#key))),
         (false, true) => quote!(Optional(args.#get(#key))),
         (false, false) => quote!(Required(args.#get(#key).1)),
     };
-    let member = a.name.as_str();
     let safety = comment(
         "SAFETY: the dictionary's strings are NUL-terminated and live for the call,\n\
          lent for a borrow of `scope`, which ends with it.",
@@ -1063,11 +1005,9 @@ pub fn qapi_module(items: Vec<TokenStream>) -> TokenStream {
 pub fn list_read(l: &List) -> TokenStream {
     let c = id(&l.c_name);
     let (c_value, get) = match &l.elem {
-        crate::glue::Elem::Value(Kind::Str) => {
-            (quote!(*const c_char), quote!(unsafe { (*node).value.cast_const() }))
-        }
-        crate::glue::Elem::Value(k) => (crossing(*k).c, quote!(unsafe { (*node).value })),
-        crate::glue::Elem::Struct(s) => {
+        Elem::Value(Kind::Str) => (quote!(*const c_char), quote!(unsafe { (*node).value.cast_const() })),
+        Elem::Value(k) => (crossing(*k).c, quote!(unsafe { (*node).value })),
+        Elem::Struct(s) => {
             let s = id(s);
             (quote!(*mut bindings::#s), quote!(unsafe { (*node).value }))
         }
@@ -1117,7 +1057,7 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
         let fd = doc(&format!("`{}`{}", p.member.name, if p.member.optional { " (optional)" } else { "" }));
         let cfg = cfg_attr(&p.cfg);
         decls.push(quote!(#fd #cfg pub #field: #ty,));
-        let cfield = id(&crate::glue::bindgen_field(&p.member.c_name));
+        let cfield = id(&names::bindgen_field(&p.member.c_name));
         let value = match p.kind {
             Kind::Str => quote!(c.#cfield.cast_const()),
             _ => quote!(c.#cfield),
@@ -1186,7 +1126,7 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
 
 /// The received branch enum (with a lifetime when a branch has members), the statement
 /// that converts `c.u` into `arg_u` by the discriminator, and whether it borrows.
-fn union_received(u: &Union) -> (TokenStream, TokenStream, bool) {
+pub(crate) fn union_received(u: &Union) -> (TokenStream, TokenStream, bool) {
     let name = id(&u.name);
     let tag_field = id(&u.tag_field);
     let tag_enum = id(&u.tag_enum);
@@ -1263,29 +1203,6 @@ pub fn borrowed_module(items: Vec<TokenStream>) -> TokenStream {
             #(#items)*
         }
     }
-}
-
-/// An alternate's shape: its alternatives.
-pub struct AlternateShape {
-    pub name: String,
-    pub c_name: String,
-    pub file: String,
-    /// Its received form borrows (has a lifetime).
-    pub borrows: bool,
-    pub alternatives: Vec<AlternativeShape>,
-}
-
-/// One alternative: its name and Rust variant, its field of the C union `u`, the QType
-/// constant the C `type` holds for it, its kind (none for JSON null).
-pub struct AlternativeShape {
-    pub value: String,
-    pub rust: String,
-    pub field: String,
-    pub qtype: String,
-    pub kind: Option<Kind>,
-    /// It can contain the alternate (it is boxed).
-    pub recursive: bool,
-    pub cfg: Option<TokenStream>,
 }
 
 /// A QAPI alternate as the Rust enum a command builds (`qapi::<Alternate>`), which `Ret`
@@ -1502,7 +1419,7 @@ pub fn qmp_raw(c: &Command) -> TokenStream {
 
 /// `Ret` for a type QEMU's C holds as a glib-allocated struct: `into_c` zeroes one with
 /// `g_new0` and runs `fill` (statements over `self` and `c`) under `fill_safety`.
-fn ret_in_glib(
+pub(crate) fn ret_in_glib(
     name: &Ident,
     safety: TokenStream,
     fill_safety: TokenStream,
@@ -1533,7 +1450,7 @@ fn ret_in_glib(
 
 /// The check of one member (`name`) whose value `check` reads through the reference
 /// `v`: statements that return its fault, placed in the member path, if it has one.
-fn member_fault(
+pub(crate) fn member_fault(
     this: TokenStream,
     optional: bool,
     cfg: &Option<TokenStream>,
