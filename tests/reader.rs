@@ -379,3 +379,37 @@ fn hmp_args_type_letters_read_as_monitor_hmp_c_stores_them() {
         );
     }
 }
+
+/// The generator goes on past what it refuses: two commands whose functions do not bind
+/// to their members are both named in one build's report, each once, in schema order.
+#[test]
+fn every_refusal_is_reported_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("case.json");
+    let schema = "
+##
+# @c-one:
+# @a: a
+##
+{ 'command': 'c-one', 'data': { 'a': 'str' } }
+
+##
+# @c-two:
+# @b: b
+##
+{ 'command': 'c-two', 'data': { 'b': 'int' } }
+";
+    std::fs::write(&file, schema).unwrap();
+    std::fs::write(dir.path().join("c_one.rs"), "pub fn c_one(x: &str) {}\n").unwrap();
+    std::fs::write(dir.path().join("c_two.rs"), "pub fn c_two() {}\n").unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema = model::describe(root, &src_dir(), &[file.display().to_string()]).unwrap();
+    let err = match pipeline::generate(&schema, &[], dir.path()) {
+        Ok(_) => panic!("both commands were accepted"),
+        Err(e) => e,
+    };
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].starts_with("src/commands/c_one.rs: fn c_one, parameter 1: named `x`"), "{err}");
+    assert!(lines[1].starts_with("src/commands/c_two.rs: fn c_two takes 0 parameter(s)"), "{err}");
+}

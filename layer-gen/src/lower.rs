@@ -179,28 +179,28 @@ impl List {
 pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, String> {
     let directions = Directions::of(schema);
     let mut out: Vec<List> = Vec::new();
-    let mut add =
-        |ty: &str, element: &str, place: String, built: bool, received: bool| -> Result<(), String> {
-            let list = List::new(ty, element, schema).ok_or_else(|| {
-                format!(
-                    "{place}: a list of {element:?} is not supported by the command layer yet \
+    let mut refused = Vec::new();
+    let mut add = |ty: &str, element: &str, place: String, built: bool, received: bool| {
+        let Some(list) = List::new(ty, element, schema) else {
+            refused.push(format!(
+                "{place}: a list of {element:?} is not supported by the command layer yet \
                  (lists of str, bool, int and its sized forms, number, an enum or a struct of qapi/)"
-                )
-            })?;
-            match out.iter_mut().find(|l| l.c_name == list.c_name) {
-                Some(l) => {
-                    l.built |= built;
-                    l.received |= received;
-                }
-                None => out.push(List { built, received, ..list }),
-            }
-            Ok(())
+            ));
+            return;
         };
+        match out.iter_mut().find(|l| l.c_name == list.c_name) {
+            Some(l) => {
+                l.built |= built;
+                l.received |= received;
+            }
+            None => out.push(List { built, received, ..list }),
+        }
+    };
     for s in &schema.structs {
         for m in &s.members {
             if let Some(e) = &m.element {
                 let place = format!("{}: struct '{}', member '{}'", s.file, s.name, m.name);
-                add(&m.ty, e, place, directions.built(&s.name), directions.received(&s.name))?;
+                add(&m.ty, e, place, directions.built(&s.name), directions.received(&s.name));
             }
         }
     }
@@ -208,29 +208,29 @@ pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, String> {
         for v in &a.alternatives {
             if let Some(e) = &v.element {
                 let place = format!("{}: alternate '{}', alternative '{}'", a.file, a.name, v.name);
-                add(&v.ty, e, place, directions.built(&a.name), directions.received(&a.name))?;
+                add(&v.ty, e, place, directions.built(&a.name), directions.received(&a.name));
             }
         }
     }
     for c in &schema.commands {
         if let (Some(t), Some(e)) = (&c.ret, &c.ret_element) {
-            add(t, e, format!("{}: command '{}', return value", c.file, c.name), true, false)?;
+            add(t, e, format!("{}: command '{}', return value", c.file, c.name), true, false);
         }
         for m in c.args.iter().filter(|_| !c.boxed) {
             if let Some(e) = &m.element {
                 let place = format!("{}: command '{}', member '{}'", c.file, c.name, m.name);
-                add(&m.ty, e, place, false, true)?;
+                add(&m.ty, e, place, false, true);
             }
         }
     }
     for ev in schema.events.iter().filter(|e| !e.boxed) {
         for m in &ev.args {
             if let Some(e) = &m.element {
-                add(&m.ty, e, format!("{}: event '{}', member '{}'", ev.file, ev.name, m.name), true, false)?;
+                add(&m.ty, e, format!("{}: event '{}', member '{}'", ev.file, ev.name, m.name), true, false);
             }
         }
     }
-    Ok(out)
+    if refused.is_empty() { Ok(out) } else { Err(refused.join("\n")) }
 }
 
 /// The Rust predicate of a QAPI condition (`'if'`): `'CONFIG_X'` is
