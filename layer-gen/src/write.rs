@@ -47,17 +47,10 @@ pub(crate) fn under(
     Ok(quote::quote!(#(#items)*))
 }
 
-std::thread_local! {
-    /// The texts of the comment markers written so far; a marker holds its index, so
-    /// that prettyplease never has to wrap it.
-    static COMMENTS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-pub(crate) fn marker(text: &str) -> Literal {
-    COMMENTS.with_borrow_mut(|c| {
-        c.push(text.to_string());
-        Literal::usize_unsuffixed(c.len() - 1)
-    })
+/// A comment's text as the literal a marker macro carries: prettyplease prints a literal
+/// whole, so a marker is never wrapped, and [`render`] reads the text back from it.
+fn marker(text: &str) -> Literal {
+    Literal::string(text)
 }
 
 /// A comment on its own line(s) where it stands (a statement or an item).
@@ -237,6 +230,28 @@ pub(crate) fn arg_c_value(p: &Param, value: TokenStream, flag: TokenStream) -> T
     }
 }
 
+/// prettyplease's lines with each comment marker on one line: a marker whose text is
+/// long is printed as `__comment!(`, the literal, `);` on lines of their own.
+fn one_line_markers(printed: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut open: Option<String> = None;
+    for line in printed.lines() {
+        let text = line.trim();
+        match &mut open {
+            Some(marker) if text == ");" => {
+                marker.push_str(");");
+                lines.push(std::mem::take(marker));
+                open = None;
+            }
+            Some(marker) => marker.push_str(text),
+            None if text == "__comment!(" || text == "__trailing!(" => open = Some(line.to_string()),
+            None => lines.push(line.to_string()),
+        }
+    }
+    lines.extend(open);
+    lines
+}
+
 /// The generated Rust as text: printed by prettyplease, the comment markers made
 /// comments, headed by `header`.
 pub fn render(header: &str, tokens: TokenStream) -> Result<String, String> {
@@ -244,11 +259,12 @@ pub fn render(header: &str, tokens: TokenStream) -> Result<String, String> {
         syn::parse2(tokens).map_err(|e| format!("the generator wrote Rust that does not parse: {e}"))?;
     let printed = prettyplease::unparse(&file);
     let mut out: Vec<String> = vec![format!("// {header}"), String::new()];
-    let text_of = |n: &str| -> Result<String, String> {
-        let n: usize = n.parse().map_err(|_| format!("a bad comment marker: {n}"))?;
-        COMMENTS.with_borrow(|c| c.get(n).cloned()).ok_or_else(|| format!("no comment {n}"))
+    let text_of = |lit: &str| -> Result<String, String> {
+        syn::parse_str::<syn::LitStr>(lit)
+            .map(|l| l.value())
+            .map_err(|e| format!("a bad comment marker {lit}: {e}"))
     };
-    for line in printed.lines() {
+    for line in &one_line_markers(&printed) {
         let text = line.trim_start();
         let indent = &line[..line.len() - text.len()];
         // A blank line between items (and before a comment above the next one).
@@ -284,7 +300,6 @@ pub fn render(header: &str, tokens: TokenStream) -> Result<String, String> {
             out.push(line.to_string());
         }
     }
-    COMMENTS.with_borrow_mut(Vec::clear);
     Ok(out.join("\n") + "\n")
 }
 
