@@ -260,7 +260,8 @@ fn query_hello_vm_agrees_with_virsh_and_hello_world_reaches_the_serial_log() {
 
 /// A checkout under a private home (`/root` is mode 700 on a fresh Debian) cannot be
 /// reached by the private daemon's `nobody`: an emulator there, and a launcher script
-/// naming one there (the migration peer's), are copied where it can run them.
+/// naming one there (the migration peer's), are copied where it can run them, each to a
+/// place of its own.
 #[test]
 fn an_emulator_behind_a_launcher_in_a_private_home_is_made_reachable() {
     use std::os::unix::fs::PermissionsExt;
@@ -299,4 +300,16 @@ fn an_emulator_behind_a_launcher_in_a_private_home_is_made_reachable() {
     assert!(stdout(&out).starts_with("QEMU emulator version"), "{}", stdout(&out));
     let script = std::fs::read_to_string(&reachable).unwrap();
     assert!(!script.contains(home.path().to_str().unwrap()), "{script}");
+
+    // A second emulator there (a migration's peer) gets a copy of its own: it once
+    // overwrote the first, and a restore "onto ours" ran the peer (a fresh system found it).
+    let peer = home.path().join("peer").join("qemu-system-x86_64");
+    std::fs::create_dir(peer.parent().unwrap()).unwrap();
+    std::fs::write(&peer, "#!/bin/sh\necho the peer\n").unwrap();
+    std::fs::set_permissions(&peer, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let peer_reachable = lv.reachable_emulator(&peer).expect("a reachable copy of the peer");
+    assert_ne!(peer_reachable, reachable);
+    assert_eq!(stdout(&as_nobody(&peer_reachable)), "the peer\n");
+    let out = as_nobody(&reachable);
+    assert!(stdout(&out).starts_with("QEMU emulator version"), "the first copy was overwritten: {out:?}");
 }

@@ -303,8 +303,8 @@ impl Libvirt {
     }
 
     /// The emulator path libvirt (as `nobody`) can execute: `binary` itself if `nobody`
-    /// can read it, else a copy inside the private dir (QEMU finds Debian's firmware by
-    /// absolute path either way).
+    /// can read it, else a copy in a directory of its own inside the private dir (QEMU
+    /// finds Debian's firmware by absolute path either way).
     pub fn reachable_emulator(&self, binary: &Path) -> Result<PathBuf, String> {
         let Some(dir) = self.private.as_ref().filter(|_| self.netns.is_none()) else {
             // Someone else's libvirt, or a host's, whose QEMU runs as root.
@@ -329,14 +329,22 @@ impl Libvirt {
         if reachable(binary, "-x") && named.iter().all(|p| reachable(p, "-r")) {
             return Ok(binary.to_path_buf());
         }
-        let copy = dir.path().join("qemu-system-x86_64");
+        // A directory of its own per emulator: a second (a migration's peer) must not
+        // overwrite the first under the same name.
+        let own = (0..)
+            .map(|n| dir.path().join(format!("emulator-{n}")))
+            .find(|d| !d.exists())
+            .expect("an unused name");
+        fs::create_dir(&own).map_err(|e| format!("mkdir {}: {e}", own.display()))?;
+        fs::set_permissions(&own, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+        let copy = own.join("qemu-system-x86_64");
         if named.is_empty() {
             fs::copy(binary, &copy).map_err(|e| format!("copy {}: {e}", binary.display()))?;
         } else {
             // The launcher again, naming copies of what it names.
             let mut script = String::from_utf8_lossy(&text).into_owned();
             for (i, p) in named.iter().enumerate() {
-                let local = dir.path().join(format!("launcher-{i}"));
+                let local = own.join(format!("launcher-{i}"));
                 copy_tree(p, &local)?;
                 script = script.replace(&format!("'{}'", p.display()), &format!("'{}'", local.display()));
             }

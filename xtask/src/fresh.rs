@@ -144,11 +144,14 @@ fn remove(root: &Path) -> Result<()> {
 }
 
 /// Runs `command` in the clone inside `root`: a private mount and PID namespace whose
-/// mounts (the kernel's file systems, the toolchain read-only) vanish with it.
+/// mounts (the kernel's file systems, the toolchain read-only) vanish with it. The root is
+/// bound onto itself first, so that its `/` is a mount point as a machine's is (the two
+/// libvirt hosts of tests/migration.rs make `/` a slave mount).
 fn enter(root: &Path, rustup: &Path, cargo_bin: &Path, command: &str) -> Result<()> {
     let r = root.display();
     let setup = format!(
         "set -e
+mount --bind {r} {r}
 mount -t proc proc {r}/proc
 mount --rbind /sys {r}/sys
 mount --rbind /dev {r}/dev
