@@ -11,24 +11,24 @@ use crate::model::*;
 use crate::names::{self, bindgen_field, rust_ident, variant_name};
 
 /// How a value crosses the boundary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Str,
     Scalar(&'static str),
     /// A QAPI enum, by its C name: a C enum, a Rust enum generated in `qapi`.
-    Enum(&'static str),
+    Enum(String),
     /// A QAPI struct, by its C name: a pointer in C; as an argument a
     /// `qapi::borrowed::` struct, as an event member the owned `qapi::` struct.
-    Struct(&'static str),
+    Struct(String),
     /// A QAPI list, by its C name, and its element's kind: a pointer in C; as an
     /// argument a `Vec` of the elements, as an event member the owned `qapi::` list.
-    List(&'static str, &'static Kind),
+    List(String, Box<Kind>),
     /// QAPI's `any`: the layer's `Any`, a QObject in C.
     Any,
     /// A QAPI alternate, by its C name, and whether its received form borrows (has a
     /// lifetime): a pointer in C; as an argument a `qapi::borrowed::` enum, as an event
     /// member the owned `qapi::` enum.
-    Alternate(&'static str, bool),
+    Alternate(String, bool),
 }
 
 /// The kind an HMP argument's value has in the arguments' QDict.
@@ -39,12 +39,6 @@ pub fn hmp_kind(v: HmpValue) -> Kind {
         HmpValue::Number => Kind::Scalar("f64"),
         HmpValue::Bool => Kind::Scalar("bool"),
     }
-}
-
-/// A name the generator's kinds keep (the build script runs once; the name lives as
-/// long as it does).
-pub(crate) fn keep(name: &str) -> &'static str {
-    Box::leak(name.to_string().into_boxed_str())
 }
 
 /// The Rust (and bindgen) type of a QAPI built-in scalar.
@@ -72,7 +66,7 @@ pub(crate) fn kind(ty: &str, enums: &[Enum]) -> Option<Kind> {
         return Some(Kind::Any);
     }
     if let Some(e) = enums.iter().find(|e| e.name == ty) {
-        return Some(Kind::Enum(keep(&e.c_name)));
+        return Some(Kind::Enum(e.c_name.clone()));
     }
     scalar(ty).map(Kind::Scalar)
 }
@@ -90,15 +84,15 @@ pub(crate) fn type_kind(ty: &str, element: Option<&str>, schema: &Schema, depth:
         kind(ty, &schema.enums)
             .or_else(|| {
                 let s = schema.structs.iter().find(|s| s.name == ty)?;
-                Some(Kind::Struct(keep(&s.c_name)))
+                Some(Kind::Struct(s.c_name.clone()))
             })
             .or_else(|| {
                 let a = schema.alternates.iter().find(|a| a.name == ty)?;
-                Some(Kind::Alternate(keep(&a.c_name), alternate_borrows(a, schema, depth + 1)))
+                Some(Kind::Alternate(a.c_name.clone(), alternate_borrows(a, schema, depth + 1)))
             })
     };
     match element {
-        Some(e) => Some(Kind::List(keep(ty), Box::leak(Box::new(single(e)?)))),
+        Some(e) => Some(Kind::List(ty.to_string(), Box::new(single(e)?))),
         None => single(ty),
     }
 }
@@ -113,7 +107,7 @@ pub(crate) fn alternate_borrows(a: &Alternate, schema: &Schema, depth: usize) ->
         .iter()
         .filter(|v| v.ty != "null")
         .filter_map(|v| type_kind(&v.ty, v.element.as_deref(), schema, depth))
-        .any(borrows)
+        .any(|k| borrows(&k))
 }
 
 /// Which types a schema's commands receive (`inputs`: borrowed for the call) and which
@@ -416,11 +410,11 @@ pub struct AlternativeShape {
 
 /// Whether a value of kind `k` borrows from QEMU's memory (a string, a struct, a list of
 /// either).
-pub fn borrows(k: Kind) -> bool {
+pub fn borrows(k: &Kind) -> bool {
     match k {
         Kind::Str | Kind::Struct(_) => true,
-        Kind::Alternate(_, borrows) => borrows,
-        Kind::List(_, elem) => borrows(*elem),
+        Kind::Alternate(_, borrows) => *borrows,
+        Kind::List(_, elem) => borrows(elem),
         Kind::Scalar(_) | Kind::Enum(_) | Kind::Any => false,
     }
 }

@@ -199,7 +199,7 @@ pub fn generate(schema: &Schema, hmp: &[HmpEntry], commands: &std::path::Path) -
                         h,
                         &a.name,
                         a.optional,
-                        lower::hmp_kind(a.value),
+                        &lower::hmp_kind(a.value),
                         &name,
                     ));
                     names.push(name);
@@ -249,7 +249,7 @@ pub fn signature(schema: &Schema, command: &str) -> Result<String, String> {
     let f = names::id(&c.c_name);
     let decls = params.iter().map(|p| {
         let name: proc_macro2::TokenStream = p.rust.parse().expect("a Rust identifier");
-        let ty = write::crossing(p.kind).arg;
+        let ty = write::crossing(&p.kind).arg;
         if p.member.optional { quote::quote!(#name: Option<#ty>) } else { quote::quote!(#name: #ty) }
     });
     let stub = format!("{command} is not implemented yet");
@@ -341,7 +341,7 @@ fn hmp_twin(
         }
         // The twin reads the enum by name, through the member's own kind's `Arg`.
         let name = write::local(&m.c_name);
-        converts.push(write::hmp_convert(h, &a.name, a.optional, k, &name));
+        converts.push(write::hmp_convert(h, &a.name, a.optional, &k, &name));
         names.push(name);
     }
     if let Some(extra) = h.args.iter().find(|a| !c.args.iter().any(|m| m.name == a.name)) {

@@ -98,7 +98,7 @@ pub(crate) fn ret_fault(v: TokenStream) -> TokenStream {
 }
 
 /// The table: str, a built-in scalar, an enum of the schema.
-pub fn crossing(k: Kind) -> Crossing {
+pub fn crossing(k: &Kind) -> Crossing {
     match k {
         Kind::Str => Crossing {
             arg: quote!(&str),
@@ -118,13 +118,13 @@ pub fn crossing(k: Kind) -> Crossing {
                 to_c: |v| v,
                 // An absent member keeps the default; QEMU reads only the flag.
                 to_c_optional: |v, _| quote!(#v.unwrap_or_default()),
-                hmp_get: id(match t {
+                hmp_get: id(match *t {
                     "bool" => "bool",
                     "f64" => "double",
                     _ => "int",
                 }),
                 // JSON has no NaN or infinity.
-                fault: (t == "f64").then_some((|v| quote!(Fault::of_number(*#v))) as fn(_) -> _),
+                fault: (*t == "f64").then_some((|v| quote!(Fault::of_number(*#v))) as fn(_) -> _),
             }
         }
         Kind::Enum(e) => {
@@ -174,7 +174,7 @@ pub fn crossing(k: Kind) -> Crossing {
             fault: Some(ret_fault),
         },
         Kind::List(l, elem) => {
-            let element = crossing(*elem).arg;
+            let element = crossing(elem).arg;
             let l = id(l);
             Crossing {
                 arg: quote!(Vec<#element>),
@@ -191,7 +191,7 @@ pub fn crossing(k: Kind) -> Crossing {
 
 /// The type a received struct's field holds for a member of kind `k` (borrowing for
 /// `'a`).
-pub(crate) fn received_type(k: Kind) -> TokenStream {
+pub(crate) fn received_type(k: &Kind) -> TokenStream {
     match k {
         Kind::Str => quote!(&'a str),
         Kind::Struct(s) => {
@@ -199,7 +199,7 @@ pub(crate) fn received_type(k: Kind) -> TokenStream {
             quote!(qapi::borrowed::#s<'a>)
         }
         Kind::List(_, elem) => {
-            let element = received_type(*elem);
+            let element = received_type(elem);
             quote!(Vec<#element>)
         }
         Kind::Alternate(a, true) => {
@@ -214,7 +214,7 @@ pub(crate) fn received_type(k: Kind) -> TokenStream {
 /// member whose C value is `value` and whose `has_` flag (when this release's C has one)
 /// is `flag`.
 pub(crate) fn arg_c_value(p: &Param, value: TokenStream, flag: TokenStream) -> TokenStream {
-    match (p.kind, p.member.optional, p.member.has) {
+    match (&p.kind, p.member.optional, p.member.has) {
         // QEMU < 8.0 flags an optional pointer; the layer takes NULL as absent.
         (Kind::Str, true, true) => quote!(Optional(if #flag { #value } else { ptr::null() })),
         (Kind::Str, true, false) => quote!(Optional(#value)),
@@ -311,7 +311,7 @@ pub fn list(l: &List) -> TokenStream {
     let free = id(&format!("qapi_free_{}", l.c_name));
     let (value, set, check) = match &l.elem {
         Elem::Value(k) => {
-            let x = crossing(*k);
+            let x = crossing(k);
             (x.owned, (x.to_c)(quote!(v)), x.fault.map(|g| g(quote!(v))))
         }
         Elem::Struct(s) => {
@@ -499,7 +499,7 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
         let check = match &f.ty {
             FieldType::List(_) | FieldType::Struct { boxed: false, .. } => Some(ret_fault(quote!(v))),
             FieldType::Struct { boxed: true, .. } => Some(ret_fault(quote!(&**v))),
-            FieldType::Value(k) => crossing(*k).fault.map(|g| g(quote!(v))),
+            FieldType::Value(k) => crossing(k).fault.map(|g| g(quote!(v))),
         };
         if let Some(check) = check {
             let member = f.name.as_str();
@@ -536,7 +536,7 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
                 }
             }
             (FieldType::Value(k), optional) => {
-                let x = crossing(*k);
+                let x = crossing(k);
                 let owned = x.owned;
                 if optional {
                     (quote!(Option<#owned>), (x.to_c_optional)(this, quote!((*c).#cfield)))
@@ -657,7 +657,7 @@ pub fn c_params(p: &Param) -> Vec<(Ident, TokenStream)> {
     if p.member.has {
         v.push((flag_local(&p.member.c_name), quote!(bool)));
     }
-    v.push((local(&p.member.c_name), crossing(p.kind).c));
+    v.push((local(&p.member.c_name), crossing(&p.kind).c));
     v
 }
 
@@ -689,7 +689,7 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
     let mut checks = Vec::new();
     for p in params {
         let name = id(&p.rust);
-        let x = crossing(p.kind);
+        let x = crossing(&p.kind);
         let owned = matches!(p.kind, Kind::Struct(_) | Kind::Alternate(..) | Kind::List(..) | Kind::Any);
         // A string is taken as `&str` here, not as the `GString` a struct holds.
         let check =
@@ -704,7 +704,7 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
         c_types.extend(c_params(p).into_iter().map(|(_, t)| t));
         let free_safety =
             comment("SAFETY: built by `Ret::into_c` in glib memory, and QEMU's sender kept nothing.");
-        match (p.kind, p.member.optional) {
+        match (&p.kind, p.member.optional) {
             (Kind::Struct(s) | Kind::Alternate(s, _), false) => {
                 let free = id(&format!("qapi_free_{s}"));
                 prep.push(quote!(let #name = Ret::into_c(#name);));
@@ -889,7 +889,7 @@ pub fn qmp(
 }
 
 /// The conversion of one HMP argument from the dispatcher's QDict into `name`.
-pub fn hmp_convert(h: &HmpEntry, member: &str, optional: bool, kind: Kind, name: &Ident) -> TokenStream {
+pub fn hmp_convert(h: &HmpEntry, member: &str, optional: bool, kind: &Kind, name: &Ident) -> TokenStream {
     let key = Literal::c_string(&std::ffi::CString::new(member).unwrap_or_default());
     let get = crossing(kind).hmp_get;
     let c_value = match (get == "str", optional) {
@@ -1021,7 +1021,7 @@ pub fn list_read(l: &List) -> TokenStream {
     let c = id(&l.c_name);
     let (c_value, get) = match &l.elem {
         Elem::Value(Kind::Str) => (quote!(*const c_char), quote!(unsafe { (*node).value.cast_const() })),
-        Elem::Value(k) => (crossing(*k).c, quote!(unsafe { (*node).value })),
+        Elem::Value(k) => (crossing(k).c, quote!(unsafe { (*node).value })),
         Elem::Struct(s) => {
             let s = id(s);
             (quote!(*mut bindings::#s), quote!(unsafe { (*node).value }))
@@ -1062,7 +1062,7 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
     let mut fill = Vec::new();
     for (p, recursive) in members {
         let field = id(&p.rust);
-        let mut ty = received_type(p.kind);
+        let mut ty = received_type(&p.kind);
         if *recursive {
             ty = quote!(Box<#ty>);
         }
@@ -1073,7 +1073,7 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
         let cfg = cfg_attr(&p.cfg);
         decls.push(quote!(#fd #cfg pub #field: #ty,));
         let cfield = id(&names::bindgen_field(&p.member.c_name));
-        let value = match p.kind {
+        let value = match &p.kind {
             Kind::Str => quote!(c.#cfield.cast_const()),
             _ => quote!(c.#cfield),
         };
@@ -1101,7 +1101,7 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
         fill.push(quote!(u: arg_u,));
     }
     // A conditional member may be compiled out, so only the others count.
-    if !union_borrows && !members.iter().any(|(p, _)| p.cfg.is_none() && borrows(p.kind)) {
+    if !union_borrows && !members.iter().any(|(p, _)| p.cfg.is_none() && borrows(&p.kind)) {
         decls.push(quote! {
             /// Nothing here borrows; every received struct takes a lifetime all the same.
             pub _borrow: ::core::marker::PhantomData<&'a ()>,
@@ -1234,7 +1234,7 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
         let qtype = id(&v.qtype);
         let vd = doc(&format!("`{}`", v.value));
         let set_type = quote!((*c).type_ = bindings::QType::#qtype;);
-        match v.kind {
+        match &v.kind {
             None => {
                 variants.push(quote!(#vd #cfg #rust,));
                 arms.push(quote! {
@@ -1320,7 +1320,7 @@ pub fn alternate_received(a: &AlternateShape) -> TokenStream {
         let qtype = id(&v.qtype);
         let vd = doc(&format!("`{}`", v.value));
         let member = v.value.as_str();
-        match v.kind {
+        match &v.kind {
             None => {
                 variants.push(quote!(#vd #cfg #rust,));
                 arms.push(quote!(#cfg bindings::QType::#qtype => #name::#rust,));
