@@ -407,3 +407,53 @@ pub(crate) fn crate_part(whole: &Schema) -> Schema {
 pub fn describe_qemu(src_dir: &std::path::Path) -> Result<Schema, String> {
     describe(src_dir, src_dir, &["--qemu-schema".to_string()])
 }
+
+/// A small schema the stages' unit tests share: a command of every scalar kind, queries
+/// returning a struct, a list of structs and a string, one the layer refuses (an enum),
+/// a struct and an enum.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    pub(crate) fn member(name: &str, ty: &str, optional: bool) -> serde_json::Value {
+        let element = ty.strip_suffix("List").filter(|_| ty != "strList").map(String::from);
+        let element = if ty == "strList" { Some("str".to_string()) } else { element };
+        serde_json::json!({ "name": name, "c_name": name.replace('-', "_"), "type": ty, "optional": optional,
+                            "has": false, "element": element, "if": null, "features": [] })
+    }
+
+    pub(crate) fn command(
+        name: &str,
+        args: Vec<serde_json::Value>,
+        ret: Option<(&str, Option<&str>)>,
+    ) -> serde_json::Value {
+        serde_json::json!({ "name": name, "c_name": name.replace('-', "_"), "file": "qapi/x.json", "args": args,
+                            "ret": ret.map(|r| r.0), "ret_element": ret.and_then(|r| r.1), "gen": true,
+                            "success_response": true, "boxed": false, "allow_oob": false, "coroutine": false,
+                            "if": null, "features": [] })
+    }
+
+    pub(crate) fn schema() -> Schema {
+        serde_json::from_value(serde_json::json!({
+            "commands": [
+                command("say-kinds", vec![member("flag", "bool", false), member("opt", "str", true),
+                    member("type", "str", false), member("size", "size", true), member("style", "Style", true),
+                    member("count", "int32", false), member("ratio", "number", false),
+                    member("_ignored", "str", true)], None),
+                command("query-things", vec![], Some(("ThingList", Some("Thing")))),
+                command("query-one", vec![member("name", "str", false)], Some(("Thing", None))),
+                command("query-bad", vec![], Some(("Style", None))),
+                command("query-text", vec![], Some(("str", None))),
+            ],
+            "events": [],
+            "structs": [{ "name": "Thing", "c_name": "Thing", "file": "qapi/x.json",
+                          "members": [member("style", "Style", false)], "base": null, "branches": null,
+                          "if": null, "features": [] }],
+            "alternates": [],
+            "enums": [{ "name": "Style", "c_name": "Style", "file": "qapi/x.json", "max": "STYLE__MAX",
+                        "values": [{ "name": "plain", "c_const": "STYLE_PLAIN", "if": null, "features": [] }],
+                        "if": null, "features": [] }],
+        }))
+        .expect("a schema")
+    }
+}

@@ -357,48 +357,7 @@ fn hmp_twin(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn member(name: &str, ty: &str, optional: bool) -> serde_json::Value {
-        let element = ty.strip_suffix("List").filter(|_| ty != "strList").map(String::from);
-        let element = if ty == "strList" { Some("str".to_string()) } else { element };
-        serde_json::json!({ "name": name, "c_name": name.replace('-', "_"), "type": ty, "optional": optional,
-                            "has": false, "element": element, "if": null, "features": [] })
-    }
-
-    fn command(
-        name: &str,
-        args: Vec<serde_json::Value>,
-        ret: Option<(&str, Option<&str>)>,
-    ) -> serde_json::Value {
-        serde_json::json!({ "name": name, "c_name": name.replace('-', "_"), "file": "qapi/x.json", "args": args,
-                            "ret": ret.map(|r| r.0), "ret_element": ret.and_then(|r| r.1), "gen": true,
-                            "success_response": true, "boxed": false, "allow_oob": false, "coroutine": false,
-                            "if": null, "features": [] })
-    }
-
-    fn schema() -> Schema {
-        serde_json::from_value(serde_json::json!({
-            "commands": [
-                command("say-kinds", vec![member("flag", "bool", false), member("opt", "str", true),
-                    member("type", "str", false), member("size", "size", true), member("style", "Style", true),
-                    member("count", "int32", false), member("ratio", "number", false),
-                    member("_ignored", "str", true)], None),
-                command("query-things", vec![], Some(("ThingList", Some("Thing")))),
-                command("query-one", vec![member("name", "str", false)], Some(("Thing", None))),
-                command("query-bad", vec![], Some(("Style", None))),
-                command("query-text", vec![], Some(("str", None))),
-            ],
-            "events": [],
-            "structs": [{ "name": "Thing", "c_name": "Thing", "file": "qapi/x.json",
-                          "members": [member("style", "Style", false)], "base": null, "branches": null,
-                          "if": null, "features": [] }],
-            "alternates": [],
-            "enums": [{ "name": "Style", "c_name": "Style", "file": "qapi/x.json", "max": "STYLE__MAX",
-                        "values": [{ "name": "plain", "c_const": "STYLE_PLAIN", "if": null, "features": [] }],
-                        "if": null, "features": [] }],
-        }))
-        .expect("a schema")
-    }
+    use crate::model::fixtures::*;
 
     /// The signature `cargo xtask new-command` writes: exactly the types the generated
     /// handler passes, parameters named after members, raw identifiers for keywords.

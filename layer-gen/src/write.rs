@@ -1480,3 +1480,239 @@ pub(crate) fn member_fault(
         quote!(#cfg { let v = &#this; #test })
     }
 }
+
+/// Each writer alone, on the lowering of a small schema: what it writes parses, every
+/// `unsafe` block and impl in it has its `SAFETY:` comment, and the lines a command
+/// author or QEMU relies on are there.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixtures::*;
+
+    /// The writer's items rendered as the glue is, each `unsafe` checked for its comment.
+    fn rendered(tokens: TokenStream) -> String {
+        let text = render("a writer's test", tokens).unwrap_or_else(|e| panic!("{e}"));
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            if !(code.contains("unsafe {") || code.trim_start().starts_with("unsafe impl")) {
+                continue;
+            }
+            // The comment block right above, or one ending the line itself.
+            let above = lines[..i].iter().rev().take_while(|l| l.trim_start().starts_with("//"));
+            let commented = line.contains("// SAFETY:")
+                || above.clone().any(|l| l.trim_start().starts_with("// SAFETY:"))
+                // A statement printed over several lines: its first line's comment.
+                || lines[..i]
+                    .iter()
+                    .rev()
+                    .take_while(|l| !l.trim_end().ends_with(';') && !l.trim_end().ends_with('{'))
+                    .any(|l| l.contains("// SAFETY:"));
+            assert!(commented, "line {}: unsafe without a SAFETY comment:\n{text}", i + 1);
+        }
+        text
+    }
+
+    fn flat(text: &str) -> String {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    fn has_all(text: &str, needles: &[&str]) {
+        let flat = flat(text);
+        for n in needles {
+            assert!(flat.contains(n), "no {n} in:\n{text}");
+        }
+    }
+
+    /// The fixture with an alternate, a received list of structs and of strings, and an
+    /// event.
+    fn wide() -> Schema {
+        let mut s = schema();
+        s.commands.retain(|c| c.name != "query-bad");
+        let set = vec![member("things", "ThingList", false), member("names", "strList", true)];
+        s.commands.push(serde_json::from_value(command("set-things", set, None)).unwrap());
+        s.commands.push(
+            serde_json::from_value(command("set-value", vec![member("v", "Value", false)], None)).unwrap(),
+        );
+        s.commands
+            .push(serde_json::from_value(command("query-value", vec![], Some(("Value", None)))).unwrap());
+        s.alternates.push(
+            serde_json::from_value(serde_json::json!({ "name": "Value", "c_name": "Value", "file": "qapi/x.json",
+                "if": null, "alternatives": [
+                    { "name": "n", "c_name": "n", "type": "int", "element": null, "qtype": "QTYPE_QNUM", "if": null },
+                    { "name": "s", "c_name": "s", "type": "str", "element": null, "qtype": "QTYPE_QSTRING", "if": null }
+                ] }))
+            .unwrap(),
+        );
+        s.events.push(
+            serde_json::from_value(serde_json::json!({ "name": "THING_SEEN", "c_name": "thing_seen",
+                "file": "qapi/x.json", "args": [member("thing", "Thing", false), member("note", "str", true)],
+                "boxed": false, "if": null, "features": [] }))
+            .unwrap(),
+        );
+        s
+    }
+
+    fn command_of<'s>(s: &'s Schema, name: &str) -> &'s Command {
+        s.commands.iter().find(|c| c.name == name).unwrap()
+    }
+
+    #[test]
+    fn enumeration_counts_its_values_against_qemus_max() {
+        let s = wide();
+        let e = &s.enums[0];
+        let text = rendered(enumeration(e, &["Plain".to_string()], &[None]));
+        has_all(
+            &text,
+            &[
+                "pub enum Style { /// `plain` Plain, }",
+                "pub const ALL: [Style; 1] = [Self::Plain];",
+                "Self::Plain => \"plain\",",
+                "Self::Plain => bindings::Style::STYLE_PLAIN,",
+                "const _: () = assert!(bindings::Style::STYLE__MAX.0 as usize == 1);",
+                "impl<'a> Arg<'a, Required<bindings::Style>> for Style {",
+                "impl<'a> Arg<'a, OptionalEnum<*const c_char>> for Option<Style> {",
+            ],
+        );
+    }
+
+    #[test]
+    fn list_builds_in_glib_memory_and_list_read_walks_qemus() {
+        let s = wide();
+        let lists = lists(&s).unwrap();
+        let things = lists.iter().find(|l| l.c_name == "ThingList").unwrap();
+        assert!(things.built && things.received, "{things:?}");
+        has_all(
+            &rendered(list(things)),
+            &[
+                "pub type ThingList = List<bindings::ThingList>;",
+                "unsafe impl ListNode for bindings::ThingList { type Value = qapi::Thing;",
+                "unsafe { (*node).value = Ret::into_c(v) };",
+                "unsafe { bindings::qapi_free_ThingList(list) }",
+                "fn fault(v: &qapi::Thing) -> Option<Fault> {",
+            ],
+        );
+        has_all(
+            &rendered(list_read(things)),
+            &["unsafe impl ListRead for bindings::ThingList { type C = *mut bindings::Thing;"],
+        );
+        let names = lists.iter().find(|l| l.c_name == "strList").unwrap();
+        assert!(names.received && !names.built, "{names:?}");
+        has_all(
+            &rendered(list_read(names)),
+            &["unsafe impl ListRead for bindings::strList { type C = *const c_char;"],
+        );
+    }
+
+    #[test]
+    fn structure_and_borrowed_are_the_two_directions_of_a_struct() {
+        let s = wide();
+        let thing = &s.structs[0];
+        let fields = fields(thing, &s, &lists(&s).unwrap()).unwrap();
+        has_all(
+            &rendered(structure(thing, &fields, None)),
+            &[
+                "/// QAPI struct `Thing` (qapi/x.json), returned to QEMU in glib memory.",
+                "pub struct Thing { /// `style` pub style: qapi::Style, }",
+                "(*c).style = self.style.to_c();",
+            ],
+        );
+        let members = params("struct 'Thing'", &thing.file, &thing.members, &s).unwrap();
+        let members: Vec<(Param, bool)> = members.into_iter().map(|p| (p, false)).collect();
+        has_all(
+            &rendered(borrowed(thing, &members, None)),
+            &["pub struct Thing<'a> { /// `style` pub style: qapi::Style,"],
+        );
+    }
+
+    #[test]
+    fn alternate_and_alternate_received_branch_on_the_qtype() {
+        let s = wide();
+        let shape = alternate_shape(&s.alternates[0], &s).unwrap();
+        let built = rendered(alternate(&shape));
+        has_all(&built, &["pub enum Value {", "N(i64),", "S(GString),", "bindings::QType::QTYPE_QNUM"]);
+        let received = rendered(alternate_received(&shape));
+        has_all(&received, &["pub enum Value<'a> {", "S(&'a str),", "bindings::QType::QTYPE_QSTRING"]);
+    }
+
+    #[test]
+    fn event_sends_through_qemus_sender_and_frees_what_it_built() {
+        let s = wide();
+        let e = &s.events[0];
+        let params = params("event 'THING_SEEN'", &e.file, &e.args, &s).unwrap();
+        has_all(
+            &rendered(event(e, &params)),
+            &[
+                "pub fn send_thing_seen( thing: qapi::Thing, note: Option<&str>, ) -> Result<(), CommandError> {",
+                "bindings::qapi_event_send_thing_seen(",
+                "unsafe { bindings::qapi_free_Thing(thing) };",
+            ],
+        );
+    }
+
+    #[test]
+    fn qmp_handler_has_qemus_prototype_and_its_proof() {
+        let s = wide();
+        let c = command_of(&s, "query-one");
+        let members = command_members(c);
+        let params = params("command 'query-one'", &c.file, &members, &s).unwrap();
+        let (ret, c_ret) = return_type(c, &s, &lists(&s).unwrap()).unwrap();
+        let text = rendered(qmp(c, &params, ret, c_ret, false));
+        has_all(
+            &text,
+            &[
+                "#[unsafe(no_mangle)] pub unsafe extern \"C\" fn qmp_query_one(",
+                "-> *mut bindings::Thing {",
+                "crate::commands::query_one::query_one(",
+            ],
+        );
+        // The proof: the handler coerces to bindgen's type for QEMU's prototype.
+        assert!(text.contains("bindings::qmp_query_one"), "{text}");
+        // With the lock: the token is made once and passed first.
+        let c = command_of(&s, "query-text");
+        let (ret, c_ret) = return_type(c, &s, &lists(&s).unwrap()).unwrap();
+        has_all(
+            &rendered(qmp(c, &[], ret, c_ret, true)),
+            &[
+                "let bql = unsafe { Bql::assume_held(&scope) };",
+                "crate::commands::query_text::query_text(bql",
+            ],
+        );
+    }
+
+    #[test]
+    fn qmp_raw_passes_the_arguments_dict() {
+        let mut s = wide();
+        let c = s.commands.iter_mut().find(|c| c.name == "set-value").unwrap();
+        c.r#gen = false;
+        let text = rendered(qmp_raw(c));
+        has_all(
+            &text,
+            &["pub unsafe extern \"C\" fn qmp_set_value(", "crate::commands::set_value::set_value("],
+        );
+    }
+
+    #[test]
+    fn hmp_reads_its_arguments_from_the_qdict() {
+        let h = crate::hx::read(
+            "qapi/k.hx",
+            "    {\n        .name       = \"k\",\n        .args_type  = \"a:s,n:i?\",\n        \
+             .params     = \"\",\n        .help       = \"k\",\n        .cmd        = hmp_k,\n    }},\n\n\
+             SRST\n``k``\n  K.\nERST\n",
+        )
+        .unwrap();
+        let names = vec![local("a"), local("n")];
+        let converts = h
+            .args
+            .iter()
+            .zip(&names)
+            .map(|(a, n)| hmp_convert(&h, &a.name, a.optional, &crate::lower::hmp_kind(a.value), n))
+            .collect();
+        let text = rendered(hmp(
+            &h,
+            "implemented by `crate::commands::k::hmp_k`",
+            hmp_body(&h, converts, names, false),
+        ));
+        has_all(&text, &["pub unsafe extern \"C\" fn hmp_k(", "crate::commands::k::hmp_k("]);
+    }
+}
