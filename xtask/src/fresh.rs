@@ -146,7 +146,11 @@ fn remove(root: &Path) -> Result<()> {
 /// Runs `command` in the clone inside `root`: a private mount and PID namespace whose
 /// mounts (the kernel's file systems, the toolchain read-only) vanish with it. The root is
 /// bound onto itself first, so that its `/` is a mount point as a machine's is (the two
-/// libvirt hosts of tests/migration.rs make `/` a slave mount).
+/// libvirt hosts of tests/migration.rs make `/` a slave mount). The system gets pseudo
+/// terminals of its own (a new devpts instance, its `ptmx` on `/dev/ptmx`), as a machine
+/// or container has: through the host's /dev alone, QEMU under the system libvirt (which
+/// builds each domain a /dev of its own from the mounts it sees) failed `-chardev pty`
+/// with "Failed to create PTY: No such file or directory".
 fn enter(root: &Path, rustup: &Path, cargo_bin: &Path, command: &str) -> Result<()> {
     let r = root.display();
     let setup = format!(
@@ -155,6 +159,8 @@ mount --bind {r} {r}
 mount -t proc proc {r}/proc
 mount --rbind /sys {r}/sys
 mount --rbind /dev {r}/dev
+mount -t devpts -o newinstance,gid=5,mode=620,ptmxmode=0666 devpts {r}/dev/pts
+mount --bind {r}/dev/pts/ptmx {r}/dev/ptmx
 mount -t tmpfs tmpfs {r}/run
 mkdir -p {r}/run/lock
 mount --bind {rustup} {r}/root/.rustup
