@@ -12,7 +12,7 @@ use crate::prelude::*;
 pub fn query_hello_vm(bql: Bql<'_>) -> Result<qapi::HelloVmInfo, CommandError> {
     let memory = vm::memory(bql)?;
     Ok(qapi::HelloVmInfo {
-        name: vm::name(bql)?.map(GString::from),
+        name: vm::name(bql)?,
         uuid: vm::uuid(bql)?,
         status: vm::run_state(bql)?,
         running: vm::is_running(bql)?,
@@ -27,7 +27,7 @@ pub fn query_hello_vm(bql: Bql<'_>) -> Result<qapi::HelloVmInfo, CommandError> {
 /// `info hello-vm`: the same, one figure per line.
 pub fn hmp_info_hello_vm(mon: &mut Monitor, bql: Bql<'_>) -> Result<(), CommandError> {
     if let Some(name) = vm::name(bql)? {
-        let _ = writeln!(mon, "name: {name}");
+        let _ = writeln!(mon, "name: {}", name.as_str());
     }
     let status: qapi::RunState = vm::run_state(bql)?;
     let memory = vm::memory(bql)?;

@@ -73,15 +73,21 @@ unsafe fn take_string(p: *mut c_char) -> GString {
     copy
 }
 
-/// The guest name given with `-name` (`query-name`'s `name`), if any.
-pub fn name(_bql: Bql<'_>) -> Result<Option<String>, VmError> {
-    // SAFETY: the BQL is held (checked above); the function reads a global.
+/// The guest name given with `-name` (`query-name`'s `name`), if any: one copy in glib
+/// memory, as QEMU's own `g_strdup(qemu_name)` makes (bytes that are not UTF-8 become
+/// U+FFFD).
+pub fn name(_bql: Bql<'_>) -> Result<Option<GString>, VmError> {
+    // SAFETY: the token proves the BQL is held; the function reads a global.
     let p = unsafe { bindings::qemu_monitor_layer_vm_name() };
     if p.is_null() {
         return Ok(None);
     }
     // SAFETY: qemu_name is NUL-terminated, QEMU's, alive until exit; copied here.
-    Ok(Some(String::from_utf8_lossy(unsafe { CStr::from_ptr(p) }.to_bytes()).into_owned()))
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    Ok(Some(match core::str::from_utf8(bytes) {
+        Ok(s) => GString::new(s),
+        Err(_) => GString::new(&String::from_utf8_lossy(bytes)),
+    }))
 }
 
 /// The VM's UUID as `query-uuid` prints it (all zeros when `-uuid` was not given).
@@ -145,7 +151,8 @@ pub struct Cpu {
 /// The vCPUs, in QEMU's order (`query-cpus-fast`'s).
 pub fn cpus(_bql: Bql<'_>) -> Result<Vec<Cpu>, VmError> {
     let empty = bindings::QemuMonitorLayerCpu { cpu_index: 0, thread_id: 0, qom_path: ptr::null_mut() };
-    let mut raw = Vec::new();
+    // Room for a small VM's vCPUs at once, so that one walk of QEMU's list usually does.
+    let mut raw = vec![empty; 8];
     loop {
         // SAFETY: the BQL is held (no vCPU is plugged or unplugged meanwhile); `raw`
         // has room for `raw.len()` entries, which the function fills (at most).
