@@ -127,75 +127,17 @@ pub fn say_kinds(
 
 /// `count-words`: real Rust in a command (`String`, `Vec`, `format!`, `to_uppercase`),
 /// returning a struct with a list and structs inside it (one optional).
-const WORDS_JSON: &str = "##
-# @WordStats:
-#
-# Figures about one word.
-#
-# @word: the word
-#
-# @letters: how many letters it has
-#
-# Since: 10.2
-##
-{ 'struct': 'WordStats', 'data': { 'word': 'str', 'letters': 'int' } }
-
-##
-# @WordCount:
-#
-# What @count-words found.
-#
-# @count: how many words
-#
-# @longest: the longest word, in capitals
-#
-# @words: the words, in order
-#
-# @summary: one line about them
-#
-# @last: the last word
-#
-# @first: the first word, if there is one
-#
-# Since: 10.2
-##
-{ 'struct': 'WordCount',
-  'data': { 'count': 'int', 'longest': 'str', 'words': ['str'], 'summary': 'str',
-            'last': 'WordStats', '*first': 'WordStats' } }
-
-##
-# @count-words:
-#
-# Count the words of @text.
-#
-# @text: the text
-#
-# Since: 10.2
-##
-{ 'command': 'count-words', 'data': { 'text': 'str' }, 'returns': 'WordCount' }
-";
+const WORDS_JSON: &str = include_str!("../docs/samples/count-words.json");
 
 /// Its function: every value is built with `String`/`Vec` and handed to QEMU.
-const WORDS_RS: &str = "use crate::prelude::*;
+const WORDS_RS: &str = include_str!("../docs/samples/count_words.rs");
 
-/// Counts the words of `text`; the longest in capitals, and a summary line.
-pub fn count_words(text: &str) -> Result<qapi::WordCount, CommandError> {
-    let words: Vec<String> = text.split_whitespace().map(String::from).collect();
-    let longest = words.iter().max_by_key(|w| w.chars().count()).map(|w| w.to_uppercase()).unwrap_or_default();
-    let summary = format!(\"{} words, the longest has {} letters\", words.len(), longest.chars().count());
-    let stats = |w: &String| qapi::WordStats { word: GString::new(w), letters: w.chars().count() as i64 };
-    let last = words.last().map(stats).unwrap_or(qapi::WordStats { word: GString::new(\"\"), letters: 0 });
-    let first = words.first().map(stats);
-    Ok(qapi::WordCount {
-        count: words.len() as i64,
-        longest: longest.into(),
-        words: words.into_iter().map(GString::from).collect(),
-        summary: summary.into(),
-        last,
-        first,
-    })
-}
-";
+/// `query-vm-state`: the VM's run state (QEMU's own `RunState`, from its `run-state.json`)
+/// and its vCPUs, the book's sample of reading the VM (docs/vm-state.md).
+const VM_STATE_JSON: &str = include_str!("../docs/samples/query-vm-state.json");
+
+/// Its function: two `vm::` accessors under the call's BQL token.
+const VM_STATE_RS: &str = include_str!("../docs/samples/query_vm_state.rs");
 
 /// `panic-on`: a command that panics in each of the four ways a command can by mistake,
 /// with a long message, and in the two ways that end the process.
@@ -358,6 +300,7 @@ const KEYWORD_COMMANDS: [&str; 3] = ["type", "match", "loop"];
 schema_kinds::json_command!(TypeCommand, "type");
 schema_kinds::json_command!(MatchCommand, "match");
 schema_kinds::json_command!(LoopCommand, "loop");
+schema_kinds::json_command!(QueryVmState, "query-vm-state");
 
 /// The error each scaffolded keyword command answers with (its stub's).
 fn stub_error<C: harness::qapi::Command<Ok = Value> + std::fmt::Debug>(
@@ -487,6 +430,8 @@ fn a_scaffolded_command_builds_and_answers() {
     // Steps 1 and 2 for real Rust in a command, and for its four kinds of panic.
     std::fs::write(copy.path().join("qapi/count-words.json"), WORDS_JSON).unwrap();
     function_from_declaration(&copy, "count-words", WORDS_RS);
+    std::fs::write(copy.path().join("qapi/query-vm-state.json"), VM_STATE_JSON).unwrap();
+    function_from_declaration(&copy, "query-vm-state", VM_STATE_RS);
     std::fs::write(copy.path().join("qapi/panic-on.json"), PANIC_JSON).unwrap();
     std::fs::write(copy.path().join("qapi/panic-on.hx"), PANIC_HX).unwrap();
     function_from_declaration(&copy, "panic-on", PANIC_RS);
@@ -597,6 +542,13 @@ fn a_scaffolded_command_builds_and_answers() {
         json!({ "count": 0, "longest": "", "words": [], "summary": "0 words, the longest has 0 letters",
                 "last": { "word": "", "letters": 0 } })
     );
+    // The book's sample of reading the VM answers what QEMU's own queries say.
+    let state = qmp.execute(&QueryVmState(json!({}))).expect("query-vm-state succeeds");
+    let status = qmp.execute(&harness::commands::QueryStatus::default()).expect("query-status");
+    let cpus = qmp.execute(&harness::commands::QueryCpusFast::default()).expect("query-cpus-fast");
+    let vcpus = cpus.as_array().expect("a list of vCPUs").len();
+    assert!(vcpus >= 1, "{cpus}");
+    assert_eq!(state, json!({ "status": status["status"], "vcpus": vcpus }), "query-vm-state");
     // Each kind of panic ends that call only, with the error; QEMU stays up and the next
     // call works.
     let long = "long ".repeat(400);
@@ -703,12 +655,14 @@ fn a_scaffolded_command_builds_and_answers() {
         "qapi/count-words.json",
         "qapi/panic-on.hx",
         "qapi/panic-on.json",
+        "qapi/query-vm-state.json",
         "qapi/query-say-hello.json",
         "qapi/say-hello.hx",
         "qapi/say-hello.json",
         "qapi/say-kinds.hx",
         "qapi/say-kinds.json",
         "src/commands/count_words.rs",
+        "src/commands/query_vm_state.rs",
         "src/commands/panic_on.rs",
         "src/commands/query_say_hello.rs",
         "src/commands/say_hello.rs",

@@ -80,17 +80,22 @@ pub fn quick(built: &Built, crates: Crates) -> Result<std::time::Duration> {
     Ok(took)
 }
 
-/// `cargo fmt --check`, and rustfmt on the command files, which are only `include!`d.
+/// `cargo fmt --check`, and rustfmt on the command files, which are only `include!`d
+/// (and, in this repository, on the book's command samples, `docs/samples/`, which
+/// tests/new_command.rs builds into QEMU).
 pub fn fmt_check() -> Result<()> {
     let dir = sh::crate_dir();
-    sh::step("cargo fmt --check, and rustfmt --check on src/commands/");
+    sh::step("cargo fmt --check, and rustfmt --check on src/commands/ (and docs/samples/)");
     let mut fmt = qemu::cargo();
     fmt.current_dir(dir).args(["fmt", "--check"]);
     if dir == sh::root() {
         fmt.arg("--all");
     }
     sh::run(&mut fmt)?;
-    let files = command_files(&dir.join("src/commands"))?;
+    let mut files = command_files(&dir.join("src/commands"))?;
+    if dir == sh::root() {
+        files.extend(command_files(&dir.join("docs/samples"))?);
+    }
     if !files.is_empty() {
         // rustfmt finds the crate's rustfmt.toml from each file's directory.
         sh::run(
