@@ -7,6 +7,7 @@
 //! args_type letters are read as `monitor/hmp.c` stores them; member names that are Rust
 //! keywords or the handler's own locals are escaped.
 
+use qemu_monitor_layer_gen::diagnostic::Part;
 use qemu_monitor_layer_gen::hx::{self, HmpEntry};
 use qemu_monitor_layer_gen::{model, pipeline};
 
@@ -26,7 +27,7 @@ fn generate(schema: &str) -> Result<pipeline::Generated, String> {
     std::fs::write(&file, schema).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let schema = model::describe(root, &src_dir(), &[file.display().to_string()])?;
-    pipeline::generate(&schema, &[], dir.path())
+    pipeline::generate(&schema, &[], dir.path()).map_err(|d| d.to_string())
 }
 
 const REFUSED: &str = "
@@ -408,8 +409,20 @@ fn every_refusal_is_reported_together() {
         Ok(_) => panic!("both commands were accepted"),
         Err(e) => e,
     };
-    let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 2, "{err}");
-    assert!(lines[0].starts_with("src/commands/c_one.rs: fn c_one, parameter 1: named `x`"), "{err}");
-    assert!(lines[1].starts_with("src/commands/c_two.rs: fn c_two takes 0 parameter(s)"), "{err}");
+    // Each names its file, entity and part as data, and prints one line.
+    let found: Vec<(&str, &str, Option<&Part>)> =
+        err.iter().map(|d| (d.file.as_str(), d.entity.as_str(), d.part.as_ref())).collect();
+    assert_eq!(
+        found,
+        [
+            ("src/commands/c_one.rs", "fn c_one", Some(&Part::Parameter(1))),
+            ("src/commands/c_two.rs", "fn c_two", None),
+        ],
+        "{err}"
+    );
+    let text = err.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("src/commands/c_one.rs: fn c_one, parameter 1: named `x`"), "{text}");
+    assert!(lines[1].starts_with("src/commands/c_two.rs: fn c_two: takes 0 parameter(s)"), "{text}");
 }

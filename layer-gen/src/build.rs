@@ -38,8 +38,8 @@ pub fn generate() {
     let schema_files = declarations(&root);
     let schema = model::describe(&root, &tree.src, &schema_files).unwrap_or_else(|e| fail(&e));
     let hmp = hx::read_dir(&root).unwrap_or_else(|e| fail(&e));
-    let generated =
-        pipeline::generate(&schema, &hmp, &root.join("src/commands")).unwrap_or_else(|e| fail(&e));
+    let generated = pipeline::generate(&schema, &hmp, &root.join("src/commands"))
+        .unwrap_or_else(|e| fail(&e.to_string()));
     let out = out_dir();
     write(&out.join("glue.rs"), &generated.glue);
     write(&out.join("commands.rs"), &generated.modules);

@@ -3,6 +3,7 @@
 //! names Rust cannot spell or the generated code already uses, and command functions
 //! whose parameters do not bind to the schema's members.
 
+use crate::diagnostic::{Diagnostic, Diagnostics, Part};
 use crate::model::*;
 use crate::names;
 
@@ -10,40 +11,39 @@ use crate::names;
 /// (file, entity, member) rather than dropped: one line per finding. An `'if'` on a
 /// command, event, struct, struct member, enum or enum value is carried (as `#[cfg]`,
 /// see [`cfg`]).
-pub fn check_supported(schema: &Schema) -> Result<(), String> {
-    let mut found = Vec::new();
-    let mut refuse = |file: &str, what: &str, why: String| {
-        found.push(format!("{file}: {what}: {why} is not supported by the command layer yet"));
-    };
-    let ifc = |i: &IfCond| i.as_ref().map(|c| format!("'if': {c}"));
-    let members = |file: &str, owner: &str, ms: &[Member], refuse: &mut dyn FnMut(&str, &str, String)| {
-        for m in ms {
-            let what = format!("{owner}, member '{}'", m.name);
-            if let Some(why) = ifc(&m.ifcond) {
-                refuse(file, &what, why);
-            }
-        }
+pub fn check_supported(schema: &Schema) -> Result<(), Diagnostics> {
+    let mut found = Diagnostics::default();
+    let unsupported = |why: String| format!("{why} is not supported by the command layer yet");
+    let members = |file: &str, owner: &str, ms: &[Member]| -> Vec<Diagnostic> {
+        ms.iter()
+            .filter_map(|m| {
+                let c = m.ifcond.as_ref()?;
+                Some(
+                    Diagnostic::new(file, owner, unsupported(format!("'if': {c}")))
+                        .at(Part::Member(m.name.clone())),
+                )
+            })
+            .collect()
     };
     for c in &schema.commands {
         let what = format!("command '{}'", c.name);
         if names::NEVER_RAW.contains(&c.c_name.as_str()) {
-            refuse(
+            found.push(Diagnostic::new(
                 &c.file,
                 &what,
-                format!("a command named {:?}, which Rust cannot spell even raw,", c.name),
-            );
+                unsupported(format!("a command named {:?}, which Rust cannot spell even raw,", c.name)),
+            ));
         }
-        let flags = [(!c.success_response, "'success-response': false")];
-        for (_, why) in flags.iter().filter(|(on, _)| *on) {
-            refuse(&c.file, &what, why.to_string());
+        if !c.success_response {
+            found.push(Diagnostic::new(&c.file, &what, unsupported("'success-response': false".into())));
         }
         if !c.boxed {
-            members(&c.file, &what, &c.args, &mut refuse);
+            found.keep::<()>(Err(members(&c.file, &what, &c.args)));
         }
     }
     for e in schema.events.iter().filter(|e| !e.boxed) {
         let what = format!("event '{}'", e.name);
-        members(&e.file, &what, &e.args, &mut refuse);
+        found.keep::<()>(Err(members(&e.file, &what, &e.args)));
     }
     // An 'if' on a struct's member is carried (`#[cfg]` on its field); QAPI allows none
     // on a command's or an event's own members.
@@ -55,14 +55,18 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     // struct, and an event's sender has no `errp`.)
     for c in schema.commands.iter().filter(|c| !c.boxed) {
         for m in c.args.iter().filter(|m| m.c_name == "errp") {
-            found.push(format!(
-                "{}: command '{}', member '{}': QEMU's generated prototype qmp_{}(…, Error **errp) \
-                 already has a parameter errp; rename the member, or make the command 'boxed': true",
-                c.file,
-                c.name,
-                m.name,
-                c.name.replace(['-', '.'], "_")
-            ));
+            found.push(
+                Diagnostic::new(
+                    &c.file,
+                    format!("command '{}'", c.name),
+                    format!(
+                        "QEMU's generated prototype qmp_{}(…, Error **errp) already has a parameter \
+                         errp; rename the member, or make the command 'boxed': true",
+                        c.name.replace(['-', '.'], "_")
+                    ),
+                )
+                .at(Part::Member(m.name.clone())),
+            );
         }
     }
 
@@ -72,13 +76,17 @@ pub fn check_supported(schema: &Schema) -> Result<(), String> {
     let types = types.chain(schema.enums.iter().map(|e| ("enum", &e.name, &e.c_name, &e.file)));
     for (kind, name, c_name, file) in types {
         if let Some((_, whose)) = TAKEN_TYPE_NAMES.iter().find(|(n, _)| n == c_name) {
-            found.push(format!(
-                "{file}: {kind} '{name}': its Rust name {c_name} is {whose}, which the generated \
-                 `qapi` module names; rename the type (QAPI's wire format does not carry type names)"
+            found.push(Diagnostic::new(
+                file,
+                format!("{kind} '{name}'"),
+                format!(
+                    "its Rust name {c_name} is {whose}, which the generated `qapi` module names; rename \
+                     the type (QAPI's wire format does not carry type names)"
+                ),
             ));
         }
     }
-    if found.is_empty() { Ok(()) } else { Err(found.join("\n")) }
+    found.into_result()
 }
 
 /// The names the generated `qapi` module uses for Rust's and the layer's own items. A
@@ -125,7 +133,7 @@ pub(crate) fn check_params(
     what: &str,
     expected: &[(String, String)],
     skip: usize,
-) -> Result<bool, String> {
+) -> Result<bool, Diagnostic> {
     use syn::ext::IdentExt;
     let rel = format!("src/commands/{module}.rs");
     // A missing file or a syntax error is the compiler's to report, with its own spans.
@@ -136,20 +144,28 @@ pub(crate) fn check_params(
         syn::Item::Fn(f) if f.sig.ident.unraw() == func => Some(f),
         _ => None,
     }) else {
-        return Err(format!(
-            "{rel}: no `fn {func}` in this file: the command layer calls `crate::commands::{module}::{func}` \
-             for {what}, and checks its parameters' names against the schema, so it must be defined here"
+        return Err(Diagnostic::new(
+            rel,
+            format!("fn {func}"),
+            format!(
+                "not in this file: the command layer calls `crate::commands::{module}::{func}` for \
+                 {what}, and checks its parameters' names against the schema, so it must be defined here"
+            ),
         ));
     };
     let wanted = || expected.iter().map(|(rust, _)| rust.as_str()).collect::<Vec<_>>().join(", ");
     let takes_bql = f.sig.inputs.iter().nth(skip).is_some_and(is_bql_token);
     let params: Vec<&syn::FnArg> = f.sig.inputs.iter().skip(skip + usize::from(takes_bql)).collect();
     if params.len() != expected.len() {
-        return Err(format!(
-            "{rel}: fn {func} takes {} parameter(s) for the members of {what}, which has {}: ({})",
-            params.len(),
-            expected.len(),
-            wanted()
+        return Err(Diagnostic::new(
+            rel,
+            format!("fn {func}"),
+            format!(
+                "takes {} parameter(s) for the members of {what}, which has {}: ({})",
+                params.len(),
+                expected.len(),
+                wanted()
+            ),
         ));
     }
     for (i, (p, (rust, member))) in params.iter().zip(expected).enumerate() {
@@ -163,13 +179,17 @@ pub(crate) fn check_params(
         let bare = rust.strip_prefix("r#").unwrap_or(rust);
         let ok = name.as_deref().is_some_and(|n| n == bare || n.strip_prefix('_') == Some(bare));
         if !ok {
-            return Err(format!(
-                "{rel}: fn {func}, parameter {}: {}, but {what}, member '{member}' comes there; \
-                 parameters bind to members by name, in the schema's order: ({})",
-                i + 1 + skip + usize::from(takes_bql),
-                name.map_or("not a plain name".to_string(), |n| format!("named `{n}`")),
-                wanted()
-            ));
+            return Err(Diagnostic::new(
+                rel,
+                format!("fn {func}"),
+                format!(
+                    "{}, but {what}, member '{member}' comes there; parameters bind to members by \
+                     name, in the schema's order: ({})",
+                    name.map_or("not a plain name".to_string(), |n| format!("named `{n}`")),
+                    wanted()
+                ),
+            )
+            .at(Part::Parameter(i + 1 + skip + usize::from(takes_bql))));
         }
     }
     Ok(takes_bql)
@@ -185,10 +205,14 @@ pub(crate) fn is_bql_token(p: &syn::FnArg) -> bool {
 /// thread, without the lock, while the main loop runs. Without the token it cannot
 /// reach what only the lock's holder may (`BqlRefCell`, `print_line`, `vm::`): the
 /// compiler says so wherever it tries.
-pub(crate) fn refuse_token_out_of_band(module: &str, command: &str) -> String {
-    format!(
-        "src/commands/{module}.rs: fn {module} takes a `Bql` token, but command '{command}' is \
-         allow-oob: QEMU may run it out of band, in the monitor's I/O thread without the BQL, \
-         so it gets no token; an out-of-band command answers through its return value only"
+pub(crate) fn refuse_token_out_of_band(module: &str, command: &str) -> Diagnostic {
+    Diagnostic::new(
+        format!("src/commands/{module}.rs"),
+        format!("fn {module}"),
+        format!(
+            "takes a `Bql` token, but command '{command}' is allow-oob: QEMU may run it out of \
+             band, in the monitor's I/O thread without the BQL, so it gets no token; an \
+             out-of-band command answers through its return value only"
+        ),
     )
 }

@@ -100,7 +100,9 @@ pub fn build() {
         one.commands.push(c.clone());
         let stub = match per_target(&c.file, &one).filter(|_| target_flags.is_none()) {
             Some(refused) => Err(refused),
-            None => pipeline::generate(&one, &[], none).and_then(|_| pipeline::signature(&one, &c.name)),
+            None => pipeline::generate(&one, &[], none)
+                .and_then(|_| pipeline::signature(&one, &c.name))
+                .map_err(|d| d.to_string()),
         };
         let refused = match stub {
             Ok(stub) => {
@@ -121,15 +123,15 @@ pub fn build() {
         one.events.push(e.clone());
         let refused = per_target(&e.file, &one)
             .filter(|_| target_flags.is_none())
-            .or_else(|| pipeline::generate(&one, &[], none).err());
+            .or_else(|| pipeline::generate(&one, &[], none).err().map(|d| d.to_string()));
         if refused.is_none() {
             merge(&mut carried, one);
             carried.events.push(e.clone());
         }
         report.events.push(Entry { name: e.name.clone(), file: e.file.clone(), refused });
     }
-    let generated =
-        pipeline::generate(&carried, &[], &commands_dir).unwrap_or_else(|e| crate::build::fail(&e));
+    let generated = pipeline::generate(&carried, &[], &commands_dir)
+        .unwrap_or_else(|e| crate::build::fail(&e.to_string()));
     crate::build::write(&out.join("glue.rs"), &generated.glue);
     crate::build::write(&out.join("commands.rs"), &generated.modules);
     crate::build::write(

@@ -9,7 +9,8 @@
 //! 1. [`model`] (and `names`, how its names are spelled in Rust): the schema as QEMU's own QAPI front end reads it, and the HMP entries
 //!    ([`hx`]);
 //! 2. checks (`check`): what the layer carries, and the command functions' signatures,
-//!    every refusal naming the file, the entity and the member;
+//!    every refusal a [`diagnostic::Diagnostic`] naming the file, the entity and the part
+//!    (member, alternative, parameter...), all of a run reported together;
 //! 3. lowering (`lower`): each schema type to the shape the generated Rust has (how a member
 //!    crosses the C boundary, lists, unions, alternates, conditions);
 //! 4. writers (`write`): the syntax trees of the handlers, types and senders, printed.
@@ -24,6 +25,7 @@
 pub mod build;
 mod check;
 pub mod coverage;
+pub mod diagnostic;
 pub mod hx;
 mod lower;
 #[doc(hidden)]

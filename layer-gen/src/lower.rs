@@ -6,6 +6,7 @@
 
 use proc_macro2::TokenStream;
 
+use crate::diagnostic::{Diagnostic, Part};
 use crate::hx::HmpValue;
 use crate::model::*;
 use crate::names::{self, bindgen_field, rust_ident, variant_name};
@@ -170,16 +171,19 @@ impl List {
 
 /// The lists the layer builds or reads: every list-typed struct member, command
 /// argument, command return and event member.
-pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, String> {
+pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, Vec<Diagnostic>> {
     let directions = Directions::of(schema);
     let mut out: Vec<List> = Vec::new();
     let mut refused = Vec::new();
-    let mut add = |ty: &str, element: &str, place: String, built: bool, received: bool| {
+    let mut add = |ty: &str, element: &str, place: Diagnostic, built: bool, received: bool| {
         let Some(list) = List::new(ty, element, schema) else {
-            refused.push(format!(
-                "{place}: a list of {element:?} is not supported by the command layer yet \
-                 (lists of str, bool, int and its sized forms, number, an enum or a struct of qapi/)"
-            ));
+            refused.push(Diagnostic {
+                message: format!(
+                    "a list of {element:?} is not supported by the command layer yet (lists of str, \
+                     bool, int and its sized forms, number, an enum or a struct of qapi/)"
+                ),
+                ..place
+            });
             return;
         };
         match out.iter_mut().find(|l| l.c_name == list.c_name) {
@@ -193,7 +197,8 @@ pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, String> {
     for s in &schema.structs {
         for m in &s.members {
             if let Some(e) = &m.element {
-                let place = format!("{}: struct '{}', member '{}'", s.file, s.name, m.name);
+                let place = Diagnostic::new(&s.file, format!("struct '{}'", s.name), "")
+                    .at(Part::Member(m.name.clone()));
                 add(&m.ty, e, place, directions.built(&s.name), directions.received(&s.name));
             }
         }
@@ -201,18 +206,21 @@ pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, String> {
     for a in &schema.alternates {
         for v in &a.alternatives {
             if let Some(e) = &v.element {
-                let place = format!("{}: alternate '{}', alternative '{}'", a.file, a.name, v.name);
+                let place = Diagnostic::new(&a.file, format!("alternate '{}'", a.name), "")
+                    .at(Part::Alternative(v.name.clone()));
                 add(&v.ty, e, place, directions.built(&a.name), directions.received(&a.name));
             }
         }
     }
     for c in &schema.commands {
         if let (Some(t), Some(e)) = (&c.ret, &c.ret_element) {
-            add(t, e, format!("{}: command '{}', return value", c.file, c.name), true, false);
+            let place = Diagnostic::new(&c.file, format!("command '{}'", c.name), "").at(Part::ReturnValue);
+            add(t, e, place, true, false);
         }
         for m in c.args.iter().filter(|_| !c.boxed) {
             if let Some(e) = &m.element {
-                let place = format!("{}: command '{}', member '{}'", c.file, c.name, m.name);
+                let place = Diagnostic::new(&c.file, format!("command '{}'", c.name), "")
+                    .at(Part::Member(m.name.clone()));
                 add(&m.ty, e, place, false, true);
             }
         }
@@ -220,11 +228,13 @@ pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, String> {
     for ev in schema.events.iter().filter(|e| !e.boxed) {
         for m in &ev.args {
             if let Some(e) = &m.element {
-                add(&m.ty, e, format!("{}: event '{}', member '{}'", ev.file, ev.name, m.name), true, false);
+                let place = Diagnostic::new(&ev.file, format!("event '{}'", ev.name), "")
+                    .at(Part::Member(m.name.clone()));
+                add(&m.ty, e, place, true, false);
             }
         }
     }
-    if refused.is_empty() { Ok(out) } else { Err(refused.join("\n")) }
+    if refused.is_empty() { Ok(out) } else { Err(refused) }
 }
 
 /// The Rust predicate of a QAPI condition (`'if'`): `'CONFIG_X'` is
@@ -257,16 +267,25 @@ pub fn cfg(ifcond: &IfCond) -> Result<Option<proc_macro2::TokenStream>, String> 
     ifcond.as_ref().map(pred).transpose()
 }
 
-pub(crate) fn unsupported(owner: &str, file: &str, m: &Member) -> String {
-    format!(
-        "{file}: {owner}, member '{}': type {:?} is not supported by the command layer yet \
-         (supported: str, bool, int and its sized forms, number, an enum or a struct of qapi/, \
-         and lists of those)",
-        m.name, m.ty
+/// A refusal of `owner`'s member `m` (in `file`) saying `why`.
+pub(crate) fn refuse_member(owner: &str, file: &str, m: &Member, why: impl Into<String>) -> Diagnostic {
+    Diagnostic::new(file, owner, why).at(Part::Member(m.name.clone()))
+}
+
+pub(crate) fn unsupported(owner: &str, file: &str, m: &Member) -> Diagnostic {
+    refuse_member(
+        owner,
+        file,
+        m,
+        format!(
+            "type {:?} is not supported by the command layer yet (supported: str, bool, int and its \
+             sized forms, number, an enum or a struct of qapi/, and lists of those)",
+            m.ty
+        ),
     )
 }
 
-pub(crate) fn member_kind(owner: &str, file: &str, m: &Member, enums: &[Enum]) -> Result<Kind, String> {
+pub(crate) fn member_kind(owner: &str, file: &str, m: &Member, enums: &[Enum]) -> Result<Kind, Diagnostic> {
     kind(&m.ty, enums).ok_or_else(|| unsupported(owner, file, m))
 }
 
@@ -277,14 +296,13 @@ pub(crate) fn params<'a>(
     file: &str,
     members: &'a [Member],
     schema: &Schema,
-) -> Result<Vec<Param<'a>>, String> {
+) -> Result<Vec<Param<'a>>, Diagnostic> {
     members
         .iter()
         .map(|m| {
             let kind = param_kind(m, schema).ok_or_else(|| unsupported(owner, file, m))?;
-            let rust =
-                rust_ident(&m.c_name).map_err(|e| format!("{file}: {owner}, member '{}': {e}", m.name))?;
-            let cfg = cfg(&m.ifcond).map_err(|e| format!("{file}: {owner}, member '{}': {e}", m.name))?;
+            let rust = rust_ident(&m.c_name).map_err(|e| refuse_member(owner, file, m, e))?;
+            let cfg = cfg(&m.ifcond).map_err(|e| refuse_member(owner, file, m, e))?;
             Ok(Param { member: m, kind, rust, cfg })
         })
         .collect()
@@ -295,7 +313,7 @@ pub(crate) fn return_type(
     c: &Command,
     schema: &Schema,
     lists: &[List],
-) -> Result<(proc_macro2::TokenStream, Option<proc_macro2::TokenStream>), String> {
+) -> Result<(proc_macro2::TokenStream, Option<proc_macro2::TokenStream>), Diagnostic> {
     let list = lists.iter().find(|l| c.ret_element.is_some() && c.ret.as_ref() == Some(&l.c_name));
     let c_name = match (&c.ret, list) {
         (None, _) => return Ok((quote::quote!(()), None)),
@@ -309,10 +327,13 @@ pub(crate) fn return_type(
         (Some(t), None) => match schema.structs.iter().find(|s| &s.name == t) {
             Some(s) => s.c_name.clone(),
             None => {
-                return Err(format!(
-                    "{}: command '{}': returning {t:?} is not supported by the command layer yet \
-                     (return a struct, a list, or a string where the schema allows it)",
-                    c.file, c.name
+                return Err(Diagnostic::new(
+                    &c.file,
+                    format!("command '{}'", c.name),
+                    format!(
+                        "returning {t:?} is not supported by the command layer yet (return a struct, \
+                         a list, or a string where the schema allows it)"
+                    ),
                 ));
             }
         },
@@ -420,14 +441,13 @@ pub fn borrows(k: &Kind) -> bool {
 }
 
 /// A returned struct's members as the generator writes them.
-pub(crate) fn fields(s: &Struct, schema: &Schema, lists: &[List]) -> Result<Vec<Field>, String> {
+pub(crate) fn fields(s: &Struct, schema: &Schema, lists: &[List]) -> Result<Vec<Field>, Diagnostic> {
     let owner = format!("struct '{}'", s.name);
     s.members
         .iter()
         .filter(|m| s.tag.as_ref() != Some(&m.c_name))
         .map(|m| {
-            let rust = rust_ident(&m.c_name)
-                .map_err(|e| format!("{}: {owner}, member '{}': {e}", s.file, m.name))?;
+            let rust = rust_ident(&m.c_name).map_err(|e| refuse_member(&owner, &s.file, m, e))?;
             let list = lists.iter().find(|l| m.element.is_some() && l.c_name == m.ty);
             let nested = schema.structs.iter().map(|t| (&t.name, &t.c_name));
             let nested =
@@ -449,7 +469,7 @@ pub(crate) fn fields(s: &Struct, schema: &Schema, lists: &[List]) -> Result<Vec<
                 c: bindgen_field(&m.c_name),
                 has: m.has.then(|| m.c_name.clone()),
                 ty,
-                cfg: cfg(&m.ifcond).map_err(|e| format!("{}: {owner}, member '{}': {e}", s.file, m.name))?,
+                cfg: cfg(&m.ifcond).map_err(|e| refuse_member(&owner, &s.file, m, e))?,
             })
         })
         .collect()
@@ -458,25 +478,25 @@ pub(crate) fn fields(s: &Struct, schema: &Schema, lists: &[List]) -> Result<Vec<
 /// A union's shape for the generator: its discriminator and branches; `None` for a
 /// plain struct. The branch enum is `<Union>Branch`, refused if the schema has a type of
 /// that name.
-pub(crate) fn union_shape(s: &Struct, schema: &Schema) -> Result<Option<Union>, String> {
+pub(crate) fn union_shape(s: &Struct, schema: &Schema) -> Result<Option<Union>, Diagnostic> {
     let (Some(tag), Some(variants)) = (&s.tag, &s.variants) else { return Ok(None) };
-    let what = format!("{}: union '{}'", s.file, s.name);
+    let refuse = |why: String| Diagnostic::new(&s.file, format!("union '{}'", s.name), why);
     let tag_member = s
         .members
         .iter()
         .find(|m| &m.c_name == tag)
-        .ok_or_else(|| format!("{what}: no discriminator member {tag:?}"))?;
+        .ok_or_else(|| refuse(format!("no discriminator member {tag:?}")))?;
     let tag_enum = schema
         .enums
         .iter()
         .find(|e| e.name == tag_member.ty)
-        .ok_or_else(|| format!("{what}: the discriminator's type {:?} is not an enum", tag_member.ty))?;
+        .ok_or_else(|| refuse(format!("the discriminator's type {:?} is not an enum", tag_member.ty)))?;
     let name = format!("{}Branch", s.c_name);
     let taken = schema.structs.iter().map(|t| &t.c_name).chain(schema.enums.iter().map(|e| &e.c_name));
     if taken.into_iter().any(|n| n == &name) {
-        return Err(format!(
-            "{what}: its branch enum would be named {name}, which the schema's own type has"
-        ));
+        return Err(refuse(format!(
+            "its branch enum would be named {name}, which the schema's own type has"
+        )));
     }
     let variants = variants
         .iter()
@@ -484,10 +504,9 @@ pub(crate) fn union_shape(s: &Struct, schema: &Schema) -> Result<Option<Union>, 
             let branch = match &v.ty {
                 None => None,
                 Some(t) => {
-                    let b =
-                        schema.structs.iter().find(|b| &b.name == t).ok_or_else(|| {
-                            format!("{what}: branch '{}' has type {t:?}, not a struct", v.name)
-                        })?;
+                    let b = schema.structs.iter().find(|b| &b.name == t).ok_or_else(|| {
+                        refuse(format!("has type {t:?}, not a struct")).at(Part::Branch(v.name.clone()))
+                    })?;
                     Some((bindgen_field(&v.c_name), b.c_name.clone()))
                 }
             };
@@ -503,10 +522,10 @@ pub(crate) fn union_shape(s: &Struct, schema: &Schema) -> Result<Option<Union>, 
                 rust: variant_name(&v.name),
                 recursive: v.ty.as_ref().is_some_and(|t| reaches(schema, t, &s.name)),
                 branch,
-                cfg: cfg(&ifcond)?,
+                cfg: cfg(&ifcond).map_err(|e| refuse(e).at(Part::Branch(v.name.clone())))?,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, Diagnostic>>()?;
     Ok(Some(Union {
         name,
         union: s.name.clone(),
@@ -519,8 +538,10 @@ pub(crate) fn union_shape(s: &Struct, schema: &Schema) -> Result<Option<Union>, 
 
 /// An alternate's shape for the generator: each alternative's kind (none for JSON null),
 /// QType and field of the C union.
-pub(crate) fn alternate_shape(a: &Alternate, schema: &Schema) -> Result<AlternateShape, String> {
-    let what = format!("{}: alternate '{}'", a.file, a.name);
+pub(crate) fn alternate_shape(a: &Alternate, schema: &Schema) -> Result<AlternateShape, Diagnostic> {
+    let refuse = |v: &Alternative, why: String| {
+        Diagnostic::new(&a.file, format!("alternate '{}'", a.name), why).at(Part::Alternative(v.name.clone()))
+    };
     let alternatives = a
         .alternatives
         .iter()
@@ -529,10 +550,7 @@ pub(crate) fn alternate_shape(a: &Alternate, schema: &Schema) -> Result<Alternat
                 None
             } else {
                 Some(type_kind(&v.ty, v.element.as_deref(), schema, 0).ok_or_else(|| {
-                    format!(
-                        "{what}: alternative '{}' has type {:?}, which the layer does not carry",
-                        v.name, v.ty
-                    )
+                    refuse(v, format!("has type {:?}, which the layer does not carry", v.ty))
                 })?)
             };
             Ok(AlternativeShape {
@@ -542,10 +560,10 @@ pub(crate) fn alternate_shape(a: &Alternate, schema: &Schema) -> Result<Alternat
                 qtype: v.qtype.clone(),
                 recursive: reaches(schema, &v.ty, &a.name),
                 kind,
-                cfg: cfg(&v.ifcond)?,
+                cfg: cfg(&v.ifcond).map_err(|e| refuse(v, e))?,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, Diagnostic>>()?;
     Ok(AlternateShape {
         name: a.name.clone(),
         c_name: a.c_name.clone(),
