@@ -14,7 +14,7 @@ use crate::hx::HmpEntry;
 use crate::lower::{self, *};
 use crate::model::*;
 use crate::names::{self, hmp_c_name, rust_ident, variant_name};
-use crate::write;
+use crate::write::{self, Cond};
 
 /// What the generated code needs bindgen to declare.
 #[derive(Default)]
@@ -77,10 +77,7 @@ pub fn generate(
                 cfg(&v.ifcond).map_err(|m| Diagnostic::new(&e.file, &what, m).at(Part::Value(v.name.clone())))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        types.push(under(
-            condition(&e.file, &what, &e.ifcond)?,
-            write::enumeration(e, &variants, &conditions),
-        )?);
+        types.push(write::enumeration(e, &variants, &conditions, &condition(&e.file, &what, &e.ifcond)?));
         allow.types.push(e.c_name.clone());
         allow.enums.push(e.c_name.clone());
     }
@@ -92,7 +89,7 @@ pub fn generate(
         if directions.built(&s.name) {
             let Some(fields) = found.keep(fields(s, schema, &lists)) else { continue };
             let c = condition(&s.file, &format!("struct '{}'", s.name), &s.ifcond)?;
-            types.push(under(c, write::structure(s, &fields, union.as_ref()))?);
+            types.push(write::structure(s, &fields, union.as_ref(), &c));
             allow.functions.push(format!("qapi_free_{}", s.c_name));
         }
         if directions.received(&s.name) {
@@ -111,7 +108,7 @@ pub fn generate(
                 })
                 .collect();
             let c = condition(&s.file, &format!("struct '{}'", s.name), &s.ifcond)?;
-            borrowed.push(under(c, write::borrowed(s, &members, union.as_ref()))?);
+            borrowed.push(write::borrowed(s, &members, union.as_ref(), &c));
         }
         allow.types.push(s.c_name.clone());
     }
@@ -125,28 +122,25 @@ pub fn generate(
             Elem::Value(_) => None,
         };
         if l.built {
-            types
-                .push(under(condition("qapi/", &format!("list '{}'", l.c_name), &element)?, write::list(l))?);
+            types.push(write::list(l, &condition("qapi/", &format!("list '{}'", l.c_name), &element)?));
             allow.functions.push(format!("qapi_free_{}", l.c_name));
         }
         if l.received {
             let c = condition("qapi/", &format!("list '{}'", l.c_name), &element)?;
-            types.push(under(c, write::list_read(l))?);
+            types.push(write::list_read(l, &c));
         }
         allow.types.push(l.c_name.clone());
     }
     for a in &schema.alternates {
         let Some(shape) = found.keep(alternate_shape(a, schema)) else { continue };
         if directions.built(&a.name) {
-            types.push(under(
-                condition(&a.file, &format!("alternate '{}'", a.name), &a.ifcond)?,
-                write::alternate(&shape),
-            )?);
+            let c = condition(&a.file, &format!("alternate '{}'", a.name), &a.ifcond)?;
+            types.push(write::alternate(&shape, &c));
             allow.functions.push(format!("qapi_free_{}", a.c_name));
         }
         if directions.received(&a.name) {
             let c = condition(&a.file, &format!("alternate '{}'", a.name), &a.ifcond)?;
-            borrowed.push(under(c, write::alternate_received(&shape))?);
+            borrowed.push(write::alternate_received(&shape, &c));
         }
         allow.types.push(a.c_name.clone());
         if !allow.enums.iter().any(|e| e == "QType") {
@@ -160,10 +154,7 @@ pub fn generate(
         else {
             continue;
         };
-        types.push(under(
-            condition(&e.file, &format!("event '{}'", e.name), &e.ifcond)?,
-            write::event(e, &params),
-        )?);
+        types.push(write::event(e, &params, &condition(&e.file, &format!("event '{}'", e.name), &e.ifcond)?));
         allow.functions.push(format!("qapi_event_send_{}", e.c_name));
     }
     types.push(write::borrowed_module(borrowed));
@@ -175,7 +166,7 @@ pub fn generate(
     for c in &schema.commands {
         let owner = format!("command '{}'", c.name);
         let c_cond = condition(&c.file, &owner, &c.ifcond)?;
-        add_module(&c.c_name, c_cond.clone(), &mut modules);
+        add_module(&c.c_name, c_cond.0.clone(), &mut modules);
         let members = command_members(c);
         let Some(params) = found.keep(params(&owner, &c.file, &members, schema)) else { continue };
         let expected: Vec<(String, String)> =
@@ -192,9 +183,9 @@ pub fn generate(
         }
         if c.r#gen {
             let Some((ret, c_ret)) = found.keep(return_type(c, schema, &lists)) else { continue };
-            items.push(under(c_cond, write::qmp(c, &params, ret, c_ret, bql))?);
+            items.push(write::qmp(c, &params, ret, c_ret, bql, &c_cond));
         } else {
-            items.push(under(c_cond, write::qmp_raw(c))?);
+            items.push(write::qmp_raw(c, &c_cond));
             allow.types.push("QmpCommandFunc".to_string());
         }
         allow.functions.push(format!("qmp_{}", c.c_name));
@@ -303,14 +294,10 @@ pub fn signature(schema: &Schema, command: &str) -> Result<String, Diagnostics> 
     Ok(prettyplease::unparse(&file))
 }
 
-/// The `#[cfg]` predicate of `entity`'s condition, or the refusal of one the layer
+/// The condition `entity`'s items are written under, or the refusal of one the layer
 /// cannot read.
-fn condition(
-    file: &str,
-    entity: &str,
-    ifcond: &IfCond,
-) -> Result<Option<proc_macro2::TokenStream>, Diagnostic> {
-    cfg(ifcond).map_err(|e| Diagnostic::new(file, entity, e))
+fn condition(file: &str, entity: &str, ifcond: &IfCond) -> Result<Cond, Diagnostic> {
+    cfg(ifcond).map(Cond).map_err(|e| Diagnostic::new(file, entity, e))
 }
 
 /// What the generator wrote is not Rust: a bug of the generator, not of the schema.
@@ -320,14 +307,6 @@ fn generator_bug(e: String) -> Diagnostic {
         "qemu-monitor-layer-gen",
         format!("{e} (a bug of the generator)"),
     )
-}
-
-/// `tokens` under `condition` (see [`write::under`]).
-fn under(
-    condition: Option<proc_macro2::TokenStream>,
-    tokens: proc_macro2::TokenStream,
-) -> Result<proc_macro2::TokenStream, Diagnostic> {
-    write::under(condition, tokens).map_err(generator_bug)
 }
 
 /// The HMP twin of QMP `c`: the same function, its arguments read from the dispatcher's

@@ -13,38 +13,18 @@ use crate::lower::*;
 use crate::model::*;
 use crate::names::{self, id};
 
-/// `tokens` (items) each under `#[cfg(pred)]`; the comment markers stay as they are.
-pub(crate) fn under(
-    pred: Option<proc_macro2::TokenStream>,
-    tokens: proc_macro2::TokenStream,
-) -> Result<proc_macro2::TokenStream, String> {
-    let Some(pred) = pred else { return Ok(tokens) };
-    let mut file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("the generator wrote Rust that does not parse: {e}"))?;
-    for item in &mut file.items {
-        if matches!(item, syn::Item::Macro(_)) {
-            continue;
+/// The condition (a QAPI `'if'`, as a `cfg` predicate) every item a writer writes for
+/// an entity is under: `#[cfg(...)]` right after the item's doc comment, as QEMU's C has
+/// the entity under `#if`. Nothing for an entity without one.
+#[derive(Clone, Debug, Default)]
+pub struct Cond(pub Option<TokenStream>);
+
+impl quote::ToTokens for Cond {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        if let Some(p) = &self.0 {
+            tokens.extend(quote!(#[cfg(#p)]));
         }
-        let attrs = match item {
-            syn::Item::Const(i) => &mut i.attrs,
-            syn::Item::Enum(i) => &mut i.attrs,
-            syn::Item::Fn(i) => &mut i.attrs,
-            syn::Item::Impl(i) => &mut i.attrs,
-            syn::Item::Struct(i) => &mut i.attrs,
-            syn::Item::Type(i) => &mut i.attrs,
-            syn::Item::Mod(i) => &mut i.attrs,
-            syn::Item::Static(i) => &mut i.attrs,
-            syn::Item::Use(i) => &mut i.attrs,
-            other => {
-                return Err(format!("the generator cannot put under a condition: {}", quote::quote!(#other)));
-            }
-        };
-        // After the doc comment, so that it reads as the first line of the item.
-        let at = attrs.iter().take_while(|a| a.path().is_ident("doc")).count();
-        attrs.insert(at, syn::parse_quote!(#[cfg(#pred)]));
     }
-    let items = file.items;
-    Ok(quote::quote!(#(#items)*))
 }
 
 /// A comment's text as the literal a marker macro carries: prettyplease prints a literal
@@ -306,7 +286,7 @@ pub fn render(header: &str, tokens: TokenStream) -> Result<String, String> {
 /// `qapi::<List>`, an alias of the layer's `List` over the C node type: values are pushed
 /// into glib memory, and QEMU's `qapi_free_<List>` frees them (QEMU's marshaller after
 /// the command, or the list's `Drop` if it is never handed over).
-pub fn list(l: &List) -> TokenStream {
+pub fn list(l: &List, cond: &Cond) -> TokenStream {
     let c = id(&l.c_name);
     let free = id(&format!("qapi_free_{}", l.c_name));
     let (value, set, check) = match &l.elem {
@@ -334,9 +314,11 @@ pub fn list(l: &List) -> TokenStream {
         comment("SAFETY: `list` is a list of ours, built in glib memory (the trait's contract).");
     quote! {
         #d
+        #cond
         #[allow(non_camel_case_types)]
         pub type #c = List<bindings::#c>;
         #safety
+        #cond
         unsafe impl ListNode for bindings::#c {
             type Value = #value;
             unsafe fn set(node: *mut Self, v: #value) {
@@ -360,7 +342,12 @@ pub fn list(l: &List) -> TokenStream {
 /// constants' names, so each release's spelling and a 'prefix' are QEMU's own), and the
 /// `Arg` conversions a command function's parameter uses. The count is proven against
 /// QEMU's `__MAX` constant.
-pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStream>]) -> TokenStream {
+pub fn enumeration(
+    e: &Enum,
+    variants: &[String],
+    conditions: &[Option<TokenStream>],
+    cond: &Cond,
+) -> TokenStream {
     let name = id(&e.c_name);
     let max = id(&e.max);
     let vs: Vec<Ident> = variants.iter().map(|v| id(v)).collect();
@@ -389,6 +376,7 @@ pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStre
     let qapi_name = &e.name;
     let qemu_enum = e.qemu.then(|| {
         quote! {
+            #cond
             impl QemuEnum for #name {
                 const NAME: &'static str = #qapi_name;
                 fn from_c_value(c: u32) -> Option<Self> {
@@ -399,11 +387,13 @@ pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStre
     });
     quote! {
         #d
+        #cond
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum #name {
             #(#docs #cfgs #vs,)*
         }
 
+        #cond
         impl #name {
             /// Every value, in the schema's order.
             pub const ALL: [#name; #n] = [#(#cfgs Self::#vs),*];
@@ -433,16 +423,19 @@ pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStre
         }
 
         #proof
+        #cond
         const _: () = assert!(bindings::#name::#max.0 as usize == #n);
 
         #qemu_enum
 
+        #cond
         impl<'a> Arg<'a, Required<bindings::#name>> for #name {
             unsafe fn from_c(c: Required<bindings::#name>, _: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
                 Self::of_c(c.0).ok_or_else(|| CommandError::new(format_args!("Parameter '{member}' has no value {}", c.0.0)))
             }
         }
 
+        #cond
         impl<'a> Arg<'a, OptionalEnum<(bool, bindings::#name)>> for Option<#name> {
             unsafe fn from_c(c: OptionalEnum<(bool, bindings::#name)>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
                 let (has, value) = c.0;
@@ -454,6 +447,7 @@ pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStre
             }
         }
 
+        #cond
         impl<'a> Arg<'a, Required<*const c_char>> for #name {
             unsafe fn from_c(c: Required<*const c_char>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
                 #fwd_name
@@ -462,6 +456,7 @@ pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStre
             }
         }
 
+        #cond
         impl<'a> Arg<'a, OptionalEnum<*const c_char>> for Option<#name> {
             unsafe fn from_c(c: OptionalEnum<*const c_char>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
                 if c.0.is_null() {
@@ -475,7 +470,7 @@ pub fn enumeration(e: &Enum, variants: &[String], conditions: &[Option<TokenStre
 }
 
 /// A QAPI struct as a Rust struct that `Ret` turns into glib-allocated C.
-pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenStream {
+pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>, cond: &Cond) -> TokenStream {
     let name = id(&s.c_name);
     let mut text = format!("QAPI struct `{}` ({}), returned to QEMU in glib memory.", s.name, s.file);
     if let Some(u) = union {
@@ -556,7 +551,7 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
     }
     let mut branch_enum = TokenStream::new();
     if let Some(u) = union {
-        let (enum_decl, arms, fault_arms) = union_owned(u);
+        let (enum_decl, arms, fault_arms) = union_owned(u, cond);
         branch_enum = enum_decl;
         let ud = doc("The branch, which sets the discriminator.");
         let branch = id(&u.name);
@@ -574,9 +569,10 @@ pub fn structure(s: &Struct, fields: &[Field], union: Option<&Union>) -> TokenSt
         "SAFETY: `c` is zeroed, exclusively ours and sized for the struct; each string\n\
          member takes a glib allocation, which QEMU's {free} releases."
     ));
-    let ret = ret_in_glib(&name, safety, fill_safety, quote!(#(#fill)*), quote!(#(#faults)* None));
+    let ret = ret_in_glib(&name, cond, safety, fill_safety, quote!(#(#fill)*), quote!(#(#faults)* None));
     quote! {
         #d
+        #cond
         #[derive(Debug)]
         pub struct #name {
             #(#decls)*
@@ -594,7 +590,7 @@ pub(crate) fn cfg_attr(c: &Option<TokenStream>) -> TokenStream {
 
 /// The owned branch enum, the arms that fill the C union from `self.u`, and the arms
 /// that return the branch's fault (matching `&self.u`).
-pub(crate) fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>, Vec<TokenStream>) {
+pub(crate) fn union_owned(u: &Union, cond: &Cond) -> (TokenStream, Vec<TokenStream>, Vec<TokenStream>) {
     let name = id(&u.name);
     let tag_field = id(&u.tag_field);
     let tag_enum = id(&u.tag_enum);
@@ -643,6 +639,7 @@ pub(crate) fn union_owned(u: &Union) -> (TokenStream, Vec<TokenStream>, Vec<Toke
     ));
     let decl = quote! {
         #d
+        #cond
         #[derive(Debug)]
         pub enum #name {
             #(#variants)*
@@ -678,7 +675,7 @@ pub(crate) fn flag_local(c_name: &str) -> Ident {
 /// into NUL-terminated glib memory for the call, builds structs and lists in glib memory
 /// and frees them with QEMU's `qapi_free_*` once QEMU's sender (which keeps nothing)
 /// returns; it is proven against bindgen's prototype of QEMU's sender.
-pub fn event(e: &Event, params: &[Param]) -> TokenStream {
+pub fn event(e: &Event, params: &[Param], cond: &Cond) -> TokenStream {
     let sender = id(&format!("send_{}", e.c_name));
     let f = id(&format!("qapi_event_send_{}", e.c_name));
     let mut decl = Vec::new();
@@ -787,6 +784,7 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
     let many = (decl.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
     quote! {
         #d
+        #cond
         #many
         pub fn #sender(#(#decl),*) -> Result<(), CommandError> {
             #(#checks)*
@@ -797,6 +795,7 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
             Ok(())
         }
 
+        #cond
         const _: () = {
             let _: unsafe extern "C" fn(#(#c_types),*) = bindings::#f;
         };
@@ -804,10 +803,11 @@ pub fn event(e: &Event, params: &[Param]) -> TokenStream {
 }
 
 /// The compile-time proof that handler `f` has exactly the type of QEMU's prototype.
-pub(crate) fn proof(f: &Ident) -> TokenStream {
+pub(crate) fn proof(f: &Ident, cond: &Cond) -> TokenStream {
     let c = comment(&format!("Proof: `{f}` has exactly the type of QEMU's prototype, as bindgen reads it."));
     quote! {
         #c
+        #cond
         const _: () = {
             let _ = [#f, bindings::#f];
         };
@@ -835,6 +835,7 @@ pub fn qmp(
     ret: TokenStream,
     c_ret: Option<TokenStream>,
     bql: bool,
+    cond: &Cond,
 ) -> TokenStream {
     let f = id(&format!("qmp_{}", c.c_name));
     let m = id(&c.c_name);
@@ -868,9 +869,10 @@ pub fn qmp(
     let name = Literal::c_string(&std::ffi::CString::new(f.to_string()).unwrap_or_default());
     let cmd_name = c.name.as_str();
     let safety = comment("SAFETY: `errp` is as QAPI passes it (this function's contract).");
-    let proof = proof(&f);
+    let proof = proof(&f, cond);
     quote! {
         #d
+        #cond
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn #f(#(#c_decl),*) #c_ret {
             let scope = Scope::new();
@@ -925,7 +927,7 @@ pub fn hmp(h: &HmpEntry, what: &str, body: TokenStream) -> TokenStream {
     let args_safety =
         comment("SAFETY: `qdict` is the dispatcher's argument dictionary (this function's contract).");
     let safety = comment("SAFETY: `mon` is the calling monitor (this function's contract).");
-    let proof = proof(&f);
+    let proof = proof(&f, &Cond::default());
     quote! {
         #d
         #[unsafe(no_mangle)]
@@ -1017,7 +1019,7 @@ pub fn qapi_module(items: Vec<TokenStream>) -> TokenStream {
 }
 
 /// `ListRead` for a list a command receives: a node's value as `Arg` takes it.
-pub fn list_read(l: &List) -> TokenStream {
+pub fn list_read(l: &List, cond: &Cond) -> TokenStream {
     let c = id(&l.c_name);
     let (c_value, get) = match &l.elem {
         Elem::Value(Kind::Str) => (quote!(*const c_char), quote!(unsafe { (*node).value.cast_const() })),
@@ -1032,6 +1034,7 @@ pub fn list_read(l: &List) -> TokenStream {
     let next_safety = comment("SAFETY: as above.");
     quote! {
         #safety
+        #cond
         unsafe impl ListRead for bindings::#c {
             type C = #c_value;
             unsafe fn value(node: *const Self) -> #c_value {
@@ -1050,7 +1053,7 @@ pub fn list_read(l: &List) -> TokenStream {
 /// converted as the same member of a command would be, strings and lists borrowing from
 /// QEMU's argument for the call. `members` holds each member with whether it can
 /// contain this struct (then it is boxed).
-pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) -> TokenStream {
+pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>, cond: &Cond) -> TokenStream {
     let name = id(&s.c_name);
     let d = doc(&format!(
         "QAPI struct `{}` ({}) as a command receives it, borrowed from QEMU's\n\
@@ -1090,7 +1093,7 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
     let mut branch_enum = TokenStream::new();
     let mut union_borrows = false;
     if let Some(u) = union {
-        let (decl, convert_u, borrows) = union_received(u);
+        let (decl, convert_u, borrows) = union_received(u, cond);
         branch_enum = decl;
         union_borrows = borrows;
         let branch = id(&u.name);
@@ -1115,11 +1118,13 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
     );
     quote! {
         #d
+        #cond
         #[derive(Debug)]
         pub struct #name<'a> {
             #(#decls)*
         }
 
+        #cond
         impl<'a> Arg<'a, Required<*mut bindings::#name>> for #name<'a> {
             unsafe fn from_c(c: Required<*mut bindings::#name>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
                 if c.0.is_null() {
@@ -1141,7 +1146,7 @@ pub fn borrowed(s: &Struct, members: &[(Param, bool)], union: Option<&Union>) ->
 
 /// The received branch enum (with a lifetime when a branch has members), the statement
 /// that converts `c.u` into `arg_u` by the discriminator, and whether it borrows.
-pub(crate) fn union_received(u: &Union) -> (TokenStream, TokenStream, bool) {
+pub(crate) fn union_received(u: &Union, cond: &Cond) -> (TokenStream, TokenStream, bool) {
     let name = id(&u.name);
     let tag_field = id(&u.tag_field);
     let tag_enum = id(&u.tag_enum);
@@ -1188,6 +1193,7 @@ pub(crate) fn union_received(u: &Union) -> (TokenStream, TokenStream, bool) {
     let lifetime = borrows.then(|| quote!(<'a>));
     let decl = quote! {
         #d
+        #cond
         #[derive(Debug)]
         pub enum #name #lifetime {
             #(#variants)*
@@ -1222,7 +1228,7 @@ pub fn borrowed_module(items: Vec<TokenStream>) -> TokenStream {
 
 /// A QAPI alternate as the Rust enum a command builds (`qapi::<Alternate>`), which `Ret`
 /// turns into glib-allocated C: the variant sets the C `type`.
-pub fn alternate(a: &AlternateShape) -> TokenStream {
+pub fn alternate(a: &AlternateShape, cond: &Cond) -> TokenStream {
     let name = id(&a.c_name);
     let mut variants = Vec::new();
     let mut arms = Vec::new();
@@ -1290,6 +1296,7 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
     );
     let ret = ret_in_glib(
         &name,
+        cond,
         safety,
         fill_safety,
         quote!(match self { #(#arms)* }),
@@ -1297,6 +1304,7 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
     );
     quote! {
         #d
+        #cond
         #[derive(Debug)]
         pub enum #name {
             #(#variants)*
@@ -1308,7 +1316,7 @@ pub fn alternate(a: &AlternateShape) -> TokenStream {
 
 /// A QAPI alternate as a command receives it (`qapi::borrowed::<Alternate>`), chosen by
 /// the C `type` QEMU's input visitor set.
-pub fn alternate_received(a: &AlternateShape) -> TokenStream {
+pub fn alternate_received(a: &AlternateShape, cond: &Cond) -> TokenStream {
     let name = id(&a.c_name);
     let lifetime = a.borrows.then(|| quote!(<'a>));
     let mut variants = Vec::new();
@@ -1361,11 +1369,13 @@ pub fn alternate_received(a: &AlternateShape) -> TokenStream {
     let impl_lifetime = if a.borrows { quote!(#name<'a>) } else { quote!(#name) };
     quote! {
         #d
+        #cond
         #[derive(Debug)]
         pub enum #name #lifetime {
             #(#variants)*
         }
 
+        #cond
         impl<'a> Arg<'a, Required<*mut bindings::#name>> for #impl_lifetime {
             unsafe fn from_c(c: Required<*mut bindings::#name>, scope: &'a Scope, member: &'static str) -> Result<Self, CommandError> {
                 let _ = scope;
@@ -1390,7 +1400,7 @@ pub fn alternate_received(a: &AlternateShape) -> TokenStream {
 /// The handler of a `'gen': false` command, which QEMU registers as it is
 /// (`QmpCommandFunc`): the arguments dict, copied into an `Any`, and the command's
 /// `Option<Any>` stored in `*ret_data` (left NULL for `None`, which QEMU answers `{}`).
-pub fn qmp_raw(c: &Command) -> TokenStream {
+pub fn qmp_raw(c: &Command, cond: &Cond) -> TokenStream {
     let f = id(&format!("qmp_{}", c.c_name));
     let m = id(&c.c_name);
     let d = doc(&format!(
@@ -1411,6 +1421,7 @@ pub fn qmp_raw(c: &Command) -> TokenStream {
     let c_comment = comment("Proof: QEMU registers it as a `QmpCommandFunc`.");
     quote! {
         #d
+        #cond
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn #f(args: *mut bindings::QDict, ret_data: *mut *mut bindings::QObject, errp: *mut *mut bindings::Error) {
             let scope = Scope::new();
@@ -1428,6 +1439,7 @@ pub fn qmp_raw(c: &Command) -> TokenStream {
         }
 
         #c_comment
+        #cond
         const _: bindings::QmpCommandFunc = Some(#f);
     }
 }
@@ -1436,6 +1448,7 @@ pub fn qmp_raw(c: &Command) -> TokenStream {
 /// `g_new0` and runs `fill` (statements over `self` and `c`) under `fill_safety`.
 pub(crate) fn ret_in_glib(
     name: &Ident,
+    cond: &Cond,
     safety: TokenStream,
     fill_safety: TokenStream,
     fill: TokenStream,
@@ -1443,6 +1456,7 @@ pub(crate) fn ret_in_glib(
 ) -> TokenStream {
     quote! {
         #safety
+        #cond
         unsafe impl Ret for #name {
             type C = *mut bindings::#name;
             fn into_c(self) -> *mut bindings::#name {
@@ -1489,8 +1503,41 @@ mod tests {
     use super::*;
     use crate::model::fixtures::*;
 
-    /// The writer's items rendered as the glue is, each `unsafe` checked for its comment.
+    /// The condition the writers' tests write under.
+    fn cond() -> Cond {
+        Cond(Some(quote!(qemu_config = "CONFIG_T")))
+    }
+
+    /// Every item of `tokens` but the comment markers is under [`cond`]: its first
+    /// attribute after the doc comment is `#[cfg(qemu_config = "CONFIG_T")]`, where
+    /// QEMU's C has the entity under `#if`.
+    fn assert_under_cond(tokens: &TokenStream) {
+        let file: syn::File = syn::parse2(tokens.clone()).unwrap_or_else(|e| panic!("{e}: {tokens}"));
+        let want: syn::Attribute = syn::parse_quote!(#[cfg(qemu_config = "CONFIG_T")]);
+        for item in &file.items {
+            let attrs = match item {
+                syn::Item::Macro(_) => continue,
+                syn::Item::Const(i) => &i.attrs,
+                syn::Item::Enum(i) => &i.attrs,
+                syn::Item::Fn(i) => &i.attrs,
+                syn::Item::Impl(i) => &i.attrs,
+                syn::Item::Struct(i) => &i.attrs,
+                syn::Item::Type(i) => &i.attrs,
+                other => panic!("an item of a kind the test does not know: {}", quote!(#other)),
+            };
+            let first = attrs.iter().find(|a| !a.path().is_ident("doc"));
+            assert!(first == Some(&want), "not under the condition: {}", quote!(#item));
+        }
+    }
+
+    /// The items of an entity's writer, each under [`cond`], rendered (see [`printed`]).
     fn rendered(tokens: TokenStream) -> String {
+        assert_under_cond(&tokens);
+        printed(tokens)
+    }
+
+    /// The writer's items rendered as the glue is, each `unsafe` checked for its comment.
+    fn printed(tokens: TokenStream) -> String {
         let text = render("a writer's test", tokens).unwrap_or_else(|e| panic!("{e}"));
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
@@ -1561,7 +1608,7 @@ mod tests {
     fn enumeration_counts_its_values_against_qemus_max() {
         let s = wide();
         let e = &s.enums[0];
-        let text = rendered(enumeration(e, &["Plain".to_string()], &[None]));
+        let text = rendered(enumeration(e, &["Plain".to_string()], &[None], &cond()));
         has_all(
             &text,
             &[
@@ -1583,7 +1630,7 @@ mod tests {
         let things = lists.iter().find(|l| l.c_name == "ThingList").unwrap();
         assert!(things.built && things.received, "{things:?}");
         has_all(
-            &rendered(list(things)),
+            &rendered(list(things, &cond())),
             &[
                 "pub type ThingList = List<bindings::ThingList>;",
                 "unsafe impl ListNode for bindings::ThingList { type Value = qapi::Thing;",
@@ -1593,13 +1640,13 @@ mod tests {
             ],
         );
         has_all(
-            &rendered(list_read(things)),
+            &rendered(list_read(things, &cond())),
             &["unsafe impl ListRead for bindings::ThingList { type C = *mut bindings::Thing;"],
         );
         let names = lists.iter().find(|l| l.c_name == "strList").unwrap();
         assert!(names.received && !names.built, "{names:?}");
         has_all(
-            &rendered(list_read(names)),
+            &rendered(list_read(names, &cond())),
             &["unsafe impl ListRead for bindings::strList { type C = *const c_char;"],
         );
     }
@@ -1610,7 +1657,7 @@ mod tests {
         let thing = &s.structs[0];
         let fields = fields(thing, &s, &lists(&s).unwrap()).unwrap();
         has_all(
-            &rendered(structure(thing, &fields, None)),
+            &rendered(structure(thing, &fields, None, &cond())),
             &[
                 "/// QAPI struct `Thing` (qapi/x.json), returned to QEMU in glib memory.",
                 "pub struct Thing { /// `style` pub style: qapi::Style, }",
@@ -1620,7 +1667,7 @@ mod tests {
         let members = params("struct 'Thing'", &thing.file, &thing.members, &s).unwrap();
         let members: Vec<(Param, bool)> = members.into_iter().map(|p| (p, false)).collect();
         has_all(
-            &rendered(borrowed(thing, &members, None)),
+            &rendered(borrowed(thing, &members, None, &cond())),
             &["pub struct Thing<'a> { /// `style` pub style: qapi::Style,"],
         );
     }
@@ -1629,9 +1676,9 @@ mod tests {
     fn alternate_and_alternate_received_branch_on_the_qtype() {
         let s = wide();
         let shape = alternate_shape(&s.alternates[0], &s).unwrap();
-        let built = rendered(alternate(&shape));
+        let built = rendered(alternate(&shape, &cond()));
         has_all(&built, &["pub enum Value {", "N(i64),", "S(GString),", "bindings::QType::QTYPE_QNUM"]);
-        let received = rendered(alternate_received(&shape));
+        let received = rendered(alternate_received(&shape, &cond()));
         has_all(&received, &["pub enum Value<'a> {", "S(&'a str),", "bindings::QType::QTYPE_QSTRING"]);
     }
 
@@ -1641,7 +1688,7 @@ mod tests {
         let e = &s.events[0];
         let params = params("event 'THING_SEEN'", &e.file, &e.args, &s).unwrap();
         has_all(
-            &rendered(event(e, &params)),
+            &rendered(event(e, &params, &cond())),
             &[
                 "pub fn send_thing_seen( thing: qapi::Thing, note: Option<&str>, ) -> Result<(), CommandError> {",
                 "bindings::qapi_event_send_thing_seen(",
@@ -1657,7 +1704,7 @@ mod tests {
         let members = command_members(c);
         let params = params("command 'query-one'", &c.file, &members, &s).unwrap();
         let (ret, c_ret) = return_type(c, &s, &lists(&s).unwrap()).unwrap();
-        let text = rendered(qmp(c, &params, ret, c_ret, false));
+        let text = rendered(qmp(c, &params, ret, c_ret, false, &cond()));
         has_all(
             &text,
             &[
@@ -1672,7 +1719,7 @@ mod tests {
         let c = command_of(&s, "query-text");
         let (ret, c_ret) = return_type(c, &s, &lists(&s).unwrap()).unwrap();
         has_all(
-            &rendered(qmp(c, &[], ret, c_ret, true)),
+            &rendered(qmp(c, &[], ret, c_ret, true, &cond())),
             &[
                 "let bql = unsafe { Bql::assume_held(&scope) };",
                 "crate::commands::query_text::query_text(bql",
@@ -1685,7 +1732,7 @@ mod tests {
         let mut s = wide();
         let c = s.commands.iter_mut().find(|c| c.name == "set-value").unwrap();
         c.r#gen = false;
-        let text = rendered(qmp_raw(c));
+        let text = rendered(qmp_raw(c, &cond()));
         has_all(
             &text,
             &["pub unsafe extern \"C\" fn qmp_set_value(", "crate::commands::set_value::set_value("],
@@ -1708,7 +1755,7 @@ mod tests {
             .zip(&names)
             .map(|(a, n)| hmp_convert(&h, &a.name, a.optional, &crate::lower::hmp_kind(a.value), n))
             .collect();
-        let text = rendered(hmp(
+        let text = printed(hmp(
             &h,
             "implemented by `crate::commands::k::hmp_k`",
             hmp_body(&h, converts, names, false),
