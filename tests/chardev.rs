@@ -6,9 +6,11 @@
 //! QEMU keeps running; `HELLO_WORLD` names the device; the counters afterwards; the HMP
 //! form `hello-world -c ID message`.
 
-use harness::commands::{
-    HelloWorld, HelloWorldInfo, HumanMonitorCommand, QueryHelloWorld, QueryStatus, RingbufRead,
-};
+#[path = "common/client.rs"]
+mod client;
+
+use client::{HelloWorld, HelloWorldInfo, QueryHelloWorld};
+use harness::commands::{HumanMonitorCommand, QueryStatus, RingbufRead};
 use harness::qapi::ExecuteError;
 use harness::{Options, Qemu, Qmp, binary_from_env, custom_events};
 use serde_json::{Value, json};

@@ -7,10 +7,14 @@
 //! without the library and names its emulator in `QEMU_HELLO_PLAIN_BINARY`, the patched
 //! one in `QEMU_HELLO_BINARY`; run alone, the test fails saying so.
 
+#[path = "common/client.rs"]
+mod client;
+
+use client::{HelloWorld, QueryHelloWorld};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use harness::commands::{HelloWorld, HumanMonitorCommand, QueryCommands, QueryHelloWorld, QueryQmpSchema};
+use harness::commands::{HumanMonitorCommand, QueryCommands, QueryQmpSchema};
 use harness::declared::{self, Definition};
 use harness::qapi::{ErrorClass, ExecuteError};
 use harness::{Options, Qemu, binary_from_env};

@@ -23,10 +23,13 @@
 //! once, for the default release (`--ignored`), with the xtask binary in
 //! `QEMU_HELLO_XTASK`.
 
+#[path = "common/client.rs"]
+mod client;
+
+use client::HelloWorld;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use harness::commands::HelloWorld;
 use harness::qapi::{ErrorClass, ExecuteError};
 use harness::repo::stdout_of as run;
 use harness::{Options, Qemu};

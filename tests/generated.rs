@@ -17,9 +17,13 @@
 //! none; at the end `query-hello-world` must give the counts and the last line the model
 //! predicts (refusals by QEMU before the command runs are not the command's to count).
 
+#[path = "common/client.rs"]
+mod client;
+
+use client::{HelloWorldInfo, QueryHelloWorld};
 use std::cell::{Cell, RefCell};
 
-use harness::commands::{HelloWorldInfo, QueryHelloWorld, RawArgumentsHelloWorld, RingbufRead};
+use harness::commands::{RawArgumentsHelloWorld, RingbufRead};
 use harness::qapi::{ErrorClass, ExecuteError};
 use harness::{Options, Qemu, binary_from_env, custom_events};
 use proptest::prelude::*;

@@ -13,10 +13,13 @@
 //!
 //! `QEMU_HELLO_LONG=1` (`cargo xtask test --long`) makes it ten times longer.
 
+#[path = "common/client.rs"]
+mod client;
+
+use client::HelloWorld;
 use std::collections::HashMap;
 use std::thread;
 
-use harness::commands::HelloWorld;
 use harness::{Options, Qemu, binary_from_env};
 use serde_json::json;
 

@@ -34,13 +34,16 @@
 //!
 //! `cargo xtask test` runs all four for each release it tests.
 
+#[path = "common/client.rs"]
+mod client;
+
+use client::{HelloWorld, QueryHelloWorld};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use harness::commands::{
-    Cont, HelloWorld, Migrate, MigrateIncoming, Pmemsave, QueryHelloWorld, QueryMachines, QueryMigrate,
-    QueryStatus, Stop,
+    Cont, Migrate, MigrateIncoming, Pmemsave, QueryMachines, QueryMigrate, QueryStatus, Stop,
 };
 use harness::hosts::TwoHosts;
 use harness::libvirt::{Domain, Libvirt};

@@ -2,7 +2,11 @@
 //! QMP `hello-world` against the patched QEMU named by `QEMU_HELLO_BINARY`
 //! (`cargo xtask test` builds it and sets it).
 
-use harness::commands::{HelloWorld, QueryCommands, QueryQmpSchema, RawHelloWorld};
+#[path = "common/client.rs"]
+mod client;
+
+use client::HelloWorld;
+use harness::commands::{QueryCommands, QueryQmpSchema, RawHelloWorld};
 use harness::qapi::{self, ErrorClass, ExecuteError};
 use harness::{Machine, Options, Qemu, Qmp, binary_from_env};
 use serde_json::{Value, json};

@@ -5,9 +5,11 @@
 //! printed line and none for a refused call or a failed write, the types in
 //! `query-qmp-schema`, and a multi-MiB last message.
 
-use harness::commands::{
-    HelloWorld, HelloWorldInfo, HumanMonitorCommand, QueryHelloWorld, QueryQmpSchema, RawArgumentsHelloWorld,
-};
+#[path = "common/client.rs"]
+mod client;
+
+use client::{HelloWorld, HelloWorldInfo, QueryHelloWorld};
+use harness::commands::{HumanMonitorCommand, QueryQmpSchema, RawArgumentsHelloWorld};
 use harness::qapi::ExecuteError;
 use harness::{Options, Qemu, Qmp, Stdout, binary_from_env, custom_events};
 use serde_json::{Value, json};

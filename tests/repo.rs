@@ -23,6 +23,10 @@
 //! binary in `QEMU_HELLO_XTASK`; `cargo xtask test` (default release) runs it after
 //! tests/package.rs.
 
+#[path = "common/client.rs"]
+mod client;
+
+use client::HelloWorld;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -627,7 +631,7 @@ fn two_releases_side_by_side() {
     for (package, emulator) in packages.iter().zip(&emulators) {
         let vm = harness::Qemu::start(emulator, &harness::Options::default()).expect("the emulator starts");
         let mut qmp = vm.qmp().expect("handshake");
-        let reply = qmp.execute(&harness::commands::HelloWorld::with(package.as_str())).expect("hello-world");
+        let reply = qmp.execute(&HelloWorld::with(package.as_str())).expect("hello-world");
         assert_eq!(reply, serde_json::json!({}), "{package}");
         assert_eq!(vm.stdout(), format!("{package}\n"), "{package}");
     }

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! QEMU's stdout fails: calls still answer with an error and QEMU keeps running.
 
+#[path = "common/client.rs"]
+mod client;
+
+use client::HelloWorld;
 use std::path::PathBuf;
 
-use harness::commands::{HelloWorld, HumanMonitorCommand};
+use harness::commands::HumanMonitorCommand;
 use harness::qapi::{ErrorClass, ExecuteError};
 use harness::{Options, Qemu, Stdout, binary_from_env};
 

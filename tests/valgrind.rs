@@ -13,11 +13,13 @@
 //! to the ringbuf over QMP and HMP (read back with `ringbuf-read`), and to an unknown
 //! device; nothing from our code or the layer's VM accessors may be in a report.
 
+#[path = "common/client.rs"]
+mod client;
+
+use client::{HelloWorld, QueryHelloWorld};
 use std::time::Duration;
 
-use harness::commands::{
-    HelloWorld, HumanMonitorCommand, QueryHelloVm, QueryHelloWorld, RawArgumentsHelloWorld, RingbufRead,
-};
+use harness::commands::{HumanMonitorCommand, QueryHelloVm, RawArgumentsHelloWorld, RingbufRead};
 use harness::memcheck::Memcheck;
 use harness::qapi::ExecuteError;
 use harness::{Machine, Options, Qemu, binary_from_env};

@@ -1,36 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! QMP command types for `hello-world`, plus malformed variants that a client could send.
+//! QMP commands the tests and the driver send besides this crate's own (whose typed forms
+//! the build writes from qapi/, tests/common/client.rs): malformed `hello-world` calls a
+//! client could send, and QEMU's own commands.
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
-
-/// `{"execute":"hello-world","arguments":{"message":...,"chardev":...}}`; `None` omits
-/// the member.
-#[derive(Serialize, Debug, Clone, Default)]
-pub struct HelloWorld {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chardev: Option<String>,
-}
-
-impl qapi::Command for HelloWorld {
-    type Ok = Value;
-    const NAME: &'static str = "hello-world";
-    const ALLOW_OOB: bool = false;
-}
-
-impl HelloWorld {
-    pub fn with(message: impl Into<String>) -> Self {
-        HelloWorld { message: Some(message.into()), chardev: None }
-    }
-
-    /// The call that writes `message` to the character device `chardev`.
-    pub fn to_chardev(message: impl Into<String>, chardev: impl Into<String>) -> Self {
-        HelloWorld { message: Some(message.into()), chardev: Some(chardev.into()) }
-    }
-}
 
 /// `hello-world` with arbitrary JSON arguments: wrong types, unknown members, and (with
 /// `duplicate`) the same key twice.
@@ -126,28 +101,6 @@ impl qapi::Command for HumanMonitorCommand {
     const ALLOW_OOB: bool = false;
 }
 
-/// `query-hello-world`: what hello-world has done since QEMU started.
-#[derive(Serialize, Debug, Clone, Default)]
-pub struct QueryHelloWorld {}
-
-impl qapi::Command for QueryHelloWorld {
-    type Ok = HelloWorldInfo;
-    const NAME: &'static str = "query-hello-world";
-    const ALLOW_OOB: bool = false;
-}
-
-/// The reply of `query-hello-world`; unknown members are an error.
-#[derive(serde::Deserialize, Debug, Clone, Default, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct HelloWorldInfo {
-    pub calls: i64,
-    pub printed: i64,
-    pub refused: i64,
-    pub failed_writes: i64,
-    #[serde(default)]
-    pub last_message: Option<String>,
-}
-
 /// QMP commands of QEMU's own that the tests send with JSON arguments and read as JSON:
 /// the typed bindings of the `qapi` crate follow one schema, and a member another release
 /// lacks (or adds) would make them refuse a reply that is right.
@@ -196,6 +149,12 @@ json_commands! {
     Cont = "cont";
     /// `query-hello-vm`: the VM as our command reads it.
     QueryHelloVm = "query-hello-vm";
+    /// `hello-world`, its arguments as JSON: for the driver (`cargo xtask run`, the
+    /// bench), which is built before any QEMU tree. The tests call this crate's commands
+    /// through the typed client its build writes from qapi/ (tests/common/client.rs).
+    HelloWorldJson = "hello-world";
+    /// `query-hello-world`, its reply as JSON (the driver's; see `HelloWorldJson`).
+    QueryHelloWorldJson = "query-hello-world";
     /// `query-uuid`: the VM's UUID.
     QueryUuid = "query-uuid";
     /// `query-memory-size-summary`: base and plugged memory.

@@ -43,6 +43,7 @@ pub fn generate() {
     let out = out_dir();
     write(&out.join("glue.rs"), &generated.glue);
     write(&out.join("commands.rs"), &generated.modules);
+    write(&out.join("client.rs"), &generated.client);
 
     // The generated headers of the schema module the declarations land in, and of QEMU's
     // modules whose types they use.

@@ -24,6 +24,7 @@
 
 pub mod build;
 mod check;
+mod client;
 pub mod coverage;
 pub mod diagnostic;
 pub mod hx;

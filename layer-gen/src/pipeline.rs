@@ -30,6 +30,9 @@ pub struct Generated {
     pub glue: String,
     /// `OUT_DIR/commands.rs`: the command modules, included by `src/lib.rs`.
     pub modules: String,
+    /// `OUT_DIR/client.rs`: the commands as a QMP client sends them and the structs
+    /// they return as it reads them, for the crate's tests (`crate::client`).
+    pub client: String,
     pub allow: Allowlist,
 }
 
@@ -244,7 +247,8 @@ pub fn generate(
         quote::quote!(#(#items)*),
     )
     .map_err(generator_bug)?;
-    Ok(Generated { glue, modules, allow })
+    let client = crate::client::client(schema).map_err(generator_bug)?;
+    Ok(Generated { glue, modules, client, allow })
 }
 
 /// The function a command's declaration asks for, as `cargo xtask new-command` writes it

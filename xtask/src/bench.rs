@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use harness::commands::{HelloWorld, HelloWorldInfo, HumanMonitorCommand, QueryHelloVm, QueryHelloWorld};
+use harness::commands::{HelloWorldJson, HumanMonitorCommand, QueryHelloVm, QueryHelloWorldJson};
 use harness::{Machine, Options, Qemu};
+use serde_json::json;
 
 use crate::qemu::{self, Built, Flavor};
 use crate::{BuildArgs, deps, sh};
@@ -75,7 +76,7 @@ struct Impl {
 fn round(binary: &Path, calls: usize, imp: &mut Impl) -> Result<()> {
     let vm = Qemu::start(binary, &Options::default())?;
     let mut qmp = vm.qmp()?;
-    let hello = HelloWorld::with("We love qemu");
+    let hello = HelloWorldJson(json!({ "message": "We love qemu" }));
     let hmp = HumanMonitorCommand { command_line: "hello-world We love qemu".into() };
     for _ in 0..calls / 10 {
         qmp.execute(&hello)?;
@@ -103,15 +104,11 @@ fn round(binary: &Path, calls: usize, imp: &mut Impl) -> Result<()> {
         binary.display()
     );
     // Both implementations keep the same counters.
-    let info = qmp.execute(&QueryHelloWorld {})?;
-    let n = expected as i64;
-    let want = HelloWorldInfo {
-        calls: n,
-        printed: n,
-        refused: 0,
-        failed_writes: 0,
-        last_message: Some("We love qemu".into()),
-    };
+    let info = qmp.execute(&QueryHelloWorldJson::default())?;
+    let want = json!({
+        "calls": expected, "printed": expected, "refused": 0, "failed-writes": 0,
+        "last-message": "We love qemu"
+    });
     anyhow::ensure!(info == want, "{}: query-hello-world says {info:?}", binary.display());
     Ok(())
 }
@@ -320,8 +317,9 @@ fn callgrind_run(
 fn callgrind(binary: &Path, calls: usize) -> Result<Instructions> {
     anyhow::ensure!(CALLGRIND_MESSAGE.len() == 47, "the callgrind message must have 47 characters");
     let event = "qapi_event_send_hello_world";
-    let qmp_call =
-        |q: &mut harness::Qmp| q.execute(&HelloWorld::with(CALLGRIND_MESSAGE)).map(drop).map_err(Into::into);
+    let qmp_call = |q: &mut harness::Qmp| {
+        q.execute(&HelloWorldJson(json!({ "message": CALLGRIND_MESSAGE }))).map(drop).map_err(Into::into)
+    };
     let hmc = HumanMonitorCommand { command_line: format!("hello-world {CALLGRIND_MESSAGE}") };
     let hmp_call = |q: &mut harness::Qmp| q.execute(&hmc).map(drop).map_err(Into::into);
     let q = callgrind_run(binary, calls, Options::default(), &qmp_call, &["qmp_marshal_hello_world", event])?;
@@ -334,7 +332,7 @@ fn callgrind(binary: &Path, calls: usize) -> Result<Instructions> {
     };
     let vm_call = |q: &mut harness::Qmp| -> Result<()> {
         q.execute(&QueryHelloVm::default())?;
-        q.execute(&HelloWorld::to_chardev(CALLGRIND_MESSAGE, "ring"))?;
+        q.execute(&HelloWorldJson(json!({ "message": CALLGRIND_MESSAGE, "chardev": "ring" })))?;
         Ok(())
     };
     let v = callgrind_run(
