@@ -542,12 +542,12 @@ fn a_scaffolded_command_builds_and_answers() {
         json!({ "count": 0, "longest": "", "words": [], "summary": "0 words, the longest has 0 letters",
                 "last": { "word": "", "letters": 0 } })
     );
-    // The book's sample of reading the VM answers what QEMU's own queries say.
+    // The book's sample of reading the VM answers what QEMU's own queries say (on this
+    // `-M none` machine: no vCPU).
     let state = qmp.execute(&QueryVmState(json!({}))).expect("query-vm-state succeeds");
     let status = qmp.execute(&harness::commands::QueryStatus::default()).expect("query-status");
     let cpus = qmp.execute(&harness::commands::QueryCpusFast::default()).expect("query-cpus-fast");
     let vcpus = cpus.as_array().expect("a list of vCPUs").len();
-    assert!(vcpus >= 1, "{cpus}");
     assert_eq!(state, json!({ "status": status["status"], "vcpus": vcpus }), "query-vm-state");
     // Each kind of panic ends that call only, with the error; QEMU stays up and the next
     // call works.
