@@ -549,6 +549,18 @@ fn a_scaffolded_command_builds_and_answers() {
     let cpus = qmp.execute(&harness::commands::QueryCpusFast::default()).expect("query-cpus-fast");
     let vcpus = cpus.as_array().expect("a list of vCPUs").len();
     assert_eq!(state, json!({ "status": status["status"], "vcpus": vcpus }), "query-vm-state");
+    {
+        // And on a paused two-vCPU pc VM.
+        let opts = Options {
+            machine: harness::Machine::TcgPc,
+            args: ["-smp", "2", "-S"].map(String::from).to_vec(),
+            ..Options::default()
+        };
+        let pc = Qemu::start(&binary, &opts).expect("a pc VM starts");
+        let mut q = pc.qmp().expect("handshake");
+        let state = q.execute(&QueryVmState(json!({}))).expect("query-vm-state succeeds");
+        assert_eq!(state, json!({ "status": "prelaunch", "vcpus": 2 }), "query-vm-state on a paused pc VM");
+    }
     // Each kind of panic ends that call only, with the error; QEMU stays up and the next
     // call works.
     let long = "long ".repeat(400);
