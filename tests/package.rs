@@ -169,7 +169,7 @@ fn the_package_installs_runs_under_the_system_libvirt_and_leaves_nothing() {
         let pid =
             fs::read_to_string(format!("/run/libvirt/qemu/{}.pid", dom.name)).expect("libvirt's pid file");
         let pid = pid.trim();
-        assert_eq!(fs::read_link(format!("/proc/{pid}/exe")).unwrap(), emulator);
+        harness::libvirt::runs_file(pid, &emulator).unwrap();
         let user = text(&run(tools::cmd("ps").args(["-o", "user=", "-p", pid])));
         assert_eq!(user.trim(), "libvirt-qemu", "QEMU's user");
 

@@ -206,18 +206,12 @@ fn installed_version(package: &str) -> String {
 /// `virsh destroy` and `virsh start` of `dom`, checked to run `emulator`'s installed file
 /// (`/proc/<pid>/exe` names it and has its inode); the new process's pid.
 fn restart_on_installed(lv: &Libvirt, dom: &Domain, emulator: &Path, which: &str) -> String {
-    use std::os::unix::fs::MetadataExt;
     let out = lv.virsh(&["destroy", &dom.name]).unwrap();
     assert!(out.status.success(), "virsh destroy: {}", all_output(&out));
     dom.start().unwrap();
     let pid = pid_of(dom);
-    let exe = format!("/proc/{pid}/exe");
-    assert_eq!(fs::read_link(&exe).unwrap(), emulator, "the restarted domain's emulator");
-    assert_eq!(
-        fs::metadata(&exe).unwrap().ino(),
-        fs::metadata(emulator).unwrap().ino(),
-        "the restarted domain does not run the installed ({which}) file"
-    );
+    harness::libvirt::runs_file(&pid, emulator)
+        .unwrap_or_else(|e| panic!("the restarted domain does not run the installed ({which}) file: {e}"));
     pid
 }
 
@@ -292,8 +286,8 @@ fn upgrade_under_a_running_domain(
 
     // The domain runs on, on its old binary (replaced on disk), and answers.
     assert_eq!(dom.state(), "running");
-    let exe = fs::read_link(format!("/proc/{old_pid}/exe")).unwrap();
-    assert_eq!(exe.to_string_lossy(), format!("{} (deleted)", emulator.display()), "the running emulator");
+    let exe = harness::libvirt::exe_of(&old_pid);
+    assert!(exe.ends_with(&format!("{} (deleted)", emulator.display())), "the running emulator: {exe}");
     hello(&dom, "after the upgrade, on the old binary");
 
     // A new start runs the new binary.

@@ -573,3 +573,28 @@ pub fn problem_lines(log: &str) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// What process `pid` runs, as `/proc/<pid>/exe` names it. QEMU under libvirt runs in a
+/// mount namespace of its own; seen by a reader whose root is not that namespace's root
+/// (a chroot, as `cargo xtask fresh` runs in), the kernel names the file from the
+/// namespace's root, so the path the reader knows is a suffix of this one.
+pub fn exe_of(pid: &str) -> String {
+    let link = format!("/proc/{pid}/exe");
+    fs::read_link(&link).unwrap_or_else(|e| panic!("{link}: {e}")).to_string_lossy().into_owned()
+}
+
+/// Whether process `pid` runs `file` itself: its executable is named `file` (see
+/// [`exe_of`]) and is the same file (device and inode), not another copy of it.
+pub fn runs_file(pid: &str, file: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let named = exe_of(pid);
+    if !named.ends_with(&file.display().to_string()) {
+        return Err(format!("process {pid} runs {named}, not {}", file.display()));
+    }
+    let running = fs::metadata(format!("/proc/{pid}/exe")).map_err(|e| format!("/proc/{pid}/exe: {e}"))?;
+    let installed = fs::metadata(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    if (running.dev(), running.ino()) != (installed.dev(), installed.ino()) {
+        return Err(format!("process {pid} runs a file named {named} that is not {} itself", file.display()));
+    }
+    Ok(())
+}

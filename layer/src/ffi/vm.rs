@@ -149,34 +149,52 @@ pub struct Cpu {
 }
 
 /// The vCPUs, in QEMU's order (`query-cpus-fast`'s).
-pub fn cpus(_bql: Bql<'_>) -> Result<Vec<Cpu>, VmError> {
-    let empty = bindings::QemuMonitorLayerCpu { cpu_index: 0, thread_id: 0, qom_path: ptr::null_mut() };
-    // Room for a small VM's vCPUs at once, so that one walk of QEMU's list usually does.
-    let mut raw = vec![empty; 8];
-    loop {
-        // SAFETY: the BQL is held (no vCPU is plugged or unplugged meanwhile); `raw`
-        // has room for `raw.len()` entries, which the function fills (at most).
-        let n = unsafe { bindings::qemu_monitor_layer_vm_cpus(raw.as_mut_ptr(), raw.len()) };
-        if n <= raw.len() {
-            raw.truncate(n);
-            break;
-        }
-        // Too few: free what was filled and ask again with room for all.
-        for c in raw.iter_mut() {
+pub fn cpus(bql: Bql<'_>) -> Result<Vec<Cpu>, VmError> {
+    type Raw = bindings::QemuMonitorLayerCpu;
+    /// Fills `buf` (at most its length) and returns how many vCPUs there are.
+    fn fill(_bql: Bql<'_>, buf: &mut [Raw]) -> usize {
+        // SAFETY: the token proves the BQL is held, so no vCPU is plugged or unplugged
+        // meanwhile; `buf` has room for `buf.len()` entries, which the function
+        // fills (at most).
+        unsafe { bindings::qemu_monitor_layer_vm_cpus(buf.as_mut_ptr(), buf.len()) }
+    }
+    /// Frees the paths of a buffer that was too small.
+    fn release(buf: &mut [Raw]) {
+        for c in buf {
             // SAFETY: a path the function filled in is g_malloc'd and ours.
             unsafe { take_string(core::mem::replace(&mut c.qom_path, ptr::null_mut())) };
         }
+    }
+    /// Takes the filled entries over.
+    fn take(filled: &[Raw]) -> Vec<Cpu> {
+        filled
+            .iter()
+            .map(|c| Cpu {
+                index: c.cpu_index,
+                // SAFETY: filled in by the function: g_malloc'd, ours, taken once here
+                // (the buffer is not read again).
+                qom_path: unsafe { take_string(c.qom_path) },
+                thread_id: c.thread_id,
+            })
+            .collect()
+    }
+    let empty = Raw { cpu_index: 0, thread_id: 0, qom_path: ptr::null_mut() };
+    // A small VM's vCPUs fit on the stack: one walk of QEMU's list, no buffer allocated.
+    let mut small = [empty; 8];
+    let n = fill(bql, &mut small);
+    if n <= small.len() {
+        return Ok(take(&small[..n]));
+    }
+    release(&mut small);
+    let mut raw = vec![empty; n];
+    loop {
+        let n = fill(bql, &mut raw);
+        if n <= raw.len() {
+            return Ok(take(&raw[..n]));
+        }
+        release(&mut raw);
         raw = vec![empty; n];
     }
-    Ok(raw
-        .into_iter()
-        .map(|c| Cpu {
-            index: c.cpu_index,
-            // SAFETY: filled in by the function: g_malloc'd, ours, taken once.
-            qom_path: unsafe { take_string(c.qom_path) },
-            thread_id: c.thread_id,
-        })
-        .collect())
 }
 
 /// Writes `bytes` to the character device `id` (`-chardev ...,id=ID`) as its
