@@ -41,11 +41,13 @@ fn client_type(schema: &Schema, ty: &str, element: Option<&str>, reply: bool) ->
         "number" => quote!(f64),
         "bool" => quote!(bool),
         t if schema.enums.iter().any(|e| e.name == t) => quote!(::std::string::String),
-        t if reply && plain_struct(schema, t).is_some() => {
-            let s = id(&plain_struct(schema, t).map(|s| s.c_name.clone()).unwrap_or_default());
-            quote!(#s)
-        }
-        _ => quote!(::serde_json::Value),
+        t => match plain_struct(schema, t).filter(|_| reply) {
+            Some(s) => {
+                let s = id(&s.c_name);
+                quote!(#s)
+            }
+            None => quote!(::serde_json::Value),
+        },
     }
 }
 
@@ -78,11 +80,16 @@ fn fields(schema: &Schema, members: &[Member], reply: bool) -> Result<Vec<TokenS
         .collect()
 }
 
-/// The structs reachable from the commands' return values, each once.
+/// The crate's own commands (not QEMU's, which a schema reaches through an include).
+fn own_commands(schema: &Schema) -> impl Iterator<Item = &Command> {
+    schema.commands.iter().filter(|c| !c.qemu)
+}
+
+/// The structs reachable from the return values of the crate's commands, each once.
 fn reply_structs(schema: &Schema) -> Vec<&Struct> {
     let mut out: Vec<&Struct> = Vec::new();
     let mut todo: Vec<&str> =
-        schema.commands.iter().filter_map(|c| c.ret_element.as_deref().or(c.ret.as_deref())).collect();
+        own_commands(schema).filter_map(|c| c.ret_element.as_deref().or(c.ret.as_deref())).collect();
     while let Some(t) = todo.pop() {
         let Some(s) = plain_struct(schema, t) else { continue };
         if out.iter().any(|o| o.name == s.name) {
@@ -113,7 +120,7 @@ pub fn client(schema: &Schema) -> Result<String, String> {
             }
         });
     }
-    for c in schema.commands.iter().filter(|c| !c.qemu) {
+    for c in own_commands(schema) {
         let mut name = camel(&c.name);
         if replies.iter().any(|s| s.c_name == name) {
             name.push_str("Command");
@@ -125,11 +132,10 @@ pub fn client(schema: &Schema) -> Result<String, String> {
         }
         .unwrap_or_default();
         let fields = fields(schema, &members, false)?;
-        let ok = match (&c.ret, &c.ret_element) {
-            (None, _) => quote!(::serde_json::Value),
-            (Some(t), e) => client_type(schema, e.as_deref().unwrap_or(t), None, true),
+        let ok = match &c.ret {
+            None => quote!(::serde_json::Value),
+            Some(t) => client_type(schema, t, c.ret_element.as_deref(), true),
         };
-        let ok = if c.ret_element.is_some() { quote!(::std::vec::Vec<#ok>) } else { ok };
         let (wire, oob) = (c.name.as_str(), c.allow_oob);
         let doc = format!(" `{}` ({}), as a client sends it.", c.name, c.file);
         items.push(quote! {

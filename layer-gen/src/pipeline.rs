@@ -30,9 +30,6 @@ pub struct Generated {
     pub glue: String,
     /// `OUT_DIR/commands.rs`: the command modules, included by `src/lib.rs`.
     pub modules: String,
-    /// `OUT_DIR/client.rs`: the commands as a QMP client sends them and the structs
-    /// they return as it reads them, for the crate's tests (`crate::client`).
-    pub client: String,
     pub allow: Allowlist,
 }
 
@@ -247,8 +244,7 @@ pub fn generate(
         quote::quote!(#(#items)*),
     )
     .map_err(generator_bug)?;
-    let client = crate::client::client(schema).map_err(generator_bug)?;
-    Ok(Generated { glue, modules, client, allow })
+    Ok(Generated { glue, modules, allow })
 }
 
 /// The function a command's declaration asks for, as `cargo xtask new-command` writes it
@@ -305,7 +301,7 @@ fn condition(file: &str, entity: &str, ifcond: &IfCond) -> Result<Cond, Diagnost
 }
 
 /// What the generator wrote is not Rust: a bug of the generator, not of the schema.
-fn generator_bug(e: String) -> Diagnostic {
+pub(crate) fn generator_bug(e: String) -> Diagnostic {
     Diagnostic::new(
         "the generated glue.rs",
         "qemu-monitor-layer-gen",
