@@ -121,9 +121,7 @@ impl Diagnostics {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
-                for d in e.into().0 {
-                    self.push(d);
-                }
+                self.extend(e.into().0);
                 None
             }
         }
@@ -144,10 +142,16 @@ impl From<Diagnostic> for Diagnostics {
 impl From<Vec<Diagnostic>> for Diagnostics {
     fn from(v: Vec<Diagnostic>) -> Self {
         let mut all = Diagnostics::default();
-        for d in v {
-            all.push(d);
-        }
+        all.extend(v);
         all
+    }
+}
+
+impl Extend<Diagnostic> for Diagnostics {
+    fn extend<I: IntoIterator<Item = Diagnostic>>(&mut self, iter: I) {
+        for d in iter {
+            self.push(d);
+        }
     }
 }
 

@@ -86,9 +86,9 @@ pub fn generate(
     let mut borrowed = Vec::new();
     for s in &schema.structs {
         let Some(union) = found.keep(union_shape(s, schema)) else { continue };
+        let c = condition(&s.file, &format!("struct '{}'", s.name), &s.ifcond)?;
         if directions.built(&s.name) {
             let Some(fields) = found.keep(fields(s, schema, &lists)) else { continue };
-            let c = condition(&s.file, &format!("struct '{}'", s.name), &s.ifcond)?;
             types.push(write::structure(s, &fields, union.as_ref(), &c));
             allow.functions.push(format!("qapi_free_{}", s.c_name));
         }
@@ -107,7 +107,6 @@ pub fn generate(
                     (p, recursive)
                 })
                 .collect();
-            let c = condition(&s.file, &format!("struct '{}'", s.name), &s.ifcond)?;
             borrowed.push(write::borrowed(s, &members, union.as_ref(), &c));
         }
         allow.types.push(s.c_name.clone());
@@ -121,25 +120,24 @@ pub fn generate(
             }
             Elem::Value(_) => None,
         };
+        let c = condition("qapi/", &format!("list '{}'", l.c_name), &element)?;
         if l.built {
-            types.push(write::list(l, &condition("qapi/", &format!("list '{}'", l.c_name), &element)?));
+            types.push(write::list(l, &c));
             allow.functions.push(format!("qapi_free_{}", l.c_name));
         }
         if l.received {
-            let c = condition("qapi/", &format!("list '{}'", l.c_name), &element)?;
             types.push(write::list_read(l, &c));
         }
         allow.types.push(l.c_name.clone());
     }
     for a in &schema.alternates {
         let Some(shape) = found.keep(alternate_shape(a, schema)) else { continue };
+        let c = condition(&a.file, &format!("alternate '{}'", a.name), &a.ifcond)?;
         if directions.built(&a.name) {
-            let c = condition(&a.file, &format!("alternate '{}'", a.name), &a.ifcond)?;
             types.push(write::alternate(&shape, &c));
             allow.functions.push(format!("qapi_free_{}", a.c_name));
         }
         if directions.received(&a.name) {
-            let c = condition(&a.file, &format!("alternate '{}'", a.name), &a.ifcond)?;
             borrowed.push(write::alternate_received(&shape, &c));
         }
         allow.types.push(a.c_name.clone());
@@ -175,7 +173,7 @@ pub fn generate(
             continue;
         };
         if bql && c.allow_oob {
-            found.keep::<()>(Err(refuse_token_out_of_band(&c.c_name, &c.name)));
+            found.push(refuse_token_out_of_band(&c.c_name, &c.name));
             continue;
         }
         if bql {
