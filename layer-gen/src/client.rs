@@ -167,15 +167,15 @@ mod tests {
     #[test]
     fn each_command_is_a_type_and_each_reply_struct_one_that_reads_it() {
         let text = client(&schema()).unwrap();
-        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        for needle in [
-            "impl ::qapi::Command for QueryThings { type Ok = ::std::vec::Vec<Thing>;",
-            "const NAME: &'static str = \"query-things\";",
-            "#[derive(::serde::Deserialize, Debug, Clone, Default, PartialEq)] #[serde(deny_unknown_fields)] pub struct Thing {",
-            "impl ::qapi::Command for QueryText { type Ok = ::std::string::String;",
-        ] {
-            assert!(flat.contains(needle), "no {needle} in:\n{text}");
-        }
+        has_all(
+            &text,
+            &[
+                "impl ::qapi::Command for QueryThings { type Ok = ::std::vec::Vec<Thing>;",
+                "const NAME: &'static str = \"query-things\";",
+                "#[derive(::serde::Deserialize, Debug, Clone, Default, PartialEq)] #[serde(deny_unknown_fields)] pub struct Thing {",
+                "impl ::qapi::Command for QueryText { type Ok = ::std::string::String;",
+            ],
+        );
         syn::parse_file(&text).unwrap();
         assert_eq!(camel("query-hello-vm"), "QueryHelloVm");
     }

@@ -415,6 +415,19 @@ pub fn describe_qemu(src_dir: &std::path::Path) -> Result<Schema, String> {
 pub(crate) mod fixtures {
     use super::*;
 
+    /// `text` with each run of whitespace one space, as generated code is compared.
+    pub(crate) fn flat(text: &str) -> String {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// Every one of `needles` is in `text`, whitespace aside.
+    pub(crate) fn has_all(text: &str, needles: &[&str]) {
+        let flat = flat(text);
+        for n in needles {
+            assert!(flat.contains(n), "no {n} in:\n{text}");
+        }
+    }
+
     pub(crate) fn member(name: &str, ty: &str, optional: bool) -> serde_json::Value {
         let element = ty.strip_suffix("List").filter(|_| ty != "strList").map(String::from);
         let element = if ty == "strList" { Some("str".to_string()) } else { element };

@@ -1560,17 +1560,6 @@ mod tests {
         text
     }
 
-    fn flat(text: &str) -> String {
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
-    }
-
-    fn has_all(text: &str, needles: &[&str]) {
-        let flat = flat(text);
-        for n in needles {
-            assert!(flat.contains(n), "no {n} in:\n{text}");
-        }
-    }
-
     /// The fixture with an alternate, a received list of structs and of strings, and an
     /// event.
     fn wide() -> Schema {
