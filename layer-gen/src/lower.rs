@@ -175,15 +175,21 @@ pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, Vec<Diagnostic>> {
     let directions = Directions::of(schema);
     let mut out: Vec<List> = Vec::new();
     let mut refused = Vec::new();
-    let mut add = |ty: &str, element: &str, place: Diagnostic, built: bool, received: bool| {
+    // `place`: the file, entity and part a refused list is refused at.
+    let mut add = |ty: &str, element: &str, place: (&str, String, Part), built: bool, received: bool| {
         let Some(list) = List::new(ty, element, schema) else {
-            refused.push(Diagnostic {
-                message: format!(
-                    "a list of {element:?} is not supported by the command layer yet (lists of str, \
-                     bool, int and its sized forms, number, an enum or a struct of qapi/)"
-                ),
-                ..place
-            });
+            let (file, entity, part) = place;
+            refused.push(
+                Diagnostic::new(
+                    file,
+                    entity,
+                    format!(
+                        "a list of {element:?} is not supported by the command layer yet (lists of \
+                         str, bool, int and its sized forms, number, an enum or a struct of qapi/)"
+                    ),
+                )
+                .at(part),
+            );
             return;
         };
         match out.iter_mut().find(|l| l.c_name == list.c_name) {
@@ -197,8 +203,7 @@ pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, Vec<Diagnostic>> {
     for s in &schema.structs {
         for m in &s.members {
             if let Some(e) = &m.element {
-                let place = Diagnostic::new(&s.file, format!("struct '{}'", s.name), "")
-                    .at(Part::Member(m.name.clone()));
+                let place = (s.file.as_str(), format!("struct '{}'", s.name), Part::Member(m.name.clone()));
                 add(&m.ty, e, place, directions.built(&s.name), directions.received(&s.name));
             }
         }
@@ -206,21 +211,20 @@ pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, Vec<Diagnostic>> {
     for a in &schema.alternates {
         for v in &a.alternatives {
             if let Some(e) = &v.element {
-                let place = Diagnostic::new(&a.file, format!("alternate '{}'", a.name), "")
-                    .at(Part::Alternative(v.name.clone()));
+                let place =
+                    (a.file.as_str(), format!("alternate '{}'", a.name), Part::Alternative(v.name.clone()));
                 add(&v.ty, e, place, directions.built(&a.name), directions.received(&a.name));
             }
         }
     }
     for c in &schema.commands {
         if let (Some(t), Some(e)) = (&c.ret, &c.ret_element) {
-            let place = Diagnostic::new(&c.file, format!("command '{}'", c.name), "").at(Part::ReturnValue);
+            let place = (c.file.as_str(), format!("command '{}'", c.name), Part::ReturnValue);
             add(t, e, place, true, false);
         }
         for m in c.args.iter().filter(|_| !c.boxed) {
             if let Some(e) = &m.element {
-                let place = Diagnostic::new(&c.file, format!("command '{}'", c.name), "")
-                    .at(Part::Member(m.name.clone()));
+                let place = (c.file.as_str(), format!("command '{}'", c.name), Part::Member(m.name.clone()));
                 add(&m.ty, e, place, false, true);
             }
         }
@@ -228,8 +232,7 @@ pub(crate) fn lists(schema: &Schema) -> Result<Vec<List>, Vec<Diagnostic>> {
     for ev in schema.events.iter().filter(|e| !e.boxed) {
         for m in &ev.args {
             if let Some(e) = &m.element {
-                let place = Diagnostic::new(&ev.file, format!("event '{}'", ev.name), "")
-                    .at(Part::Member(m.name.clone()));
+                let place = (ev.file.as_str(), format!("event '{}'", ev.name), Part::Member(m.name.clone()));
                 add(&m.ty, e, place, true, false);
             }
         }
