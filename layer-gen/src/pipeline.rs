@@ -413,6 +413,37 @@ mod tests {
         );
     }
 
+    /// A list of what the layer does not carry is refused at its file, entity and member,
+    /// and a returned one at the return value; both in one report.
+    #[test]
+    fn a_list_the_layer_lacks_is_refused_where_it_is() {
+        let mut s = schema();
+        s.commands.retain(|c| c.name != "query-bad");
+        s.commands.push(
+            serde_json::from_value(command("take-any", vec![member("xs", "NowhereList", false)], None))
+                .unwrap(),
+        );
+        s.commands.push(
+            serde_json::from_value(command("give-any", vec![], Some(("NowhereList", Some("Nowhere")))))
+                .unwrap(),
+        );
+        let err = generate(&s, &[], std::path::Path::new("/nonexistent")).err().expect("both refused");
+        let found: Vec<(&str, &str, Option<&Part>)> =
+            err.iter().map(|d| (d.file.as_str(), d.entity.as_str(), d.part.as_ref())).collect();
+        assert_eq!(
+            found,
+            [
+                ("qapi/x.json", "command 'take-any'", Some(&Part::Member("xs".into()))),
+                ("qapi/x.json", "command 'give-any'", Some(&Part::ReturnValue)),
+            ],
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("a list of \"Nowhere\" is not supported by the command layer yet"),
+            "{err}"
+        );
+    }
+
     /// `'if'` on a command and on an enum value is `#[cfg]`, with the enum's length (proven
     /// against QEMU's `__MAX`) counting the conditional value only where it exists.
     #[test]
