@@ -420,11 +420,11 @@ mod tests {
         let mut s = schema();
         s.commands.retain(|c| c.name != "query-bad");
         s.commands.push(
-            serde_json::from_value(command("take-any", vec![member("xs", "NowhereList", false)], None))
+            serde_json::from_value(command("take-nowhere", vec![member("xs", "NowhereList", false)], None))
                 .unwrap(),
         );
         s.commands.push(
-            serde_json::from_value(command("give-any", vec![], Some(("NowhereList", Some("Nowhere")))))
+            serde_json::from_value(command("give-nowhere", vec![], Some(("NowhereList", Some("Nowhere")))))
                 .unwrap(),
         );
         let err = generate(&s, &[], std::path::Path::new("/nonexistent")).err().expect("both refused");
@@ -433,8 +433,8 @@ mod tests {
         assert_eq!(
             found,
             [
-                ("qapi/x.json", "command 'take-any'", Some(&Part::Member("xs".into()))),
-                ("qapi/x.json", "command 'give-any'", Some(&Part::ReturnValue)),
+                ("qapi/x.json", "command 'take-nowhere'", Some(&Part::Member("xs".into()))),
+                ("qapi/x.json", "command 'give-nowhere'", Some(&Part::ReturnValue)),
             ],
             "{err}"
         );
