@@ -119,7 +119,7 @@ fn payload_text(payload: &(dyn Any + Send)) -> &str {
 }
 
 /// Runs the command call `call` of `command`: its result, or, if it panicked, an error
-/// "command '<command>' panicked at <file>:<line>:<column>: <message>". The file is as
+/// `command '<command>' panicked at <file>:<line>:<column>: <message>`. The file is as
 /// the compiler names it: `cargo xtask build` remaps the checkout's directory away, so it
 /// reads `src/commands/<command>.rs`, and the library holds no path of the build machine.
 #[inline]

@@ -487,16 +487,29 @@ pub fn cargo() -> Command {
 /// The glue build.rs generated for the staticlib last built for `l`: the newest
 /// `OUT_DIR/glue.rs` of the crate in that target dir.
 pub fn generated_glue(l: &Layout) -> Result<String> {
+    let path = generated_out(l, &crate_package().0, "glue.rs")?;
+    fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The newest `OUT_DIR/<file>` the build script of `package` wrote for the staticlib's
+/// build for `l` (its release target dir).
+pub fn generated_out(l: &Layout, package: &str, file: &str) -> Result<PathBuf> {
     let dir = l.cargo_target.join("release/build");
     let newest = fs::read_dir(&dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{}-", crate_package().0)))
-        .map(|e| e.path().join("out/glue.rs"))
+        // `<package>-<hash>`, not another package whose name starts the same.
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_prefix(&format!("{package}-"))
+                .is_some_and(|hash| !hash.is_empty() && hash.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .map(|e| e.path().join("out").join(file))
         .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
         .max();
-    let (_, path) = newest.with_context(|| format!("no generated glue.rs under {}", dir.display()))?;
-    fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+    let (_, path) = newest.with_context(|| format!("no {file} of {package} under {}", dir.display()))?;
+    Ok(path)
 }
 
 fn build_staticlib(l: &Layout) -> Result<()> {

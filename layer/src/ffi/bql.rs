@@ -45,7 +45,7 @@ pub(crate) fn bql_held() -> bool {
 /// `mon` in an HMP handler). It is `Copy`, neither `Send` nor `Sync`, and cannot outlive
 /// the call; command code cannot make one (its files forbid `unsafe`). What only the
 /// lock's holder may do takes it: [`BqlRefCell::borrow`] and
-/// [`borrow_mut`](BqlRefCell::borrow_mut), [`print_line`], and every [`vm`](super::vm)
+/// [`borrow_mut`](BqlRefCell::borrow_mut), [`print_line`](super::print_line), and every [`vm`](super::vm)
 /// function. An `allow-oob` command gets none: asking for one is refused by the build
 /// (naming the command), and without it none of those can be called — a compile error.
 #[derive(Clone, Copy)]

@@ -19,7 +19,7 @@ pub unsafe trait Ret {
     /// The C value for a failed call (the error is in `errp`).
     fn failed() -> Self::C;
     /// The first value in it that cannot reach the client unchanged (a string with a
-    /// NUL byte, a number that is not finite), with where it sits: [`reply`] refuses
+    /// NUL byte, a number that is not finite), with where it sits: the handler's reply refuses
     /// such a value whole instead of handing it over.
     fn fault(&self) -> Option<Fault> {
         None

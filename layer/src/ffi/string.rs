@@ -69,7 +69,7 @@ impl GString {
 }
 
 impl From<String> for GString {
-    /// `s` itself, without a copy: its buffer is already glib's ([`GlibAlloc`]); a NUL
+    /// `s` itself, without a copy: its buffer is already glib's (the layer's global allocator is glib's); a NUL
     /// is appended (which may grow the buffer in place).
     fn from(s: String) -> GString {
         let len = s.len();
