@@ -66,7 +66,7 @@ fn the_qmp_reference_documents_every_declaration() {
         let heading = match def.meta.as_str() {
             "command" => format!("Command {}", def.name),
             "event" => format!("Event {}", def.name),
-            "struct" => format!("Object {}", def.name),
+            "struct" | "union" => format!("Object {}", def.name),
             other => panic!("{}: no manual heading known for a {other}", def.name),
         };
         let at = flat.find(&heading).unwrap_or_else(|| panic!("the manual has no {heading:?}"));

@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! What the declarations in `qapi/` declare, read back for tests that check a build or
-//! a manual against them: each QAPI definition with its doc comment's members and
-//! example, and each HMP entry (through `qemu_monitor_layer_gen::hx`, the reader the
-//! generator uses).
+//! What the declarations in `qapi/` declare, read back for tests and driver commands that
+//! check a build, a manual or a package against them: each definition with its doc
+//! comment's members and examples, as QEMU's own QAPI front end reads them (through the
+//! generator's model, `qemu_monitor_layer_gen::model`), and each HMP entry (through
+//! `qemu_monitor_layer_gen::hx`). Nothing here reads the schema's text itself.
 
-use std::fs;
 use std::path::Path;
+
+use qemu_monitor_layer_gen::model::{self, Schema};
 
 /// One definition of a `qapi/<name>.json` file.
 #[derive(Clone, Debug)]
 pub struct Definition {
-    /// `command`, `event`, `struct`, ...
+    /// `command`, `event`, `struct`, `union`, `enum` or `alternate`.
     pub meta: String,
     pub name: String,
-    /// The `@member:` lines of its doc comment: (member, its text, whitespace-joined).
+    /// The members its doc comment documents: (member, its text, whitespace-joined).
     pub members: Vec<(String, String)>,
-    /// The lines of its `.. qmp-example::` blocks, trimmed.
+    /// The lines of its examples, trimmed.
     pub example: Vec<String>,
 }
 
@@ -23,81 +25,62 @@ pub struct Definition {
 /// as the layer's generator reads it.
 pub use qemu_monitor_layer_gen::hx::HmpEntry;
 
-fn files(root: &Path, suffix: &str) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = fs::read_dir(root.join("qapi"))
-        .expect("qapi/ is readable")
-        .map(|e| e.expect("qapi/ entry").path())
-        .filter(|p| p.to_string_lossy().ends_with(suffix))
-        .map(|p| (p.display().to_string(), fs::read_to_string(&p).expect("declaration is readable")))
-        .collect();
-    v.sort();
-    v
+/// The crate's schema at `root` as the front end of the QEMU source tree `src` reads it.
+pub fn schema_in(root: &Path, src: &Path) -> Schema {
+    let files = qemu_monitor_layer_gen::build::declaration_files(root).unwrap_or_else(|e| panic!("{e}"));
+    model::describe(root, src, &files).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Every definition in `root/qapi/*.json`, in file order.
+/// The QEMU source tree the crate at `root` is built against: `QEMU_BUILD_DIR`'s, or the
+/// default release's under `root` (as the crate's build finds it).
+pub fn tree_src(root: &Path) -> std::path::PathBuf {
+    qemu_monitor_layer_gen::Tree::find(root).unwrap_or_else(|e| panic!("{e}")).src
+}
+
+/// Every definition in `root/qapi/*.json`, in file order, read with the QEMU tree the
+/// crate is built against ([`tree_src`]).
 pub fn definitions(root: &Path) -> Vec<Definition> {
-    let mut out = Vec::new();
-    for (path, text) in files(root, ".json") {
-        let mut doc: Vec<&str> = Vec::new();
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix('#') {
-                doc.push(rest.strip_prefix(' ').unwrap_or(rest));
-                continue;
-            }
-            let Some(def) = line.strip_prefix("{ '") else { continue };
-            // An include of QEMU's module defines nothing of ours.
-            if def.starts_with("include'") {
-                continue;
-            }
-            let mut parts = def.split('\'');
-            let (Some(meta), Some(_), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
-                panic!("{path}: cannot read the definition {line:?}");
-            };
-            out.push(Definition {
-                meta: meta.to_string(),
-                name: name.to_string(),
-                members: members(&doc),
-                example: example(&doc),
-            });
-            doc.clear();
-        }
-    }
-    assert!(!out.is_empty(), "qapi/ declares nothing");
-    out
+    definitions_in(root, &tree_src(root))
 }
 
-fn members(doc: &[&str]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut current: Option<(String, String)> = None;
-    for line in doc {
-        if let Some(rest) = line.strip_prefix('@') {
-            let (name, text) = rest.split_once(':').unwrap_or((rest, ""));
-            out.extend(current.take());
-            // The first `@name:` is the definition itself, not a member.
-            if !text.trim().is_empty() {
-                current = Some((name.to_string(), text.trim().to_string()));
-            }
-        } else if let Some((_, text)) = current.as_mut() {
-            if line.trim().is_empty() {
-                out.extend(current.take());
-            } else {
-                text.push(' ');
-                text.push_str(line.trim());
-            }
+/// Every definition in `root/qapi/*.json`, in file order, as the front end of the QEMU
+/// source tree `src` reads it.
+pub fn definitions_in(root: &Path, src: &Path) -> Vec<Definition> {
+    let schema = schema_in(root, src);
+    let meta = |symbol: &str| -> &'static str {
+        if schema.commands.iter().any(|c| c.name == symbol) {
+            "command"
+        } else if schema.events.iter().any(|e| e.name == symbol) {
+            "event"
+        } else if let Some(s) = schema.structs.iter().find(|s| s.name == symbol) {
+            if s.branches.is_some() { "union" } else { "struct" }
+        } else if schema.enums.iter().any(|e| e.name == symbol) {
+            "enum"
+        } else if schema.alternates.iter().any(|a| a.name == symbol) {
+            "alternate"
+        } else {
+            panic!("{symbol}: documented, but the schema defines no such entity")
         }
-    }
-    out.extend(current);
+    };
+    let out: Vec<Definition> = schema
+        .docs
+        .iter()
+        .map(|doc| Definition {
+            meta: meta(&doc.symbol).to_string(),
+            name: doc.symbol.clone(),
+            members: doc.members.clone(),
+            example: doc
+                .examples
+                .iter()
+                .flat_map(|e| e.lines())
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+        })
+        .collect();
+    assert!(!out.is_empty(), "{}: qapi/ declares nothing", root.display());
     out
-}
-
-fn example(doc: &[&str]) -> Vec<String> {
-    // Every example block (a command may have several), without the directives.
-    doc.iter()
-        .skip_while(|l| !l.starts_with(".. qmp-example::"))
-        .filter(|l| !l.starts_with(".. qmp-example::"))
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty() && l != "#")
-        .collect()
 }
 
 /// Every HMP entry in `root/qapi/*.hx`, read by the layer's one reader.

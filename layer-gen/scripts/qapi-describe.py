@@ -26,7 +26,8 @@ qapi/misc.json, and prints JSON on stdout:
    "alternates": [{"name", "c_name", "file", "if", "alternatives": [{"name", "c_name",
                    "type", "element", "qtype", "if"}]}],
    "enums":    [{"name", "c_name", "file", "max", "if", "features",
-                 "values": [{"name", "c_const", "if", "features"}]}]}
+                 "values": [{"name", "c_const", "if", "features"}]}],
+   "docs":     [{"symbol", "file", "line", "members": [[NAME, TEXT]...], "examples": [TEXT...]}]}
   MEMBER = {"name", "c_name", "type", "optional", "has", "element", "if", "features"}
 
 Everything a declaration says is reported, so that the generator either uses it or
@@ -54,6 +55,11 @@ return); "element" is null for other types.
 An enum's "c_const" and "max" are the names of its C constants (QEMU's own
 c_enum_const, so a 'prefix' and each release's spelling rule apply); the values are
 numbered from 0 in declaration order.
+
+"docs" are the doc comments of the crate's own definitions (none for --qemu-schema):
+each member's text with its whitespace runs made one space, and each example's text (a
+`.. qmp-example::` block's lines, or before 9.1 an `Example` section's), "line" being
+where the comment starts.
 
 "has" says whether this release's C passes a `bool has_<member>` flag for it: QEMU
 before 8.0 does for every optional member, later releases only for optional scalars.
@@ -106,7 +112,35 @@ def main():
     def qemu(info):
         return info is not None and os.path.basename(info.fname) not in originals
 
-    out = {"commands": [], "events": [], "structs": [], "alternates": [], "enums": []}
+    def examples(doc):
+        # 9.1 and later: `.. qmp-example::` directives in the plain sections, each
+        # followed by its indented lines (options such as `:title:` aside). Before 9.1
+        # (the declarations adapted by qapi_compat): each `Example` section.
+        if hasattr(doc, "all_sections"):
+            found = []
+            for section in doc.all_sections:
+                if str(section.kind) != "Plain":
+                    continue
+                current = None
+                for line in section.text.splitlines():
+                    if line.strip() == ".. qmp-example::":
+                        current = []
+                        found.append(current)
+                    elif current is not None and (line.startswith(" ") or not line.strip()):
+                        if not line.strip().startswith(":"):
+                            current.append(line)
+                    else:
+                        current = None
+            return ["\n".join(lines).strip("\n") for lines in found]
+        return [s.text.strip("\n") for s in doc.sections if s.name and s.name.startswith("Example")]
+
+    def documented(doc):
+        return {"symbol": doc.symbol, "file": originals[os.path.basename(doc.info.fname)],
+                "line": doc.info.line,
+                "members": [[name, " ".join(section.text.split())] for name, section in doc.args.items()],
+                "examples": examples(doc)}
+
+    out = {"commands": [], "events": [], "structs": [], "alternates": [], "enums": [], "docs": []}
 
     # The visitor's positional parameters are the same in 7.2 and 10.x.
     class Visitor(QAPISchemaVisitor):
@@ -208,6 +242,8 @@ def main():
         except QAPIError as e:
             sys.exit(f"{e}")
         schema.visit(Visitor())
+        out["docs"] = [documented(doc) for doc in schema.docs
+                       if doc.symbol and os.path.basename(doc.info.fname) in originals]
     json.dump(out, sys.stdout, indent=1)
     print()
 

@@ -107,9 +107,15 @@ pub struct Tree {
 
 impl Tree {
     /// `QEMU_BUILD_DIR`, or the default release's tree under `root` or its parent
-    /// directories (a workspace's `target/`).
+    /// directories (a workspace's `target/`); stops the build script when there is none.
     pub fn from_env(root: &Path) -> Tree {
         println!("cargo::rerun-if-env-changed=QEMU_BUILD_DIR");
+        Tree::find(root).unwrap_or_else(|e| fail(&e))
+    }
+
+    /// What [`Tree::from_env`] finds, or why there is none: for programs that are not
+    /// build scripts (the tests, the driver).
+    pub fn find(root: &Path) -> Result<Tree, String> {
         let default = Path::new("target/qemu").join(DEFAULT_QEMU_VERSION).join("build");
         let build = match env::var_os("QEMU_BUILD_DIR") {
             Some(d) => PathBuf::from(d),
@@ -120,7 +126,7 @@ impl Tree {
                 .unwrap_or_else(|| root.join(&default)),
         };
         if !build.join("config-host.mak").is_file() {
-            fail(&format!(
+            return Err(format!(
                 "no configured QEMU build tree at {}.\n\
                  A command crate is compiled against the headers of a patched, configured QEMU.\n\
                  To fix:\n  \
@@ -131,13 +137,12 @@ impl Tree {
             ));
         }
         let mak = build.join("config-host.mak");
-        let text =
-            fs::read_to_string(&mak).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", mak.display())));
+        let text = fs::read_to_string(&mak).map_err(|e| format!("cannot read {}: {e}", mak.display()))?;
         let src = match text.lines().find_map(|l| l.strip_prefix("SRC_PATH=")) {
             Some(src) => PathBuf::from(src.trim()),
-            None => fail(&format!("{} has no SRC_PATH= line", mak.display())),
+            None => return Err(format!("{} has no SRC_PATH= line", mak.display())),
         };
-        Tree { build, src }
+        Ok(Tree { build, src })
     }
 
     /// A bindgen builder over `wrapper` (C source) with the tree's own compile flags.

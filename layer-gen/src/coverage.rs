@@ -90,6 +90,7 @@ pub fn build() {
         structs: Vec::new(),
         alternates: Vec::new(),
         enums: Vec::new(),
+        docs: Vec::new(),
     };
     let mut report = Report { commands: Vec::new(), events: Vec::new() };
     let none = Path::new("/nonexistent");

@@ -12,6 +12,58 @@ pub struct Schema {
     pub structs: Vec<Struct>,
     pub alternates: Vec<Alternate>,
     pub enums: Vec<Enum>,
+    /// The doc comments of the crate's own definitions (none for QEMU's schema).
+    #[serde(default)]
+    pub docs: Vec<Doc>,
+}
+
+/// The doc comment of one of the crate's definitions, as QEMU's front end read it.
+#[derive(Deserialize, Debug, Clone)]
+pub struct Doc {
+    /// The definition it documents (`hello-world`, `HelloWorldInfo`).
+    pub symbol: String,
+    /// Its schema file, relative to the crate (`qapi/hello-world.json`).
+    pub file: String,
+    /// The line the comment starts on.
+    pub line: u32,
+    /// Each documented member: its name and its text, each run of whitespace one space.
+    pub members: Vec<(String, String)>,
+    /// Each example's text: its `->` (sent) and `<-` (received) messages.
+    pub examples: Vec<String>,
+}
+
+/// One message of an example: sent by the client (`->`) or received from QEMU (`<-`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `->`: from the client.
+    Sent,
+    /// `<-`: from QEMU.
+    Received,
+}
+
+/// The messages of an example's text (see [`Doc::examples`]), each a JSON value that may
+/// span lines; prose before the first message is left out. An error names the message
+/// that is not JSON.
+pub fn example_messages(text: &str) -> Result<Vec<(Direction, serde_json::Value)>, String> {
+    let mut messages: Vec<(Direction, String)> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(rest) = line.strip_prefix("->") {
+            messages.push((Direction::Sent, rest.to_string()));
+        } else if let Some(rest) = line.strip_prefix("<-") {
+            messages.push((Direction::Received, rest.to_string()));
+        } else if let Some((_, current)) = messages.last_mut() {
+            current.push(' ');
+            current.push_str(line);
+        }
+    }
+    messages
+        .into_iter()
+        .map(|(d, text)| {
+            serde_json::from_str(&text)
+                .map(|v| (d, v))
+                .map_err(|e| format!("the example's message is not JSON ({e}): {}", text.trim()))
+        })
+        .collect()
 }
 
 /// A condition (`'if'`) as written in the schema, or null.
@@ -283,6 +335,7 @@ pub fn reachable(whole: &Schema, roots: &[&str]) -> Schema {
         structs: whole.structs.iter().filter(|s| seen.contains(&s.name)).cloned().collect(),
         alternates: whole.alternates.iter().filter(|a| seen.contains(&a.name)).cloned().collect(),
         enums: whole.enums.iter().filter(|e| seen.contains(&e.name)).cloned().collect(),
+        docs: Vec::new(),
     }
 }
 
@@ -399,6 +452,7 @@ pub(crate) fn crate_part(whole: &Schema) -> Schema {
     let mut part = reachable(whole, &roots);
     part.commands = whole.commands.iter().filter(|c| own(c.qemu)).cloned().collect();
     part.events = whole.events.iter().filter(|e| own(e.qemu)).cloned().collect();
+    part.docs = whole.docs.clone();
     part
 }
 
@@ -406,6 +460,36 @@ pub(crate) fn crate_part(whole: &Schema) -> Schema {
 /// its front end reads it; each entity's `file` is its module relative to `src_dir`.
 pub fn describe_qemu(src_dir: &std::path::Path) -> Result<Schema, String> {
     describe(src_dir, src_dir, &["--qemu-schema".to_string()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_example_with_prose_a_multi_line_message_and_an_event_reads() {
+        let text = "Prose first.\n-> { \"execute\": \"x\",\n     \"arguments\": { \"a\": 1 } }\n\n\
+                    <- { \"return\": {} }\n<- { \"event\": \"E\" }";
+        let m = example_messages(text).unwrap();
+        assert_eq!(
+            m,
+            vec![
+                (Direction::Sent, json!({"execute": "x", "arguments": {"a": 1}})),
+                (Direction::Received, json!({"return": {}})),
+                (Direction::Received, json!({"event": "E"})),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_message_that_is_not_json_is_named() {
+        let e = example_messages("-> { \"execute\": ... }").unwrap_err();
+        assert!(
+            e.starts_with("the example's message is not JSON") && e.ends_with("{ \"execute\": ... }"),
+            "{e}"
+        );
+    }
 }
 
 /// A small schema the stages' unit tests share: a command of every scalar kind, queries

@@ -70,7 +70,7 @@ pub fn run(l: &Layout, binary: &std::path::Path) -> Result<String> {
     // The project's lock file: the same crate versions, nothing to resolve.
     fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock"))?;
 
-    let ours = own_names()?;
+    let ours = own_names(&l.src);
     let report_path = dir.join(format!("{}.json", l.version.name));
     sh::step(format!(
         "generating and compiling the layer's glue for QEMU {}'s own schema (target/coverage/)",
@@ -178,12 +178,12 @@ fn newest(dir: &std::path::Path, name: &str) -> Result<std::path::PathBuf> {
 }
 
 /// The commands and events this crate declares in `qapi/` (the series adds them to QEMU).
-fn own_names() -> Result<BTreeSet<String>> {
-    Ok(harness::declared::definitions(sh::crate_dir())
+fn own_names(src: &std::path::Path) -> BTreeSet<String> {
+    harness::declared::definitions_in(sh::crate_dir(), src)
         .into_iter()
         .filter(|d| d.meta == "command" || d.meta == "event")
         .map(|d| d.name)
-        .collect())
+        .collect()
 }
 
 /// The commands and events the built emulator offers (`query-qmp-schema`).

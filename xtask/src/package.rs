@@ -91,7 +91,10 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     let control_dir = stage.join("DEBIAN");
     fs::create_dir_all(&control_dir)?;
     let depends = format!("{}, {FIRMWARE}", shlibs(&name, &binary)?);
-    fs::write(control_dir.join("control"), control(&name, version, &origin, v.name, &depends, &stage)?)?;
+    fs::write(
+        control_dir.join("control"),
+        control(&name, version, &origin, v.name, &depends, &stage, &l.src)?,
+    )?;
     md5sums(&stage)?;
     normalize_modes(&stage)?;
 
@@ -141,7 +144,8 @@ fn shlibs(name: &str, binary: &Path) -> Result<String> {
 }
 
 /// The control file; `origin` says which QEMU (release and source), `series` is the
-/// directory the package installs into under the prefix.
+/// directory the package installs into under the prefix, `src` the QEMU source tree
+/// whose QAPI front end reads the declarations.
 fn control(
     name: &str,
     version: &str,
@@ -149,10 +153,11 @@ fn control(
     series: &str,
     depends: &str,
     stage: &Path,
+    src: &Path,
 ) -> Result<String> {
     let size_kib = sh::output(tools::command("du")?.args(["-sk", "--exclude=DEBIAN"]).arg(stage))?;
     let size_kib = size_kib.split_whitespace().next().context("du printed nothing")?;
-    let defs = harness::declared::definitions(sh::root());
+    let defs = harness::declared::definitions_in(sh::root(), src);
     let hmp = harness::declared::hmp_entries(sh::root());
     let list =
         |meta: &str| defs.iter().filter(|d| d.meta == meta).map(|d| d.name.as_str()).collect::<Vec<_>>();

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use qemu_monitor_layer_gen::model::{Direction, example_messages};
 use serde_json::Value;
 
 use crate::call::{self, dev_vm};
@@ -193,77 +194,24 @@ pub fn slow_tests() -> Result<Vec<String>> {
     Ok(slow)
 }
 
-/// One `.. qmp-example::` of the schema documentation: where it is, and its messages.
+/// One example of the schema documentation: where it is, and its messages.
 #[derive(Debug, PartialEq)]
 pub struct Example {
     pub at: String,
     pub messages: Vec<(Direction, Value)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// `->`: from the client.
-    Sent,
-    /// `<-`: from QEMU.
-    Received,
-}
-
-/// The `qmp-example` blocks of a schema file's documentation, in order.
-pub fn parse_examples(file: &str, text: &str) -> Result<Vec<Example>> {
+/// The examples of the crate's schema documentation, in order, as QEMU's QAPI front end
+/// (of the tree `src`) reads the doc comments; each placed at its comment's file and line.
+pub fn schema_examples(src: &std::path::Path) -> Result<Vec<Example>> {
+    let schema = harness::declared::schema_in(sh::crate_dir(), src);
     let mut examples = Vec::new();
-    let lines: Vec<&str> = text.lines().collect();
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i].trim_start_matches('#').trim() != ".. qmp-example::" {
-            i += 1;
-            continue;
+    for doc in &schema.docs {
+        for (i, text) in doc.examples.iter().enumerate() {
+            let at = format!("{}:{} ({}, example {})", doc.file, doc.line, doc.symbol, i + 1);
+            let messages = example_messages(text).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+            examples.push(Example { at, messages });
         }
-        let at = format!("{file}:{}", i + 1);
-        i += 1;
-        let mut body = Vec::new();
-        while i < lines.len() && lines[i].starts_with('#') && !lines[i].starts_with("##") {
-            let l = lines[i].trim_start_matches('#').trim();
-            if l.starts_with("..") {
-                break;
-            }
-            if !l.starts_with(':') {
-                body.push(l);
-            }
-            i += 1;
-        }
-        let mut messages = Vec::new();
-        let mut current: Option<(Direction, String)> = None;
-        for l in body {
-            let started = if let Some(rest) = l.strip_prefix("->") {
-                Some((Direction::Sent, rest))
-            } else {
-                l.strip_prefix("<-").map(|rest| (Direction::Received, rest))
-            };
-            match (started, &mut current) {
-                (Some((d, rest)), _) => {
-                    if let Some(done) = current.take() {
-                        messages.push(done);
-                    }
-                    current = Some((d, rest.to_string()));
-                }
-                (None, Some((_, text))) => {
-                    text.push(' ');
-                    text.push_str(l);
-                }
-                // Prose before the first message.
-                (None, None) => {}
-            }
-        }
-        messages.extend(current);
-        let messages = messages
-            .into_iter()
-            .map(|(d, text)| {
-                serde_json::from_str(&text)
-                    .map(|v| (d, v))
-                    .with_context(|| format!("{at}: the example's message is not JSON: {}", text.trim()))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        examples.push(Example { at, messages });
     }
     Ok(examples)
 }
@@ -318,11 +266,7 @@ fn schema_files(ext: &str) -> Result<Vec<PathBuf>> {
 }
 
 fn examples(built: &Built) -> Result<()> {
-    let mut examples = Vec::new();
-    for f in schema_files("json")? {
-        let name = f.strip_prefix(sh::crate_dir()).unwrap_or(&f).display().to_string();
-        examples.extend(parse_examples(&name, &fs::read_to_string(&f)?)?);
-    }
+    let examples = schema_examples(&built.layout.src)?;
     let sent: Vec<(&Example, &Value, Option<&Value>)> = examples
         .iter()
         .flat_map(|ex| {
@@ -579,26 +523,6 @@ fn transcripts(built: &Built) -> Result<()> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn an_example_with_prose_options_and_an_event_parses() {
-        let text = "##\n# @x:\n#\n# .. qmp-example::\n#    :title: Two\n#\n#     -> { \"execute\": \"x\",\n\
-                    #          \"arguments\": { \"a\": 1 } }\n#     <- { \"return\": {} }\n#     <- { \"event\": \"E\" }\n\
-                    ##\n{ 'command': 'x' }\n";
-        let ex = parse_examples("q.json", text).unwrap();
-        assert_eq!(ex.len(), 1);
-        assert_eq!(ex[0].at, "q.json:4");
-        assert_eq!(ex[0].messages[0], (Direction::Sent, json!({"execute": "x", "arguments": {"a": 1}})));
-        assert_eq!(ex[0].messages[1], (Direction::Received, json!({"return": {}})));
-        assert_eq!(ex[0].messages.len(), 3);
-    }
-
-    #[test]
-    fn an_example_that_is_not_json_is_named() {
-        let e = parse_examples("q.json", "# .. qmp-example::\n#\n#     -> { \"execute\": ... }\n##\n")
-            .unwrap_err();
-        assert!(format!("{e:#}").contains("q.json:1: the example's message is not JSON"), "{e:#}");
-    }
 
     #[test]
     fn shapes_compare_members_and_types_not_values() {
