@@ -7,6 +7,7 @@
 //! client of the maintained `qapi` crate after the capabilities handshake; [`commands`]
 //! has the `hello-world` command types, well-formed and deliberately malformed.
 
+pub mod agent;
 pub mod commands;
 pub mod declared;
 pub mod events;

@@ -354,6 +354,31 @@ impl Libvirt {
         Ok(copy)
     }
 
+    /// A path of `file` that the QEMU libvirt starts (as `nobody`) can read: `file`
+    /// itself if it can, else a copy in a directory of its own in the private dir (a
+    /// guest's kernel in a checkout under a private home).
+    pub fn reachable_file(&self, file: &Path) -> Result<PathBuf, String> {
+        let Some(dir) = self.private.as_ref().filter(|_| self.netns.is_none()) else {
+            return Ok(file.to_path_buf());
+        };
+        let readable = tools::cmd("runuser")
+            .args(["-u", "nobody", "--", "test", "-r"])
+            .arg(file)
+            .status()
+            .is_ok_and(|s| s.success());
+        if readable {
+            return Ok(file.to_path_buf());
+        }
+        let own = dir.path().join("files");
+        fs::create_dir_all(&own).map_err(|e| format!("mkdir {}: {e}", own.display()))?;
+        fs::set_permissions(&own, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+        let name = file.file_name().ok_or_else(|| format!("{} names no file", file.display()))?;
+        let copy = own.join(name);
+        fs::copy(file, &copy).map_err(|e| format!("copy {}: {e}", file.display()))?;
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o644)).map_err(|e| e.to_string())?;
+        Ok(copy)
+    }
+
     /// The domain's log: QEMU's command line, stderr and stdout, through virtlogd.
     pub fn domain_log(&self, name: &str) -> String {
         fs::read_to_string(self.log_path(name)).unwrap_or_default()

@@ -13,6 +13,7 @@ mod coverage;
 mod crates;
 mod deps;
 mod fresh;
+mod guest;
 mod libvirt;
 mod package;
 mod patches;
@@ -91,6 +92,9 @@ enum Cmd {
     /// The README's two commands on a fresh Debian 12 system made with debootstrap (as
     /// root; this machine's Rust toolchain the only thing brought in), each one timed.
     Fresh(fresh::FreshArgs),
+    /// Build a tiny Linux guest from Debian's packages (kernel, busybox, a guest agent);
+    /// print its kernel and initramfs.
+    Guest,
     /// Build if needed; print the Rust glue generated from qapi/ for the release (the
     /// handlers QEMU calls, each with its compile-time proof), for review.
     Glue(BuildArgs),
@@ -148,6 +152,7 @@ impl Cmd {
             | Cmd::Repo(_)
             | Cmd::Fresh(_)
             | Cmd::Source(_)
+            | Cmd::Guest
             | Cmd::Book => None,
         }
     }
@@ -228,6 +233,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Peer(args) => peer::peer(&args)?,
         Cmd::Coverage(args) => coverage::coverage(&args)?,
         Cmd::Fresh(args) => fresh::fresh(&args)?,
+        Cmd::Guest => guest::guest()?,
         Cmd::Call(args) => call::call(&args)?,
         Cmd::Shell(args) => call::shell(&args)?,
         Cmd::Glue(args) => {

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use crate::qemu::{self, Layout};
 use crate::versions::PeerSource;
 use crate::{
-    BuildArgs, deps, package, patches, peer, quick, reference, reproduce, series, sh, source, versions,
+    BuildArgs, deps, guest, package, patches, peer, quick, reference, reproduce, series, sh, source, versions,
 };
 
 #[derive(clap::Args, Debug)]
@@ -116,6 +116,11 @@ fn test_version(args: &BuildArgs, long: bool, crates: quick::Crates) -> Result<O
         test.env("QEMU_HELLO_LONG", "1").env("QEMU_HELLO_CASES", "100000");
     }
     quick::test_env(&built, &mut test);
+    let guest = guest::test_env(&mut test)?;
+    sh::step(format!(
+        "tests/guest.rs boots the test guest: Debian's kernel {}, busybox, {}",
+        guest.release, guest.agent
+    ));
     sh::run(&mut test)?;
 
     qemu_own_tests(l, &built.binary)?;
