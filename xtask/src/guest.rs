@@ -98,6 +98,10 @@ pub fn debian_agent() -> Result<(PathBuf, String)> {
     let _ = fs::remove_dir_all(&root);
     sh::run(tools::command("dpkg-deb")?.arg("-x").arg(&deb).arg(&root))?;
     let version = sh::output(tools::command("dpkg-deb")?.arg("--field").arg(&deb).arg("Version"))?;
+    // Its shared libraries, which the guest gets copied from this machine.
+    let depends = sh::output(tools::command("dpkg-deb")?.arg("--field").arg(&deb).arg("Depends"))?;
+    let libraries = crate::peer::dependency_names(&depends, &[]);
+    crate::deps::ensure(&libraries.iter().map(String::as_str).collect::<Vec<_>>())?;
     Ok((root.join("usr/sbin/qemu-ga"), format!("Debian's qemu-ga {}", version.trim())))
 }
 

@@ -173,7 +173,7 @@ fn quoted(path: &Path) -> String {
 }
 
 /// The package names of a `Depends` field (the first of each alternative), less `skip`.
-fn dependency_names(depends: &str, skip: &[&str]) -> Vec<String> {
+pub fn dependency_names(depends: &str, skip: &[&str]) -> Vec<String> {
     depends
         .split(',')
         .filter_map(|d| d.split('|').next())
