@@ -413,7 +413,10 @@ pub fn describe(
     files: &[String],
 ) -> Result<Schema, String> {
     let script = describe_script();
+    // `-B`: no bytecode cache written beside the script (in the crate's source: a build
+    // changes nothing outside its OUT_DIR).
     let out = std::process::Command::new("python3")
+        .arg("-B")
         .arg(&script)
         .arg(src_dir)
         .args(files)

@@ -102,6 +102,8 @@ pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
     std::fs::write(hmp_json.path(), serde_json::to_string(&hmp)?)?;
     sh::run(
         tools::command("python3")?
+            // No bytecode cache beside the scripts (qapi_compat is imported from layer-gen/).
+            .arg("-B")
             .arg(sh::root().join("qemu-patches/port-series.py"))
             .arg(tree)
             .arg(l.version.name)
