@@ -310,13 +310,6 @@ impl Libvirt {
             // Someone else's libvirt, or a host's, whose QEMU runs as root.
             return Ok(binary.to_path_buf());
         };
-        let reachable = |p: &Path, test: &str| {
-            tools::cmd("runuser")
-                .args(["-u", "nobody", "--", "test", test])
-                .arg(p)
-                .status()
-                .is_ok_and(|s| s.success())
-        };
         // A launcher script (`exec '<emulator>' …`, `QEMU_MODULE_DIR='<dir>'`) is only
         // reachable if what it names is: a checkout under a private home (`/root`) is not.
         let text = fs::read(binary).map_err(|e| format!("read {}: {e}", binary.display()))?;
@@ -326,7 +319,7 @@ impl Libvirt {
             Vec::new()
         };
         let named = named.into_iter().filter(|p| p.is_absolute() && p.exists()).collect::<Vec<_>>();
-        if reachable(binary, "-x") && named.iter().all(|p| reachable(p, "-r")) {
+        if nobody_can(binary, "-x") && named.iter().all(|p| nobody_can(p, "-r")) {
             return Ok(binary.to_path_buf());
         }
         // A directory of its own per emulator: a second (a migration's peer) must not
@@ -361,12 +354,7 @@ impl Libvirt {
         let Some(dir) = self.private.as_ref().filter(|_| self.netns.is_none()) else {
             return Ok(file.to_path_buf());
         };
-        let readable = tools::cmd("runuser")
-            .args(["-u", "nobody", "--", "test", "-r"])
-            .arg(file)
-            .status()
-            .is_ok_and(|s| s.success());
-        if readable {
+        if nobody_can(file, "-r") {
             return Ok(file.to_path_buf());
         }
         let own = dir.path().join("files");
@@ -418,6 +406,16 @@ impl Libvirt {
 }
 
 /// Copies a file (keeping its mode) or a directory tree, readable by everyone.
+/// Whether the user `nobody` (as whom the private libvirt runs QEMU) passes `test
+/// <flag> p` (`-r`: can read it, `-x`: can execute it).
+fn nobody_can(p: &Path, flag: &str) -> bool {
+    tools::cmd("runuser")
+        .args(["-u", "nobody", "--", "test", flag])
+        .arg(p)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     if from.is_dir() {
         fs::create_dir_all(to).map_err(|e| e.to_string())?;
