@@ -141,6 +141,50 @@ library linked with --monitor-rust-lib.  Without that option the
 {what} is not built (CONFIG_MONITOR_RUST_LIB)."""
 
 
+# The guest agent's part: its own option and library, linked into qemu-ga, and the
+# agent crate's declarations (agent/qapi/*.json of $AGENT_CRATE, this repository's
+# agent/ by default) at the end of qga/qapi-schema.json, each under AGENT_CONDITION.
+AGENT_CRATE = Path(os.environ.get("AGENT_CRATE", ROOT / "agent")).resolve()
+
+AGENT_MSG = """meson: link an external library of guest agent commands into qemu-ga
+
+Add the string option agent_rust_lib (configure --agent-rust-lib=PATH).
+When set, the static library at PATH is linked into qemu-ga and listed
+in its link_depends, so that rebuilding the library relinks the agent,
+and config-host.h defines CONFIG_AGENT_RUST_LIB.
+
+The library is meant to hold guest agent command handlers written
+outside the tree, for instance a Rust staticlib built with cargo
+against the generated QAPI headers of qga/.  The commands themselves
+are declared by the following patches, each under
+CONFIG_AGENT_RUST_LIB, so that a build without the option has none of
+them and still links.
+"""
+
+AGENT_OPTION = """option('agent_rust_lib', type: 'string', value: '',
+       description: 'static library of guest agent commands')
+"""
+
+AGENT_CONFIG = """config_host_data.set('CONFIG_AGENT_RUST_LIB', get_option('agent_rust_lib') != '')
+"""
+
+AGENT_LIB = """# A static library with extra guest agent commands (e.g. a Rust staticlib
+# built with cargo) is linked into qemu-ga.
+agent_rust_lib = []
+if get_option('agent_rust_lib') != ''
+  agent_rust_lib = files(meson.project_source_root() / get_option('agent_rust_lib'))
+  qga_libs += meson.project_source_root() / get_option('agent_rust_lib')
+endif
+
+"""
+
+AGENT_CONDITION = "CONFIG_AGENT_RUST_LIB"
+
+AGENT_HANDLER_NOTE = """The handler, {handler}(), is not in the tree: it comes from the
+library linked with --agent-rust-lib.  Without that option the command
+is not built (CONFIG_AGENT_RUST_LIB)."""
+
+
 def expressions(text):
     """(start, end) of each top-level expression of a schema file: from a '{' at the
     start of a line to its matching '}', skipping strings and comments."""
@@ -237,14 +281,14 @@ def top_level_keys(expr):
     return keys
 
 
-def conditional(text):
-    """The schema text with every definition under CONDITION (QAPI's 'if'); a member's
+def conditional(text, condition=CONDITION):
+    """The schema text with every definition under `condition` (QAPI's 'if'); a member's
     own 'if' stays as it is (QEMU's generator puts the member under both)."""
     for start, end in reversed(expressions(text)):
         expr = text[start:end]
         if "if" in top_level_keys(expr):
-            fail(f"a declaration has its own 'if'; the series puts each under {CONDITION}:\n{expr}")
-        text = text[:start] + expr[:-1].rstrip() + f",\n  'if': '{CONDITION}' }}" + text[end:]
+            fail(f"a declaration has its own 'if'; the series puts each under {condition}:\n{expr}")
+        text = text[:start] + expr[:-1].rstrip() + f",\n  'if': '{condition}' }}" + text[end:]
     return text
 
 
@@ -285,6 +329,32 @@ def schema_doc(text, name):
     return "\n".join(body)
 
 
+def add_meson_option(tree, meson, option, name):
+    """Appends `option` (the option `name`) to meson_options.txt and its two lines to
+    scripts/meson-buildoptions.sh, as QEMU's own `make update-buildoptions` writes them."""
+    edit(tree, "meson_options.txt", lambda t: t.rstrip("\n") + "\n" + option)
+    opts = subprocess.run([meson, "introspect", "--buildoptions", "meson.build"], cwd=tree,
+                          check=True, capture_output=True, text=True).stdout
+    regenerated = subprocess.run([sys.executable, "scripts/meson-buildoptions.py"], cwd=tree, input=opts,
+                                 check=True, capture_output=True, text=True).stdout
+    # Take only our option's lines from the regenerated file, where the generator puts
+    # them: a release's checked-in file may already differ from its generator's output.
+    sh_path = tree / "scripts/meson-buildoptions.sh"
+    old_lines = sh_path.read_text().splitlines(keepends=True)
+    new_lines = regenerated.splitlines(keepends=True)
+    inserts = []
+    for tag, i1, _i2, j1, j2 in difflib.SequenceMatcher(None, old_lines, new_lines).get_opcodes():
+        ours = [line for line in new_lines[j1:j2] if name.replace("_", "-") in line or name in line]
+        if tag in ("insert", "replace") and ours:
+            inserts.append((i1, ours))
+    for at, ours in reversed(inserts):
+        old_lines[at:at] = ours
+    sh_path.write_text("".join(old_lines))
+    diff = git(tree, "diff", "--numstat", "scripts/meson-buildoptions.sh").split()
+    if diff[:2] != ["2", "0"]:
+        fail(f"expected {name}'s 2 lines in meson-buildoptions.sh, got {diff}")
+
+
 def main():
     if len(sys.argv) not in (4, 5):
         fail(__doc__)
@@ -299,27 +369,7 @@ def main():
     base = git(tree, "rev-parse", "HEAD").strip()
 
     # 1. meson option, link, link_depends
-    edit(tree, "meson_options.txt", lambda t: t.rstrip("\n") + "\n" + MESON_OPTION)
-    opts = subprocess.run([meson, "introspect", "--buildoptions", "meson.build"], cwd=tree,
-                          check=True, capture_output=True, text=True).stdout
-    regenerated = subprocess.run([sys.executable, "scripts/meson-buildoptions.py"], cwd=tree, input=opts,
-                                 check=True, capture_output=True, text=True).stdout
-    # Take only our option's lines from the regenerated file, where the generator puts
-    # them: a release's checked-in file may already differ from its generator's output.
-    sh_path = tree / "scripts/meson-buildoptions.sh"
-    old_lines = sh_path.read_text().splitlines(keepends=True)
-    new_lines = regenerated.splitlines(keepends=True)
-    inserts = []
-    for tag, i1, _i2, j1, j2 in difflib.SequenceMatcher(None, old_lines, new_lines).get_opcodes():
-        ours = [line for line in new_lines[j1:j2] if "monitor-rust-lib" in line or "monitor_rust_lib" in line]
-        if tag in ("insert", "replace") and ours:
-            inserts.append((i1, ours))
-    for at, ours in reversed(inserts):
-        old_lines[at:at] = ours
-    sh_path.write_text("".join(old_lines))
-    diff = git(tree, "diff", "--numstat", "scripts/meson-buildoptions.sh").split()
-    if diff[:2] != ["2", "0"]:
-        fail(f"expected our option's 2 lines in meson-buildoptions.sh, got {diff}")
+    add_meson_option(tree, meson, MESON_OPTION, "monitor_rust_lib")
 
     def meson_build(t):
         anchor = r"^traceable = \[\]\nemulators = \{\}\n" if "\ntraceable = []\nemulators = {}\n" in t \
@@ -385,6 +435,39 @@ def main():
             what = "info " + hmp_name if suffix == ".info.hx" else hmp_name
             commit(tree, f"monitor: add the {what} HMP command\n\n{wrap(fields['doc'])}\n\n"
                          + wrap(HANDLER_NOTE.format(handler=handler, what="command")) + "\n")
+    # 3. the guest agent: its option and library, then each agent schema file (in the
+    # same order rule) at the end of qga/qapi-schema.json. An agent crate has no HMP.
+    agent_files = sorted((AGENT_CRATE / "qapi").glob("*.json")) if (AGENT_CRATE / "qapi").is_dir() else []
+    if agent_files:
+        add_meson_option(tree, meson, AGENT_OPTION, "agent_rust_lib")
+        edit(tree, "meson.build", lambda t: insert_before(
+            t, r"^.*= configure_file\(output: 'config-host\.h'", AGENT_CONFIG,
+            "the config-host.h configure_file"))
+
+        def qga_meson(t):
+            t = insert_before(t, r"^qga = executable\('qemu-ga',", AGENT_LIB, "the qemu-ga executable")
+            return insert_after(t, r"^qga = executable\('qemu-ga',(?:.*\n)*?\s+link_args: qga_libs,",
+                                "\n                 link_depends: agent_rust_lib,", "qemu-ga's link_args")
+        edit(tree, "qga/meson.build", qga_meson)
+        commit(tree, AGENT_MSG)
+    for group in schema_groups(agent_files):
+        text = "\n".join(conditional(schema_for(tree, f.read_text()), AGENT_CONDITION) for f in group)
+        long = [line for line in text.splitlines() if len(line) > 70 and line.startswith("#")]
+        if long:
+            # qapi-gen refuses a doc line longer than 70 columns in qga's schema.
+            fail(f"{group[-1]}: doc comment lines longer than 70 columns:\n" + "\n".join(long))
+        names = re.findall(r"^\{ '(command|event|struct|enum)': '([\w-]+)'", text, re.M)
+        if not names:
+            fail(f"{group[-1]}: declares nothing")
+        kind, name = next(((k, n) for k, n in names if k == "command"), names[0])
+        edit(tree, "qga/qapi-schema.json", lambda t: t.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
+        subject = f"qga: add the {name} {kind}"
+        for other in (n for k, n in names if k == "command" and n != name):
+            subject += f" and the {other} command"
+        message = f"{subject}\n\n{wrap(schema_doc(text, name))}\n"
+        if kind == "command":
+            message += "\n" + wrap(AGENT_HANDLER_NOTE.format(handler="qmp_" + name.replace("-", "_"))) + "\n"
+        commit(tree, message)
     feature_head = git(tree, "rev-parse", "HEAD").strip()
 
     # 4. the fix the repacked orig tarball needs, made on the upstream tree

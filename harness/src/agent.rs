@@ -92,3 +92,72 @@ impl Agent {
         self.qga.execute(command)
     }
 }
+
+/// The environment variable naming the guest agent built with the agent crate's library
+/// (`cargo xtask test` sets it to the build's `bin/qemu-ga`).
+pub const AGENT_BINARY_ENV: &str = "QEMU_HELLO_AGENT";
+
+/// The patched `qemu-ga` named by [`AGENT_BINARY_ENV`]; panics with what to do when it
+/// is unset or not a file.
+pub fn agent_binary_from_env() -> std::path::PathBuf {
+    match std::env::var_os(AGENT_BINARY_ENV) {
+        Some(p) if Path::new(&p).is_file() => p.into(),
+        Some(p) => panic!("{AGENT_BINARY_ENV}={} is not a file", Path::new(&p).display()),
+        None => panic!(
+            "{AGENT_BINARY_ENV} is not set: these tests need the guest agent built with the agent \
+             crate's library.\nRun them with `cargo xtask test`, which builds it (qemu-ga in the \
+             build's install/bin)"
+        ),
+    }
+}
+
+/// A `qemu-ga` on this host, listening on a unix socket (`-m unix-listen`) instead of a
+/// guest's virtio-serial port, logging verbosely (`-v`) to a file of its own; killed
+/// when dropped.
+pub struct LocalAgent {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    /// The connection, synchronised.
+    pub agent: Agent,
+}
+
+impl LocalAgent {
+    /// Starts `binary` and connects to it.
+    pub fn start(binary: &Path) -> io::Result<LocalAgent> {
+        let dir = tempfile::Builder::new().prefix("qemu-ga-").tempdir()?;
+        let socket = dir.path().join("qga.sock");
+        let child = tools::built(binary)
+            .arg("-m")
+            .arg("unix-listen")
+            .arg("-p")
+            .arg(&socket)
+            .arg("-l")
+            .arg(dir.path().join("qga.log"))
+            .arg("-v")
+            .arg("-f")
+            .arg(dir.path().join("qga.pid"))
+            .arg("-t")
+            .arg(dir.path())
+            .stdin(std::process::Stdio::null())
+            .spawn()?;
+        let agent = Agent::connect(&socket, Duration::from_secs(20))?;
+        Ok(LocalAgent { child, dir, agent })
+    }
+
+    /// The agent's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("qga.log")).unwrap_or_default()
+    }
+
+    /// Whether the agent still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for LocalAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -37,3 +37,12 @@
 pub fn generate() {
     qemu_monitor_layer_gen::build::generate();
 }
+
+/// [`generate`] for a crate of guest agent commands, which `qemu-ga` links (the series'
+/// `--agent-rust-lib`): its declarations in `qapi/` are checked for what the agent has
+/// (no HMP entry, no event, no `Bql` token: each refused by name), and the handlers are
+/// proven against the agent's generated headers. The crate's `src/lib.rs` includes the
+/// result with `qemu_monitor_layer::agent_commands!()`.
+pub fn generate_agent() {
+    qemu_monitor_layer_gen::build::generate_agent();
+}

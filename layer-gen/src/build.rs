@@ -3,6 +3,7 @@
 //! `generate()`), and what the layer's own build script and the driver share with it:
 //! the configured QEMU tree, bindgen over its headers, its configuration as `cfg`s.
 
+use crate::check::Flavour;
 use crate::{hx, model, pipeline, tree};
 
 use std::env;
@@ -15,30 +16,77 @@ pub const DEFAULT_QEMU_VERSION: &str = "10.2.2";
 /// Generates the command crate's glue, commands and bindings into `OUT_DIR`; stops the
 /// build with a message naming the file, command and member on anything it refuses.
 pub fn generate() {
+    generate_flavour(Flavour::Monitor);
+}
+
+/// [`generate`] for a crate of guest agent commands, linked into `qemu-ga`: against the
+/// agent's generated headers (`qga/qga-qapi-*.h`), under `CONFIG_AGENT_RUST_LIB`
+/// (`--agent-rust-lib`); an HMP entry, an event, a type of QEMU's monitor schema or a
+/// function taking the `Bql` token is refused by name.
+pub fn generate_agent() {
+    generate_flavour(Flavour::Agent);
+}
+
+/// What differs between the two programs a crate's commands link into.
+struct Program {
+    /// The generated header every handler's prototype is in.
+    header: &'static str,
+    /// The macro the series declares the commands under, and the configure option
+    /// that sets it.
+    condition: &'static str,
+    option: &'static str,
+}
+
+impl Program {
+    fn of(flavour: Flavour) -> Program {
+        match flavour {
+            Flavour::Monitor => Program {
+                header: "qapi/qapi-commands-misc.h",
+                condition: "CONFIG_MONITOR_RUST_LIB",
+                option: "--monitor-rust-lib",
+            },
+            Flavour::Agent => Program {
+                header: "qga/qga-qapi-commands.h",
+                condition: "CONFIG_AGENT_RUST_LIB",
+                option: "--agent-rust-lib",
+            },
+        }
+    }
+}
+
+fn generate_flavour(flavour: Flavour) {
     let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     println!("cargo::rerun-if-changed=qapi");
     // The command functions' signatures are checked against the schema (names, order).
     println!("cargo::rerun-if-changed=src/commands");
     println!("cargo::rerun-if-changed={}", model::describe_script().display());
     let tree = Tree::from_env(&root);
-    let misc_h = tree.build.join("qapi/qapi-commands-misc.h");
-    println!("cargo::rerun-if-changed={}", misc_h.display());
-    println!("cargo::rerun-if-changed={}", tree.src.join("include/monitor/hmp.h").display());
-    if !misc_h.is_file() {
+    let program = Program::of(flavour);
+    let header = tree.build.join(program.header);
+    println!("cargo::rerun-if-changed={}", header.display());
+    if flavour == Flavour::Monitor {
+        println!("cargo::rerun-if-changed={}", tree.src.join("include/monitor/hmp.h").display());
+    }
+    if !header.is_file() {
         fail(&format!(
             "{} does not exist.\n\
              The build tree is configured but its QAPI headers are not generated yet;\n\
              `cargo xtask build` generates them before it builds this crate.",
-            misc_h.display()
+            header.display()
         ));
     }
-    require_condition(&tree.build);
-    config_cfgs(&tree.build);
+    require_condition(&tree.build, &program);
+    let flags = match flavour {
+        Flavour::Monitor => tree::tree_flags(&tree.build),
+        Flavour::Agent => tree::agent_flags(&tree.build),
+    }
+    .unwrap_or_else(|e| fail(&e));
+    config_cfgs_with(&tree.build, &flags);
 
     let schema_files = declarations(&root);
     let schema = model::describe(&root, &tree.src, &schema_files).unwrap_or_else(|e| fail(&e));
     let hmp = hx::read_dir(&root).unwrap_or_else(|e| fail(&e));
-    let generated = pipeline::generate(&schema, &hmp, &root.join("src/commands"))
+    let generated = pipeline::generate_for(flavour, &schema, &hmp, &root.join("src/commands"))
         .unwrap_or_else(|e| fail(&e.to_string()));
     let out = out_dir();
     write(&out.join("glue.rs"), &generated.glue);
@@ -49,14 +97,36 @@ pub fn generate() {
         crate::client::client(&schema).unwrap_or_else(|e| fail(&pipeline::generator_bug(e).to_string()));
     write(&out.join("client.rs"), &client);
 
-    // The generated headers of the schema module the declarations land in, and of QEMU's
-    // modules whose types they use.
-    let mut modules = vec!["misc".to_string()];
-    modules.extend(model::qemu_modules(&schema));
-    write_bindings(
-        allowed(tree.bindgen(&wrapper(modules.iter().map(String::as_str))), &generated.allow),
-        &out,
-    );
+    let wrapper = match flavour {
+        // The generated headers of the schema module the declarations land in, and of
+        // QEMU's modules whose types they use.
+        Flavour::Monitor => {
+            let mut modules = vec!["misc".to_string()];
+            modules.extend(model::qemu_modules(&schema));
+            wrapper(modules.iter().map(String::as_str))
+        }
+        Flavour::Agent => {
+            let used = model::qemu_modules(&schema);
+            if !used.is_empty() {
+                fail(&format!(
+                    "the declarations in qapi/ use types of QEMU's monitor schema (qapi/{}.json), \
+                     which the guest agent does not have: declare the agent's own types",
+                    used.join(".json, qapi/")
+                ));
+            }
+            agent_wrapper()
+        }
+    };
+    write_bindings(allowed(tree.bindgen_with(&wrapper, &flags), &generated.allow), &out);
+}
+
+/// The C bindgen reads for guest agent commands: QEMU's common headers, the error API
+/// and the agent's generated types and commands headers (`qga/qga-qapi-*.h`, which
+/// declare our handlers under `CONFIG_AGENT_RUST_LIB`).
+pub(crate) fn agent_wrapper() -> String {
+    "#include \"qemu/osdep.h\"\n#include \"qapi/error.h\"\n\
+     #include \"qga-qapi-types.h\"\n#include \"qga-qapi-commands.h\"\n"
+        .to_string()
 }
 
 /// The C bindgen reads: QEMU's common headers, the monitor's and the error API, and the
@@ -199,19 +269,21 @@ pub(crate) fn write(path: &Path, text: &str) {
     fs::write(path, text).unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", path.display())));
 }
 
-/// The series declares every command under `CONFIG_MONITOR_RUST_LIB`, which
-/// `--monitor-rust-lib` sets in config-host.h: without it the headers declare none of
-/// them, and bindgen's view would lack every prototype the handlers are proven against.
-fn require_condition(build_dir: &Path) {
+/// The series declares every command under `CONFIG_MONITOR_RUST_LIB` (the agent's under
+/// `CONFIG_AGENT_RUST_LIB`), which `--monitor-rust-lib` (`--agent-rust-lib`) sets in
+/// config-host.h: without it the headers declare none of them, and bindgen's view would
+/// lack every prototype the handlers are proven against.
+fn require_condition(build_dir: &Path, program: &Program) {
     let h = build_dir.join("config-host.h");
     println!("cargo::rerun-if-changed={}", h.display());
     let text = fs::read_to_string(&h).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", h.display())));
-    if !text.lines().any(|l| l.trim_end() == "#define CONFIG_MONITOR_RUST_LIB") {
+    let (condition, option) = (program.condition, program.option);
+    if !text.lines().any(|l| l.trim_end() == format!("#define {condition}")) {
         fail(&format!(
-            "{} does not define CONFIG_MONITOR_RUST_LIB.\n\
-             The tree was configured without --monitor-rust-lib, so QEMU's headers declare none\n\
+            "{} does not define {condition}.\n\
+             The tree was configured without {option}, so QEMU's headers declare none\n\
              of the commands in qapi/ (the series puts them under that condition).\n\
-             To fix: configure with --monitor-rust-lib=PATH (the staticlib cargo writes; an empty\n\
+             To fix: configure with {option}=PATH (the staticlib cargo writes; an empty\n\
              archive until then), as `cargo xtask build` does.",
             h.display()
         ));

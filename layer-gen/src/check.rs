@@ -12,6 +12,23 @@ use crate::names;
 /// command, event, struct, struct member, enum or enum value is carried (as `#[cfg]`,
 /// see [`cfg`]).
 pub fn check_supported(schema: &Schema) -> Result<(), Diagnostics> {
+    check_supported_in(schema, Flavour::Monitor)
+}
+
+/// Which program a crate's commands are linked into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// QEMU's system emulators (`qemu-system-*`): QMP, HMP, events, the big lock, the VM.
+    Monitor,
+    /// QEMU's guest agent (`qemu-ga`), inside the guest: QMP commands only, no HMP,
+    /// no events, no big lock, no VM.
+    Agent,
+}
+
+/// [`check_supported`] for the program `flavour`: the agent also carries
+/// `'success-response': false` (its own `guest-shutdown` uses it) and refuses events,
+/// which qemu-ga does not send.
+pub fn check_supported_in(schema: &Schema, flavour: Flavour) -> Result<(), Diagnostics> {
     let mut found = Diagnostics::default();
     let unsupported = |why: String| format!("{why} is not supported by the command layer yet");
     let members = |file: &str, owner: &str, ms: &[Member]| -> Vec<Diagnostic> {
@@ -34,11 +51,21 @@ pub fn check_supported(schema: &Schema) -> Result<(), Diagnostics> {
                 unsupported(format!("a command named {:?}, which Rust cannot spell even raw,", c.name)),
             ));
         }
-        if !c.success_response {
+        if !c.success_response && flavour == Flavour::Monitor {
             found.push(Diagnostic::new(&c.file, &what, unsupported("'success-response': false".into())));
         }
         if !c.boxed {
             found.extend(members(&c.file, &what, &c.args));
+        }
+    }
+    if flavour == Flavour::Agent {
+        for e in &schema.events {
+            found.push(Diagnostic::new(
+                &e.file,
+                format!("event '{}'", e.name),
+                "is declared for the guest agent, which sends no events (qemu-ga has no event \
+                 channel): declare it in a crate of monitor commands",
+            ));
         }
     }
     for e in schema.events.iter().filter(|e| !e.boxed) {
@@ -213,6 +240,20 @@ pub(crate) fn refuse_token_out_of_band(module: &str, command: &str) -> Diagnosti
             "takes a `Bql` token, but command '{command}' is allow-oob: QEMU may run it out of \
              band, in the monitor's I/O thread without the BQL, so it gets no token; an \
              out-of-band command answers through its return value only"
+        ),
+    )
+}
+
+/// A guest agent command's function that takes the big lock's token: qemu-ga has no
+/// big lock (nor a VM, a monitor or a chardev, which are reached through it).
+pub(crate) fn refuse_token_in_agent(module: &str, command: &str) -> Diagnostic {
+    Diagnostic::new(
+        format!("src/commands/{module}.rs"),
+        format!("fn {module}"),
+        format!(
+            "takes a `Bql` token, but command '{command}' runs in the guest agent, which has \
+             no big lock, no VM and no monitor; keep state in a `std::sync::Mutex` or an \
+             atomic instead"
         ),
     )
 }

@@ -38,4 +38,5 @@ pub mod tree;
 mod write;
 
 pub use build::{DEFAULT_QEMU_VERSION, Tree, fail};
+pub use check::Flavour;
 pub use names::rust_ident;

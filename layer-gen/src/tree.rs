@@ -15,6 +15,19 @@ pub fn tree_flags(build_dir: &Path) -> Result<Vec<String>, String> {
     })
 }
 
+/// The flags QEMU compiles its guest agent's commands with (`qga/commands.c`, which
+/// sees the agent's generated headers, `qga/qga-qapi-*.h`): the tree must be configured
+/// with `--enable-guest-agent`.
+pub fn agent_flags(build_dir: &Path) -> Result<Vec<String>, String> {
+    flags_for(build_dir, |f| f.ends_with("qga/commands.c"))?.ok_or_else(|| {
+        format!(
+            "{} has no entry for qga/commands.c: the tree was configured without the guest agent \
+             (--enable-guest-agent)",
+            build_dir.join("compile_commands.json").display()
+        )
+    })
+}
+
 /// The flags QEMU compiles its per-target QAPI code with (`qapi/qapi-*-<module>-target.c`,
 /// compiled once for each target with `NEED_CPU_H` or `COMPILING_PER_TARGET` and the
 /// target's `CONFIG_TARGET` header), for the first target the tree builds; `None` when

@@ -114,6 +114,18 @@ pub mod prelude {
 /// What the generated glue names; not for command code (it is never in scope there:
 /// command files see [`prelude`] only). Every function here that takes or returns a raw
 /// pointer is `unsafe`, or only allocates.
+/// What a guest agent command function uses (`agent_commands!()` re-exports it with the
+/// crate's `qapi` types as the crate's `prelude`): nothing of the monitor, the big lock
+/// or the VM, which qemu-ga has not. A command that names one of those is refused by
+/// the generator, or does not compile.
+#[cfg(not(test))]
+pub mod agent_prelude {
+    pub use crate::any::Any;
+    pub use crate::error::CommandError;
+    pub use crate::ffi::{GString, log_message};
+    pub use crate::text::ParamError;
+}
+
 #[doc(hidden)]
 #[cfg(not(test))]
 pub mod __private {
@@ -143,6 +155,24 @@ pub mod __private {
 #[macro_export]
 macro_rules! commands {
     () => {
+        $crate::__generated!(prelude);
+    };
+}
+
+/// [`commands!`] for a crate of guest agent commands (its `build.rs` calls
+/// `qemu_monitor_layer_build::generate_agent()`): the same modules, with the agent's
+/// prelude ([`agent_prelude`]): no monitor, no big lock, no VM.
+#[macro_export]
+macro_rules! agent_commands {
+    () => {
+        $crate::__generated!(agent_prelude);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __generated {
+    ($prelude:ident) => {
         // A panic in a command must end that call only, which needs unwinding.
         #[cfg(panic = "abort")]
         compile_error!(
@@ -176,7 +206,7 @@ macro_rules! commands {
         /// What a command function needs, and nothing unsafe.
         pub mod prelude {
             pub use super::ffi::qapi;
-            pub use $crate::prelude::*;
+            pub use $crate::$prelude::*;
         }
     };
 }

@@ -47,37 +47,41 @@ pub fn patches(args: &PatchesArgs) -> Result<()> {
 }
 
 /// QEMU's own QAPI generator on the whole schema at each commit of the series that
-/// `generate` just made in `tree` and that touches `qapi/`: a declaration that uses a
-/// type of a later commit fails here, naming the commit.
+/// `generate` just made in `tree` and that touches `qapi/` or the guest agent's schema
+/// (both schemas at each): a declaration that uses a type of a later commit fails here,
+/// naming the commit.
 fn schema_resolves_at_every_commit(l: &Layout, tree: &Path) -> Result<()> {
     let git_out = |args: &[&str]| sh::output(tools::command("git")?.arg("-C").arg(tree).args(args));
     let head = git_out(&["rev-parse", "HEAD"])?;
-    let commits = git_out(&["rev-list", "--reverse", ":/^pristine..HEAD", "--", "qapi/"])?;
+    let commits =
+        git_out(&["rev-list", "--reverse", ":/^pristine..HEAD", "--", "qapi/", "qga/qapi-schema.json"])?;
     let python = l.venv.join("bin/python3");
     let scratch = tempfile::Builder::new().prefix("qapi-gen-").tempdir()?;
     let mut checked = 0;
     for commit in commits.lines() {
         source::git(tree, &["checkout", "-q", "--detach", commit])?;
-        let out = tools::built(&python)
-            .current_dir(tree)
-            .args(["scripts/qapi-gen.py", "-o"])
-            .arg(scratch.path())
-            .arg("qapi/qapi-schema.json")
-            .output()
-            .context("cannot run QEMU's qapi-gen.py")?;
-        if !out.status.success() {
-            let subject = git_out(&["log", "-1", "--format=%s", commit])?;
-            bail!(
-                "the schema does not resolve at the series commit \"{}\": {}",
-                subject.trim(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+        // The agent's schema as qga/meson.build generates it (prefix qga-).
+        for (schema, prefix) in [("qapi/qapi-schema.json", None), ("qga/qapi-schema.json", Some("qga-"))] {
+            let mut cmd = tools::built(&python);
+            cmd.current_dir(tree).args(["scripts/qapi-gen.py", "-o"]).arg(scratch.path());
+            if let Some(p) = prefix {
+                cmd.args(["-p", p]);
+            }
+            let out = cmd.arg(schema).output().context("cannot run QEMU's qapi-gen.py")?;
+            if !out.status.success() {
+                let subject = git_out(&["log", "-1", "--format=%s", commit])?;
+                bail!(
+                    "{schema} does not resolve at the series commit \"{}\": {}",
+                    subject.trim(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
         }
         checked += 1;
     }
     source::git(tree, &["checkout", "-q", "--detach", head.trim()])?;
     sh::step(format!(
-        "QEMU's QAPI generator accepts the schema at each of the {checked} commits that change it"
+        "QEMU's QAPI generator accepts both schemas at each of the {checked} commits that change one"
     ));
     Ok(())
 }
@@ -110,6 +114,8 @@ pub fn generate(l: &Layout, tree: &Path, out: &Path) -> Result<()> {
             .arg(l.venv.join("bin/meson"))
             .arg(out)
             .env("COMMAND_CRATE", sh::crate_dir())
+            // The crate's guest agent commands, if it has any (`agent/qapi/`).
+            .env("AGENT_CRATE", sh::crate_dir().join("agent"))
             .env("UPSTREAM_TREE", upstream.path())
             .env("HMP_ENTRIES", hmp_json.path()),
     )

@@ -28,6 +28,9 @@ pub const PACKAGE_PREFIX: &str = "/usr/lib/qemu-hello-rs";
 pub const HEADERS: [&str; 4] =
     ["qapi/qapi-commands-misc.h", "config-poison.h", "qemu-version.h", "hmp-commands.h"];
 
+/// The guest agent's generated header its command library is compiled against.
+pub const AGENT_HEADER: &str = "qga/qga-qapi-commands.h";
+
 /// Which implementation of the commands a build carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
@@ -105,6 +108,28 @@ impl Layout {
     /// The installed, patched emulator.
     pub fn binary(&self) -> PathBuf {
         self.install().join("bin/qemu-system-x86_64")
+    }
+
+    /// The guest agent built from the same tree (`--enable-guest-agent`), with the agent
+    /// crate's library linked in for the product.
+    pub fn agent_binary(&self) -> PathBuf {
+        self.install().join("bin/qemu-ga")
+    }
+
+    /// Whether this build has the guest agent: the product (with the command crate's
+    /// `agent/` library, when it has one and the series links it) and the plain tree of
+    /// the series walk (without any library, as every other build of QEMU).
+    pub fn has_agent(&self) -> bool {
+        matches!(self.flavor, Flavor::Rust | Flavor::Plain)
+    }
+
+    /// The agent crate's staticlib, when this build links one: the product's, for a
+    /// command crate with `agent/`, on a series that has the `agent_rust_lib` option.
+    pub fn agent_staticlib(&self) -> Option<PathBuf> {
+        let (_, lib) = agent_package()?;
+        let options = fs::read_to_string(self.src.join("meson_options.txt")).unwrap_or_default();
+        (self.flavor == Flavor::Rust && options.contains("option('agent_rust_lib'"))
+            .then(|| self.cargo_target.join("release").join(format!("lib{lib}.a")))
     }
 
     /// The staticlib linked into it.
@@ -221,10 +246,17 @@ pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
     configure(&layout)?;
     if matches!(flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::QemuRust | Flavor::Package) {
         sh::step("generating QEMU's headers (QAPI, trace, config)");
-        ninja(&layout, &HEADERS, "ninja-headers.log")?;
+        let mut headers = HEADERS.to_vec();
+        if layout.agent_staticlib().is_some() {
+            headers.push(AGENT_HEADER);
+        }
+        ninja(&layout, &headers, "ninja-headers.log")?;
         match flavor {
             Flavor::ReferenceC => reference::build_archive(&layout)?,
             _ => build_staticlib(&layout)?,
+        }
+        if layout.agent_staticlib().is_some() {
+            build_agent_staticlib(&layout)?;
         }
     }
     install(&layout)?;
@@ -337,6 +369,9 @@ fn configure_args(l: &Layout) -> Result<Vec<String>> {
     if matches!(l.flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::Package | Flavor::QemuRust) {
         args.push(format!("--monitor-rust-lib={}", l.staticlib().display()));
     }
+    if let Some(agent) = l.agent_staticlib() {
+        args.push(format!("--agent-rust-lib={}", agent.display()));
+    }
     if l.flavor == Flavor::QemuRust {
         // QEMU's own Rust: its crates from subprojects/packagecache (crates::), Debian's
         // bindgen, the toolchain's rustc.
@@ -350,15 +385,10 @@ fn configure_args(l: &Layout) -> Result<Vec<String>> {
     // The plain tree renders the manual; the others leave it out.
     args.push(if l.flavor == Flavor::Plain { "--enable-docs" } else { "--disable-docs" }.to_string());
     args.extend(
-        [
-            "--target-list=x86_64-softmmu",
-            "--disable-tools",
-            "--disable-guest-agent",
-            "--disable-werror",
-            "--disable-install-blobs",
-        ]
-        .map(String::from),
+        ["--target-list=x86_64-softmmu", "--disable-tools", "--disable-werror", "--disable-install-blobs"]
+            .map(String::from),
     );
+    args.push(if l.has_agent() { "--enable-guest-agent" } else { "--disable-guest-agent" }.to_string());
     // QEMU < 8 takes an external meson with --meson (and then refuses --python); later
     // ones install meson from the given Python's packages into their own venv.
     if configure.contains("--meson=") {
@@ -407,6 +437,9 @@ pub fn configure(l: &Layout) -> Result<()> {
     sh::step(format!("configuring QEMU {} (x86_64-softmmu)", l.version.name));
     if matches!(l.flavor, Flavor::Rust | Flavor::ReferenceC | Flavor::QemuRust | Flavor::Package) {
         empty_archive(&l.staticlib())?;
+    }
+    if let Some(agent) = l.agent_staticlib() {
+        empty_archive(&agent)?;
     }
     if l.build.exists() {
         fs::remove_dir_all(&l.build)?;
@@ -514,9 +547,28 @@ pub fn generated_out(l: &Layout, package: &str, file: &str) -> Result<PathBuf> {
 
 fn build_staticlib(l: &Layout) -> Result<()> {
     sh::step("building the Rust staticlib against this tree's headers");
+    cargo_release_lib(l, &crate_package().0, &sh::crate_dir().join("Cargo.toml"))?;
+    seal_staticlib(&l.staticlib(), crate_lib_name())
+}
+
+/// The command crate's guest agent library (its `agent/` crate), against the same tree's
+/// agent headers, for qemu-ga.
+fn build_agent_staticlib(l: &Layout) -> Result<()> {
+    let Some((package, lib)) = agent_package() else { return Ok(()) };
+    let Some(path) = l.agent_staticlib() else { return Ok(()) };
+    sh::step("building the guest agent's Rust staticlib against this tree's qga headers");
+    cargo_release_lib(l, package, &sh::crate_dir().join("agent/Cargo.toml"))?;
+    seal_staticlib(&path, lib)
+}
+
+/// `cargo build --release --lib` of `package` (manifest `manifest`) into the build's
+/// target dir, with its tree and without this machine's paths.
+fn cargo_release_lib(l: &Layout, package: &str, manifest: &Path) -> Result<()> {
     let mut cmd = cargo();
     cmd.current_dir(sh::crate_dir())
-        .args(["build", "--release", "--lib", "--package", &crate_package().0, "--target-dir"])
+        .args(["build", "--release", "--lib", "--package", package, "--manifest-path"])
+        .arg(manifest)
+        .arg("--target-dir")
         .arg(&l.cargo_target);
     cargo_env(l, &mut cmd);
     // The library holds no path of this machine's: source paths (in panic locations and
@@ -534,8 +586,7 @@ fn build_staticlib(l: &Layout) -> Result<()> {
         // and the package is no longer reproducible from another clone.
         cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false");
     }
-    sh::run(&mut cmd)?;
-    seal_staticlib(&l.staticlib())
+    sh::run(&mut cmd)
 }
 
 /// Leaves the handlers QEMU calls (`qmp_*`, `hmp_*`) the only global symbols of the
@@ -545,8 +596,8 @@ fn build_staticlib(l: &Layout) -> Result<()> {
 /// binary also defines: QEMU's own Rust (`--enable-rust`, linked whole), with which they
 /// would clash. Made local, each copy keeps its own (both are the same code). Rewrites
 /// the archive only when something changes, so an unchanged library does not relink QEMU.
-pub fn seal_staticlib(lib: &Path) -> Result<()> {
-    let prefix = format!("{}-", crate_lib_name());
+pub fn seal_staticlib(lib: &Path, lib_name: &str) -> Result<()> {
+    let prefix = format!("{lib_name}-");
     let members = sh::output(tools::command("ar")?.arg("t").arg(lib))?;
     let member = members
         .lines()
@@ -579,34 +630,51 @@ pub fn crate_package() -> &'static (String, String) {
     static PACKAGE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
     PACKAGE.get_or_init(|| {
         let manifest = sh::crate_dir().join("Cargo.toml");
-        let read = || -> Result<(String, String)> {
-            let out = sh::output(
-                cargo()
-                    .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
-                    .arg(&manifest),
-            )?;
-            let meta: serde_json::Value = serde_json::from_str(&out)?;
-            let manifest = manifest.canonicalize()?;
-            let package = meta["packages"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|p| p["manifest_path"].as_str().is_some_and(|m| Path::new(m) == manifest))
-                .context("cargo metadata does not list the crate")?;
-            let lib = package["targets"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "staticlib")))
-                .context("the crate has no staticlib target ([lib] crate-type = [\"staticlib\"])")?;
-            let name = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-            Ok((name(&package["name"]), name(&lib["name"]).replace('-', "_")))
-        };
-        read().unwrap_or_else(|e| {
+        package_of(&manifest).unwrap_or_else(|e| {
             eprintln!("error: {}: {e:#}", manifest.display());
             std::process::exit(1)
         })
     })
+}
+
+/// The package name and staticlib name of the crate whose manifest is `manifest`.
+fn package_of(manifest: &Path) -> Result<(String, String)> {
+    let out = sh::output(
+        cargo().args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"]).arg(manifest),
+    )?;
+    let meta: serde_json::Value = serde_json::from_str(&out)?;
+    let manifest = manifest.canonicalize()?;
+    let package = meta["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["manifest_path"].as_str().is_some_and(|m| Path::new(m) == manifest))
+        .context("cargo metadata does not list the crate")?;
+    let lib = package["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "staticlib")))
+        .context("the crate has no staticlib target ([lib] crate-type = [\"staticlib\"])")?;
+    let name = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    Ok((name(&package["name"]), name(&lib["name"]).replace('-', "_")))
+}
+
+/// The command crate's guest agent crate (`agent/` beside its `Cargo.toml`), as its
+/// package name and library name, when it has one.
+pub fn agent_package() -> Option<&'static (String, String)> {
+    static PACKAGE: std::sync::OnceLock<Option<(String, String)>> = std::sync::OnceLock::new();
+    PACKAGE
+        .get_or_init(|| {
+            let manifest = sh::crate_dir().join("agent/Cargo.toml");
+            manifest.is_file().then(|| {
+                package_of(&manifest).unwrap_or_else(|e| {
+                    eprintln!("error: {}: {e:#}", manifest.display());
+                    std::process::exit(1)
+                })
+            })
+        })
+        .as_ref()
 }
 
 fn crate_lib_name() -> &'static str {

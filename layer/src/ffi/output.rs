@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Output: the calling human monitor (`Monitor`) and whole lines on QEMU's stdout (`print_line`).
+//! Output: the calling human monitor (`Monitor`), whole lines on QEMU's stdout
+//! (`print_line`) and the guest agent's log (`log_message`).
 
 #[allow(unused_imports)]
 use super::*;
@@ -85,4 +86,27 @@ pub fn print_line(_bql: Bql<'_>, text: &str) -> Result<(), WriteError> {
     // SAFETY: we locked `out` above.
     unsafe { bindings::funlockfile(out) };
     result
+}
+
+/// Writes `text` as one message to glib's log at level `G_LOG_LEVEL_MESSAGE`, the log
+/// QEMU's guest agent writes to its `-l` file (or stderr) when it runs with `-v`. The
+/// text is passed as an argument of `"%s"`, never as the format; a NUL byte in it,
+/// where the C string would end, is written as the two characters `\0`.
+///
+/// Unlike [`print_line`] it takes no [`Bql`]: the guest agent has no big lock, and
+/// glib's log serialises its writers itself.
+pub fn log_message(text: &str) {
+    let mut owned = Vec::with_capacity(text.len() + 1);
+    crate::error::escaping_nul(text, |piece| owned.extend_from_slice(piece.as_bytes()));
+    owned.push(0);
+    // SAFETY: `owned` is NUL-terminated with no NUL before its end; "%s" reads it
+    // as one C string, and g_log copies what it keeps.
+    unsafe {
+        bindings::g_log(
+            ptr::null(),
+            bindings::GLogLevelFlags::G_LOG_LEVEL_MESSAGE,
+            c"%s".as_ptr(),
+            owned.as_ptr().cast::<c_char>(),
+        )
+    };
 }
