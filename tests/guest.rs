@@ -11,9 +11,11 @@
 //!   (`virsh domtime`, `virsh guestinfo --hostname`), and `virsh qemu-monitor-command`
 //!   on the same domain.
 //!
-//! The guest's agent is the one the guest was built with (the environment says which);
-//! the times printed are from QEMU's start (or `virsh start`) to the agent's first
-//! answer, and per call.
+//! The guest's agent is the patched `qemu-ga` of this build, with the agent crate's
+//! commands (`agent/`): `guest-hello-world` (and a refused message),
+//! `guest-query-hello-world` and `guest-hello-info` against what the guest was made with
+//! are called both ways. The times printed are from QEMU's start (or `virsh start`) to
+//! the agent's first answer, and per call.
 
 #[path = "common/client.rs"]
 mod client;
@@ -22,6 +24,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use harness::agent::{AGENT_PORT, Agent, GUEST_CMDLINE, GUEST_ENV, GUEST_HOSTNAME};
+use harness::commands::GuestHelloInfoJson;
 use harness::libvirt::{Domain, Libvirt};
 use harness::{Machine, Options, Qemu, binary_from_env};
 use serde_json::{Value, json};
@@ -91,9 +94,28 @@ fn the_guest_agent_answers_on_its_channel_and_the_monitor_beside_it() {
     let os = agent.execute(&qapi::qga::guest_get_osinfo {}).unwrap();
     assert_eq!(os.kernel_release.as_deref(), Some(release.as_str()), "{os:?}");
 
+    // The agent crate's command, inside the guest.
+    require_our_agent();
+    let call = Instant::now();
+    let info = agent.execute(&GuestHelloInfoJson::default()).unwrap();
+    eprintln!("guest agent: guest-hello-info answered in {:.1} ms", call.elapsed().as_secs_f64() * 1e3);
+    assert_eq!((&info["hostname"], &info["kernel-release"]), (&json!(GUEST_HOSTNAME), &json!(release)));
+    let uptime = info["uptime"].as_f64().unwrap_or_default();
+    assert!(uptime > 0.0 && uptime < started.elapsed().as_secs_f64(), "{info}");
+
     // The monitor of the same VM: the host half.
     qemu.qmp().unwrap().execute(&client::HelloWorld::with("from beside the guest")).unwrap();
     assert!(qemu.stdout().contains("from beside the guest\n"), "{}", qemu.stdout());
+}
+
+/// The guest carries the agent of this build (`cargo xtask test` sets the variable when
+/// it builds the guest around it).
+fn require_our_agent() {
+    assert!(
+        std::env::var_os(harness::agent::AGENT_BINARY_ENV).is_some(),
+        "{} is not set: the guest must carry this build's qemu-ga (run with `cargo xtask test`)",
+        harness::agent::AGENT_BINARY_ENV
+    );
 }
 
 fn text(o: &std::process::Output) -> String {
@@ -186,6 +208,35 @@ fn virsh_drives_the_guest_agent_and_the_monitor_of_one_domain() {
         .unwrap_or_else(|| panic!("virsh domtime: {:?}", text(&out)));
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     assert!((seconds - now).abs() < 3600, "the guest's clock {seconds} vs the host's {now}");
+
+    // The agent crate's commands, through libvirt.
+    require_our_agent();
+    let agent = |json: &str| -> Result<Value, String> {
+        let call = Instant::now();
+        let out = lv.virsh(&["qemu-agent-command", "hello-guest", json]).unwrap();
+        eprintln!("virsh: qemu-agent-command {json} took {:.0} ms", call.elapsed().as_secs_f64() * 1e3);
+        if out.status.success() {
+            Ok(serde_json::from_str(text(&out).trim()).unwrap())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    };
+    assert_eq!(
+        agent(r#"{"execute":"guest-hello-world","arguments":{"message":"hi"}}"#),
+        Ok(json!({"return": {}}))
+    );
+    let refused = agent(r#"{"execute":"guest-hello-world","arguments":{"message":"a\u0007"}}"#).unwrap_err();
+    assert!(refused.contains("control character U+0007 at character 2 (byte 2)"), "{refused}");
+    assert_eq!(
+        agent(r#"{"execute":"guest-query-hello-world"}"#),
+        Ok(
+            json!({"return": {"calls": 2, "printed": 1, "refused": 1, "failed-writes": 0, "last-message": "hi"}})
+        )
+    );
+    let info = agent(r#"{"execute":"guest-hello-info"}"#).unwrap();
+    assert_eq!(info["return"]["hostname"], GUEST_HOSTNAME);
+    assert_eq!(info["return"]["kernel-release"], release.as_str());
+    assert!(info["return"]["uptime"].as_f64().is_some_and(|u| u > 0.0), "{info}");
 
     // The same domain's monitor: the host half.
     let out = dom

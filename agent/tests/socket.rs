@@ -7,7 +7,7 @@
 include!(concat!(env!("OUT_DIR"), "/client.rs"));
 
 use harness::agent::{LocalAgent, agent_binary_from_env};
-use harness::qapi::{self, ErrorClass, ExecuteError};
+use qapi::{ErrorClass, ExecuteError};
 
 fn start() -> LocalAgent {
     LocalAgent::start(&agent_binary_from_env())
@@ -53,7 +53,7 @@ fn hello_world_logs_one_line_and_the_counters_follow() {
 #[test]
 fn hello_info_reads_the_machine_it_runs_on() {
     let mut ga = start();
-    let info = ga.agent.execute(&GuestHelloInfo {}).unwrap();
+    let info = ga.agent.execute(&GuestHelloInfoCommand {}).unwrap();
     let uname = |flag: &str| {
         let o = std::process::Command::new("uname").arg(flag).output().expect("uname runs");
         String::from_utf8(o.stdout).unwrap().trim().to_string()

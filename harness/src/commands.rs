@@ -155,6 +155,14 @@ json_commands! {
     HelloWorldJson = "hello-world";
     /// `query-hello-world`, its reply as JSON (the driver's; see `HelloWorldJson`).
     QueryHelloWorldJson = "query-hello-world";
+    /// The agent crate's `guest-hello-world`, its arguments as JSON (the driver's, and the
+    /// guest's tests, which are another crate's: the agent crate's own tests use the typed
+    /// client its build writes).
+    GuestHelloWorldJson = "guest-hello-world";
+    /// The agent crate's `guest-query-hello-world`, its reply as JSON.
+    GuestQueryHelloWorldJson = "guest-query-hello-world";
+    /// The agent crate's `guest-hello-info`, its reply as JSON.
+    GuestHelloInfoJson = "guest-hello-info";
     /// `query-uuid`: the VM's UUID.
     QueryUuid = "query-uuid";
     /// `query-memory-size-summary`: base and plugged memory.

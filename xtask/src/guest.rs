@@ -249,10 +249,14 @@ fn pack(root: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Builds the test guest (around Debian's agent) and names it to `cmd` the way
+/// Builds the test guest around `agent` (the build's own qemu-ga, with the agent crate's
+/// library), or Debian's when the build has none, and names it to `cmd` the way
 /// `tests/guest.rs` reads it.
-pub fn test_env(cmd: &mut std::process::Command) -> Result<Guest> {
-    let (agent, about) = debian_agent()?;
+pub fn test_env(cmd: &mut std::process::Command, agent: Option<&Path>) -> Result<Guest> {
+    let (agent, about) = match agent {
+        Some(a) => (a.to_path_buf(), "qemu-ga of this build, with the agent crate's commands".to_string()),
+        None => debian_agent()?,
+    };
     let g = build(&agent, &about)?;
     let [kernel, initrd, release] = harness::agent::GUEST_ENV;
     cmd.env(kernel, &g.kernel).env(initrd, &g.initrd).env(release, &g.release);

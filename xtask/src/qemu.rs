@@ -218,6 +218,9 @@ pub struct Built {
     pub release: String,
     /// The Debian version it was unpacked from; `None` for an upstream tree.
     pub debian: Option<String>,
+    /// The guest agent built from the same tree with the agent crate's library, when
+    /// the build has one.
+    pub agent: Option<PathBuf>,
 }
 
 pub fn build(args: &BuildArgs) -> Result<Built> {
@@ -263,7 +266,11 @@ pub fn build_flavor(args: &BuildArgs, flavor: Flavor) -> Result<Built> {
     let binary = layout.binary().canonicalize()?;
     let release = fs::read_to_string(layout.src.join("VERSION"))?.trim().to_string();
     let debian = debian_version(&layout.src)?;
-    Ok(Built { layout, binary, release, debian })
+    let agent = match layout.agent_staticlib() {
+        Some(_) => Some(layout.agent_binary().canonicalize()?),
+        None => None,
+    };
+    Ok(Built { layout, binary, release, debian, agent })
 }
 
 /// Unpacks a fresh source copy and applies the series, unless the copy already matches

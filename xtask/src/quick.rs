@@ -45,13 +45,14 @@ const QUICK_CRATES: &[&str] = &[
     "qemu-monitor-layer",
     "qemu-monitor-layer-gen",
     "qemu-monitor-layer-build",
+    "qemu-hello-agent",
     "xtask",
 ];
 
 /// Of [`QUICK_CRATES`], the one built against the release's headers; the others' tests
 /// read no release (`xtask`'s `call` and `shell` tests drive whichever QEMU is built, with
 /// the same code for each).
-const RELEASE_BOUND_CRATES: &[&str] = &["qemu-monitor-layer"];
+const RELEASE_BOUND_CRATES: &[&str] = &["qemu-monitor-layer", "qemu-hello-agent"];
 
 /// Which workspace crates' tests the quick tier runs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -149,6 +150,10 @@ pub fn test_env(built: &Built, cmd: &mut std::process::Command) {
         Some(debian) => cmd.env("QEMU_HELLO_DEBIAN", debian),
         None => cmd.env_remove("QEMU_HELLO_DEBIAN"),
     };
+    // The guest agent with the agent crate's library (agent/tests/socket.rs).
+    if let Some(agent) = &built.agent {
+        cmd.env(harness::agent::AGENT_BINARY_ENV, agent);
+    }
     qemu::cargo_env(l, cmd);
 }
 

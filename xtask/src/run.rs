@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! `cargo xtask run`: the product in one command. Builds if needed, boots the patched
 //! QEMU, calls hello-world over QMP (with and without a message) and HMP, and shows the
-//! replies, what QEMU printed, and the `<emulator>` line for a libvirt domain.
+//! replies, what QEMU printed, and the `<emulator>` line for a libvirt domain; then the
+//! guest agent built beside it, on a unix socket of this host (as it would run inside a
+//! guest), with the agent crate's commands.
 
 use anyhow::{Context, Result};
-use harness::commands::{HelloWorldJson, HumanMonitorCommand};
+use harness::commands::{
+    GuestHelloInfoJson, GuestHelloWorldJson, GuestQueryHelloWorldJson, HelloWorldJson, HumanMonitorCommand,
+};
 use harness::{Options, Qemu};
 
 use crate::{BuildArgs, qemu, sh};
@@ -38,5 +42,31 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     }
     out!("\nTo run it under libvirt, put this in the domain XML's <devices>:");
     out!("    <emulator>{}</emulator>", built.binary.display());
+    if let Some(agent) = &built.agent {
+        agent_calls(agent)?;
+    }
+    Ok(())
+}
+
+/// The guest agent's half, without a guest: qemu-ga on a socket, answering the agent
+/// crate's commands (tests/guest.rs runs it inside a real guest under libvirt).
+fn agent_calls(agent: &std::path::Path) -> Result<()> {
+    sh::step(format!("starting {} on a unix socket (-m unix-listen)", agent.display()));
+    let mut ga = harness::agent::LocalAgent::start(agent)?;
+    let hello = serde_json::json!({ "message": "We love qemu" });
+    let reply = ga.agent.execute(&GuestHelloWorldJson(hello.clone())).context("guest-hello-world")?;
+    out!(
+        "QGA -> {{\"execute\":\"guest-hello-world\",\"arguments\":{hello}}}\n    <- {{\"return\": {reply}}}"
+    );
+    let reply = ga.agent.execute(&GuestQueryHelloWorldJson::default()).context("guest-query-hello-world")?;
+    out!("QGA -> {{\"execute\":\"guest-query-hello-world\"}}\n    <- {{\"return\": {reply}}}");
+    let reply = ga.agent.execute(&GuestHelloInfoJson::default()).context("guest-hello-info")?;
+    out!("QGA -> {{\"execute\":\"guest-hello-info\"}}\n    <- {{\"return\": {reply}}}");
+    out!("\nThe agent's log (qemu-ga -v):");
+    for line in ga.log().lines().filter(|l| l.contains(": message: ")) {
+        out!("    {line}");
+    }
+    out!("\nInside a guest, libvirt reaches it through the domain's agent channel:");
+    out!("    <channel type='unix'><target type='virtio' name='{}'/></channel>", harness::agent::AGENT_PORT);
     Ok(())
 }

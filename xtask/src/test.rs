@@ -116,7 +116,7 @@ fn test_version(args: &BuildArgs, long: bool, crates: quick::Crates) -> Result<O
         test.env("QEMU_HELLO_LONG", "1").env("QEMU_HELLO_CASES", "100000");
     }
     quick::test_env(&built, &mut test);
-    let guest = guest::test_env(&mut test)?;
+    let guest = guest::test_env(&mut test, built.agent.as_deref())?;
     sh::step(format!(
         "tests/guest.rs boots the test guest: Debian's kernel {}, busybox, {}",
         guest.release, guest.agent
