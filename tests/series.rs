@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The patch series and `qapi/` agree: each series adds every declared schema entry to
 //! `qapi/misc.json` and every HMP entry to `hmp-commands.hx`, with its prototype, each
-//! under CONFIG_MONITOR_RUST_LIB. (That the series are exactly what the declarations
-//! generate is `cargo xtask patches --check`.)
+//! under CONFIG_MONITOR_RUST_LIB, and every guest agent declaration of `agent/qapi/` to
+//! `qga/qapi-schema.json` under CONFIG_AGENT_RUST_LIB. (That the series are exactly what
+//! the declarations generate is `cargo xtask patches --check`.)
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -55,7 +56,12 @@ fn added_lines(series: &Path, file: &str) -> Vec<String> {
 
 /// The declaration files in `qapi/` with extension `ext`.
 fn declarations(ext: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(root().join("qapi"))
+    declarations_in("qapi", ext)
+}
+
+/// The declaration files in `dir` (relative to the repository) with extension `ext`.
+fn declarations_in(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(root().join(dir))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().ends_with(ext))
@@ -114,6 +120,44 @@ fn each_series_adds_every_declared_schema_entry() {
             added.replace(&format!(",\n  {CONDITION} }}"), " }"),
             declared,
             "{}: the schema entries differ from qapi/",
+            dir.display()
+        );
+    }
+}
+
+/// The condition the series puts every guest agent declaration under.
+const AGENT_CONDITION: &str = "'if': 'CONFIG_AGENT_RUST_LIB'";
+
+#[test]
+fn each_series_adds_every_agent_declaration_to_the_agents_schema() {
+    let schemas = declarations_in("agent/qapi", ".json");
+    assert!(!schemas.is_empty(), "no declarations in agent/qapi/");
+    let declared: Vec<String> =
+        schemas.iter().map(|p| expressions(&fs::read_to_string(p).unwrap())).collect();
+    let declared = declared.join("\n\n");
+    let entries = declared.lines().filter(|l| l.starts_with("{ '")).count();
+    for dir in series_dirs() {
+        let added = expressions(&added_lines(&dir, "qga/qapi-schema.json").join("\n"));
+        assert_eq!(added.matches(AGENT_CONDITION).count(), entries, "{}:\n{added}", dir.display());
+        let mut added_entries: Vec<String> = added
+            .replace(&format!(",\n  {AGENT_CONDITION} }}"), " }")
+            .split("\n\n")
+            .map(String::from)
+            .collect();
+        let mut declared_entries: Vec<String> = declared.split("\n\n").map(String::from).collect();
+        // The series orders files by the types they use; compare the entries as a set.
+        added_entries.sort();
+        declared_entries.sort();
+        assert_eq!(
+            added_entries,
+            declared_entries,
+            "{}: the agent's entries differ from agent/qapi/",
+            dir.display()
+        );
+        assert_eq!(
+            added_lines(&dir, "qga/meson.build").iter().filter(|l| l.contains("agent_rust_lib")).count(),
+            5,
+            "{}: qga/meson.build does not link the agent's library",
             dir.display()
         );
     }
