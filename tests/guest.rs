@@ -226,7 +226,7 @@ fn virsh_drives_the_guest_agent_and_the_monitor_of_one_domain() {
         Ok(json!({"return": {}}))
     );
     let refused = agent(r#"{"execute":"guest-hello-world","arguments":{"message":"a\u0007"}}"#).unwrap_err();
-    assert!(refused.contains("control character U+0007 at character 2 (byte 2)"), "{refused}");
+    assert!(refused.contains("control character U+0007 at character 1 (byte 1)"), "{refused}");
     assert_eq!(
         agent(r#"{"execute":"guest-query-hello-world"}"#),
         Ok(

@@ -36,7 +36,7 @@ fn hello_world_logs_one_line_and_the_counters_follow() {
     match ga.agent.execute(&GuestHelloWorld { message: Some("a\u{7}".into()) }) {
         Err(ExecuteError::Qapi(e)) => {
             assert_eq!(e.class, ErrorClass::GenericError);
-            assert!(e.desc.contains("control character U+0007 at character 2 (byte 2)"), "{}", e.desc);
+            assert!(e.desc.contains("control character U+0007 at character 1 (byte 1)"), "{}", e.desc);
         }
         other => panic!("a message with U+0007: {other:?}"),
     }

@@ -139,6 +139,8 @@ impl LocalAgent {
             .arg("-t")
             .arg(dir.path())
             .stdin(std::process::Stdio::null())
+            // What it writes before it opens its log (its version, with -v).
+            .stderr(std::fs::File::create(dir.path().join("qga.stderr"))?)
             .spawn()?;
         let agent = Agent::connect(&socket, Duration::from_secs(20))?;
         Ok(LocalAgent { child, dir, agent })

@@ -263,10 +263,23 @@ pub fn test_env(cmd: &mut std::process::Command, agent: Option<&Path>) -> Result
     Ok(g)
 }
 
-/// `cargo xtask guest`: builds the guest around Debian's agent and prints its kernel and
+#[derive(clap::Args, Debug)]
+pub struct GuestArgs {
+    /// The `qemu-ga` to put in the guest, e.g. a build's
+    /// `target/qemu/10.2.2/install/bin/qemu-ga` (with the agent crate's commands).
+    /// Default: Debian's own (the `qemu-guest-agent` package).
+    #[arg(long, value_name = "PATH")]
+    agent: Option<PathBuf>,
+}
+
+/// `cargo xtask guest`: builds the guest around the agent and prints its kernel and
 /// initramfs.
-pub fn guest() -> Result<()> {
-    let (agent, about) = debian_agent()?;
+pub fn guest(args: &GuestArgs) -> Result<()> {
+    let (agent, about) = match &args.agent {
+        Some(a) if a.is_file() => (a.clone(), format!("the qemu-ga at {}", a.display())),
+        Some(a) => bail!("--agent {}: no such file", a.display()),
+        None => debian_agent()?,
+    };
     let g = build(&agent, &about)?;
     out!("kernel {} ({}), command line {CMDLINE:?}", g.kernel.display(), g.release);
     out!("initrd {} ({})", g.initrd.display(), g.agent);

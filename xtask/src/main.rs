@@ -94,7 +94,7 @@ enum Cmd {
     Fresh(fresh::FreshArgs),
     /// Build a tiny Linux guest from Debian's packages (kernel, busybox, a guest agent);
     /// print its kernel and initramfs.
-    Guest,
+    Guest(guest::GuestArgs),
     /// Build if needed; print the Rust glue generated from qapi/ for the release (the
     /// handlers QEMU calls, each with its compile-time proof), for review.
     Glue(BuildArgs),
@@ -152,7 +152,7 @@ impl Cmd {
             | Cmd::Repo(_)
             | Cmd::Fresh(_)
             | Cmd::Source(_)
-            | Cmd::Guest
+            | Cmd::Guest(_)
             | Cmd::Book => None,
         }
     }
@@ -233,7 +233,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Peer(args) => peer::peer(&args)?,
         Cmd::Coverage(args) => coverage::coverage(&args)?,
         Cmd::Fresh(args) => fresh::fresh(&args)?,
-        Cmd::Guest => guest::guest()?,
+        Cmd::Guest(args) => guest::guest(&args)?,
         Cmd::Call(args) => call::call(&args)?,
         Cmd::Shell(args) => call::shell(&args)?,
         Cmd::Glue(args) => {

@@ -45,7 +45,17 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
     let mut inputs = patches.clone();
     let listed = harness::repo::project_files(
         sh::root(),
-        &["src", "build.rs", "layer", "layer-build", "layer-gen", "qapi", "Cargo.toml", "Cargo.lock"],
+        &[
+            "src",
+            "build.rs",
+            "agent",
+            "layer",
+            "layer-build",
+            "layer-gen",
+            "qapi",
+            "Cargo.toml",
+            "Cargo.lock",
+        ],
     )?;
     inputs.extend(listed.iter().map(|f| sh::root().join(f)));
     let mut stamp = format!("{}\n", args.origin().stamp(v)?);
