@@ -98,7 +98,7 @@ mod tests {
     fn reads_this_machine() {
         let got = read(|p| std::fs::read_to_string(p).map_err(|e| (p.to_string(), e.to_string()))).unwrap();
         let uname = |flag: &str| {
-            let o = std::process::Command::new("uname").arg(flag).output().expect("uname runs");
+            let o = tools::command("uname").expect("uname").arg(flag).output().expect("uname runs");
             String::from_utf8(o.stdout).unwrap().trim().to_string()
         };
         assert_eq!(got.kernel_release, uname("-r"));

@@ -55,7 +55,7 @@ fn hello_info_reads_the_machine_it_runs_on() {
     let mut ga = start();
     let info = ga.agent.execute(&GuestHelloInfoCommand {}).unwrap();
     let uname = |flag: &str| {
-        let o = std::process::Command::new("uname").arg(flag).output().expect("uname runs");
+        let o = tools::command("uname").expect("uname").arg(flag).output().expect("uname runs");
         String::from_utf8(o.stdout).unwrap().trim().to_string()
     };
     assert_eq!(info.hostname, uname("-n"));
