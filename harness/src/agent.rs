@@ -124,9 +124,23 @@ pub struct LocalAgent {
 impl LocalAgent {
     /// Starts `binary` and connects to it.
     pub fn start(binary: &Path) -> io::Result<LocalAgent> {
+        LocalAgent::start_wrapped(binary, &[])
+    }
+
+    /// Starts `binary` under the command `wrapper` (`["valgrind", ...]`; none when
+    /// empty) and connects to it.
+    pub fn start_wrapped(binary: &Path, wrapper: &[std::ffi::OsString]) -> io::Result<LocalAgent> {
         let dir = tempfile::Builder::new().prefix("qemu-ga-").tempdir()?;
         let socket = dir.path().join("qga.sock");
-        let child = tools::built(binary)
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = tools::command(&program.to_string_lossy()).map_err(io::Error::other)?;
+                c.args(args).arg(binary);
+                c
+            }
+            None => tools::built(binary),
+        };
+        let child = cmd
             .arg("-m")
             .arg("unix-listen")
             .arg("-p")
@@ -142,13 +156,37 @@ impl LocalAgent {
             // What it writes before it opens its log (its version, with -v).
             .stderr(std::fs::File::create(dir.path().join("qga.stderr"))?)
             .spawn()?;
-        let agent = Agent::connect(&socket, Duration::from_secs(20))?;
+        // Under valgrind the agent takes several seconds to start.
+        let agent = Agent::connect(&socket, Duration::from_secs(120))?;
         Ok(LocalAgent { child, dir, agent })
     }
 
     /// The agent's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("qga.log")).unwrap_or_default()
+    }
+
+    /// Asks the agent to exit (SIGTERM, on which qemu-ga leaves its main loop and exits
+    /// through its normal path) and waits for it.
+    pub fn terminate(mut self, timeout: Duration) -> io::Result<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let killed = tools::command("kill").map_err(io::Error::other)?.args(["-TERM", &pid]).status()?;
+        if !killed.success() {
+            return Err(io::Error::other(format!("kill -TERM {pid}: {killed}")));
+        }
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if started.elapsed() > timeout {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("qemu-ga did not exit within {timeout:?}"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Whether the agent still runs.

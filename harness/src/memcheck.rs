@@ -85,7 +85,12 @@ impl Memcheck {
 
     /// `opts` with QEMU run under memcheck.
     pub fn options(&self, opts: Options) -> Options {
-        let wrapper: Vec<OsString> = [
+        Options { wrapper: self.wrapper(), ..opts }
+    }
+
+    /// The command a program runs under for memcheck, its log going to [`Memcheck::log`].
+    pub fn wrapper(&self) -> Vec<OsString> {
+        [
             "valgrind",
             "--tool=memcheck",
             "--leak-check=full",
@@ -96,8 +101,7 @@ impl Memcheck {
         .iter()
         .map(OsString::from)
         .chain([OsString::from(format!("--log-file={}", self.log.display()))])
-        .collect();
-        Options { wrapper, ..opts }
+        .collect()
     }
 
     /// Reads the log after QEMU has exited, prints its summary, and fails if any record
