@@ -53,6 +53,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
 fn agent_calls(agent: &std::path::Path) -> Result<()> {
     sh::step(format!("starting {} on a unix socket (-m unix-listen)", agent.display()));
     let mut ga = harness::agent::LocalAgent::start(agent)?;
+    out!("\nThe guest agent built beside it ({}), on a unix socket of this host:", agent.display());
     let hello = serde_json::json!({ "message": "We love qemu" });
     let reply = ga.agent.execute(&GuestHelloWorldJson(hello.clone())).context("guest-hello-world")?;
     out!(
