@@ -155,6 +155,15 @@ pub mod __private {
 #[macro_export]
 macro_rules! commands {
     () => {
+        // A panic in a command must end that call only, which needs unwinding.
+        #[cfg(panic = "abort")]
+        compile_error!(
+            "this crate is built with panic = \"abort\": a panic in a command would end QEMU, \
+             and the VM with it. The command layer turns a command's panic into that command's \
+             error reply, which needs panic = \"unwind\" (Rust's default): remove \
+             `panic = \"abort\"` from the [profile.*] sections of Cargo.toml."
+        );
+
         $crate::__generated!(prelude);
     };
 }
@@ -165,6 +174,14 @@ macro_rules! commands {
 #[macro_export]
 macro_rules! agent_commands {
     () => {
+        #[cfg(panic = "abort")]
+        compile_error!(
+            "this crate is built with panic = \"abort\": a panic in a command would end the \
+             guest agent. The command layer turns a command's panic into that command's error \
+             reply, which needs panic = \"unwind\" (Rust's default): remove \
+             `panic = \"abort\"` from the [profile.*] sections of Cargo.toml."
+        );
+
         $crate::__generated!(agent_prelude);
     };
 }
@@ -173,15 +190,6 @@ macro_rules! agent_commands {
 #[macro_export]
 macro_rules! __generated {
     ($prelude:ident) => {
-        // A panic in a command must end that call only, which needs unwinding.
-        #[cfg(panic = "abort")]
-        compile_error!(
-            "this crate is built with panic = \"abort\": a panic in a command would end QEMU, \
-             and the VM with it. The command layer turns a command's panic into that command's \
-             error reply, which needs panic = \"unwind\" (Rust's default): remove \
-             `panic = \"abort\"` from the [profile.*] sections of Cargo.toml."
-        );
-
         $crate::__bindgen_module! {
             /// Declarations bindgen generated from QEMU's headers for this crate's commands.
             bindings

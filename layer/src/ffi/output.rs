@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Output: the calling human monitor (`Monitor`), whole lines on QEMU's stdout
-//! (`print_line`) and the guest agent's log (`log_message`).
+//! Output: the human monitor (`Monitor`), QEMU's stdout (`print_line`), qemu-ga's log (`log_message`).
 
 #[allow(unused_imports)]
 use super::*;
