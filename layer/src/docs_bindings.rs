@@ -78,6 +78,23 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn g_try_realloc(mem: gpointer, n_bytes: gsize) -> gpointer;
 }
+impl GLogLevelFlags {
+    pub const G_LOG_FLAG_RECURSION: GLogLevelFlags = GLogLevelFlags(1);
+    pub const G_LOG_FLAG_FATAL: GLogLevelFlags = GLogLevelFlags(2);
+    pub const G_LOG_LEVEL_ERROR: GLogLevelFlags = GLogLevelFlags(4);
+    pub const G_LOG_LEVEL_CRITICAL: GLogLevelFlags = GLogLevelFlags(8);
+    pub const G_LOG_LEVEL_WARNING: GLogLevelFlags = GLogLevelFlags(16);
+    pub const G_LOG_LEVEL_MESSAGE: GLogLevelFlags = GLogLevelFlags(32);
+    pub const G_LOG_LEVEL_INFO: GLogLevelFlags = GLogLevelFlags(64);
+    pub const G_LOG_LEVEL_DEBUG: GLogLevelFlags = GLogLevelFlags(128);
+    pub const G_LOG_LEVEL_MASK: GLogLevelFlags = GLogLevelFlags(-4);
+}
+#[repr(transparent)]
+#[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct GLogLevelFlags(pub ::core::ffi::c_int);
+unsafe extern "C" {
+    pub fn g_log(log_domain: *const gchar, log_level: GLogLevelFlags, format: *const gchar, ...);
+}
 unsafe extern "C" {
     pub fn g_strerror(errnum: gint) -> *const gchar;
 }
