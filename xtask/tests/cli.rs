@@ -252,7 +252,9 @@ fn a_series_whose_files_share_types_resolves_at_every_commit() {
         assert!(out.status.success(), "{args:?}:\n{stderr}");
         if args.contains(&"--check") {
             assert!(
-                stderr.contains("QEMU's QAPI generator accepts both schemas at each of the 5 commits that change one"),
+                stderr.contains(
+                    "QEMU's QAPI generator accepts both schemas at each of the 5 commits that change one"
+                ),
                 "{stderr}"
             );
         }
