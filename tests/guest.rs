@@ -14,7 +14,8 @@
 //! The guest's agent is the patched `qemu-ga` of this build, with the agent crate's
 //! commands (`agent/`): `guest-hello-world` (and a refused message),
 //! `guest-query-hello-world` and `guest-hello-info` against what the guest was made with
-//! are called both ways. The times printed are from QEMU's start (or `virsh start`) to
+//! are called both ways, and `guest-hello-panic` (the call's error, the agent answers the
+//! next) through libvirt. The times printed are from QEMU's start (or `virsh start`) to
 //! the agent's first answer, and per call.
 
 #[path = "common/client.rs"]
@@ -237,6 +238,17 @@ fn virsh_drives_the_guest_agent_and_the_monitor_of_one_domain() {
     assert_eq!(info["return"]["hostname"], GUEST_HOSTNAME);
     assert_eq!(info["return"]["kernel-release"], release.as_str());
     assert!(info["return"]["uptime"].as_f64().is_some_and(|u| u > 0.0), "{info}");
+    // A panic in a command's Rust: that call's error, and the agent answers the next.
+    let panicked = agent(r#"{"execute":"guest-hello-panic"}"#).unwrap_err();
+    assert!(
+        panicked.contains("command 'guest-hello-panic' panicked at src/commands/guest_hello_panic.rs:")
+            && panicked.contains(": asked to panic"),
+        "{panicked}"
+    );
+    assert_eq!(
+        agent(r#"{"execute":"guest-query-hello-world"}"#).map(|v| v["return"]["calls"].clone()),
+        Ok(json!(2))
+    );
 
     // The same domain's monitor: the host half.
     let out = dom

@@ -83,9 +83,39 @@ fn bad_arguments_are_refused_and_the_agent_lists_the_commands() {
         other => panic!("message: 5 was not refused: {other:?}"),
     }
     let info = ga.agent.execute(&qapi::qga::guest_info {}).unwrap();
-    for name in ["guest-hello-world", "guest-query-hello-world", "guest-hello-info"] {
+    for name in ["guest-hello-world", "guest-query-hello-world", "guest-hello-info", "guest-hello-panic"] {
         let c = info.supported_commands.iter().find(|c| c.name == name);
         assert!(c.is_some_and(|c| c.enabled), "{name} not enabled in guest-info");
     }
+    assert!(ga.is_running());
+}
+
+/// `guest-hello-panic` panics in its Rust: the reply is that call's error, naming the
+/// command, the place in its file and the message; the agent answers the next call,
+/// and a second panic is answered the same way.
+#[test]
+fn a_panic_is_the_calls_error_and_the_agent_answers_the_next_call() {
+    let mut ga = start();
+    let source = include_str!("../src/commands/guest_hello_panic.rs");
+    let line = source.lines().position(|l| l.contains("panic!(")).expect("the panic is in the file") + 1;
+    // The place as rustc names this crate's files (relative to the workspace), as here.
+    let crate_dir = file!().strip_suffix("tests/socket.rs").expect("this file's path");
+    let expected = format!(
+        "command 'guest-hello-panic' panicked at {crate_dir}src/commands/guest_hello_panic.rs:{line}:5: asked to panic"
+    );
+    for _ in 0..2 {
+        match ga.agent.execute(&GuestHelloPanic {}) {
+            Err(ExecuteError::Qapi(e)) => {
+                assert_eq!(e.class, ErrorClass::GenericError);
+                assert_eq!(e.desc, expected);
+            }
+            other => panic!("guest-hello-panic: {other:?}"),
+        }
+        assert_eq!(
+            ga.agent.execute(&GuestHelloWorld { message: Some("after the panic".into()) }).unwrap(),
+            serde_json::json!({})
+        );
+    }
+    assert_eq!(messages(&ga.log()), ["after the panic", "after the panic"], "the log:\n{}", ga.log());
     assert!(ga.is_running());
 }

@@ -2,7 +2,8 @@
 //! The patched `qemu-ga` (`QEMU_HELLO_AGENT`) under valgrind memcheck through 1,000 calls
 //! of each of the agent crate's paths: `guest-hello-world` with and without a message and
 //! refused, `guest-query-hello-world` (a returned struct with a string) and
-//! `guest-hello-info` (three files read, two strings returned). Then SIGTERM, on which
+//! `guest-hello-info` (three files read, two strings returned) and `guest-hello-panic` (a
+//! panic caught at the layer's boundary and made the call's error). Then SIGTERM, on which
 //! the agent exits through its normal path, so memcheck reports leaks. No memcheck error
 //! and no leaked block may have the agent crate's code (its handlers, its functions, the
 //! generated marshallers of its commands) in its stack.
@@ -36,8 +37,9 @@ fn memcheck_finds_nothing_from_the_agents_commands() {
         assert_eq!((counts.calls, counts.last_message.as_deref()), (3 * (i + 1), Some("Hello, world")));
         let info = ga.agent.execute(&GuestHelloInfoCommand {}).unwrap();
         assert!(!info.hostname.is_empty() && !info.kernel_release.is_empty());
+        assert!(matches!(ga.agent.execute(&GuestHelloPanic {}), Err(ExecuteError::Qapi(_))));
     }
     let status = ga.terminate(Duration::from_secs(120)).expect("qemu-ga exits on SIGTERM");
     assert!(status.success(), "qemu-ga exited with {status} under valgrind");
-    memcheck.check(OURS, &format!("{} calls", 5 * CALLS));
+    memcheck.check(OURS, &format!("{} calls", 6 * CALLS));
 }

@@ -163,6 +163,8 @@ json_commands! {
     GuestQueryHelloWorldJson = "guest-query-hello-world";
     /// The agent crate's `guest-hello-info`, its reply as JSON.
     GuestHelloInfoJson = "guest-hello-info";
+    /// The agent crate's `guest-hello-panic` (an error reply).
+    GuestHelloPanicJson = "guest-hello-panic";
     /// `query-uuid`: the VM's UUID.
     QueryUuid = "query-uuid";
     /// `query-memory-size-summary`: base and plugged memory.
