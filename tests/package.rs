@@ -8,8 +8,14 @@
 //! snippets compile into libvirt's profiles; then the package is purged and nothing of
 //! it is left.
 //!
-//! Needs root and a `.deb` from `cargo xtask package`, named in `QEMU_HELLO_DEB`;
-//! `cargo xtask test` (default release) builds one and runs this test.
+//! The guest agent's package (`QEMU_HELLO_AGENT_DEB`) is checked the same way on this
+//! host, which stands in for a guest: its files, its relation to Debian's
+//! `qemu-guest-agent`, `apt-get install`, the installed `/usr/sbin/qemu-ga` answering the
+//! agent crate's commands (on a unix socket: the host has no agent channel), and purge.
+//!
+//! Needs root and the `.deb`s from `cargo xtask package`, named in `QEMU_HELLO_DEB` and
+//! `QEMU_HELLO_AGENT_DEB`; `cargo xtask test` (default release) builds them and runs
+//! these tests.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -36,13 +42,22 @@ fn text(out: &Output) -> String {
 }
 
 fn deb() -> PathBuf {
-    let deb = std::env::var_os("QEMU_HELLO_DEB").map(PathBuf::from).expect(
-        "QEMU_HELLO_DEB is not set: it names the .deb that `cargo xtask package` builds \
-         (`cargo xtask test` builds it and runs this test)",
-    );
-    assert!(deb.is_file(), "QEMU_HELLO_DEB={} does not exist", deb.display());
+    deb_from("QEMU_HELLO_DEB")
+}
+
+fn deb_from(var: &str) -> PathBuf {
+    let deb = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        panic!(
+            "{var} is not set: it names a .deb that `cargo xtask package` builds \
+             (`cargo xtask test` builds it and runs this test)"
+        )
+    });
+    assert!(deb.is_file(), "{var}={} does not exist", deb.display());
     deb.canonicalize().unwrap()
 }
+
+/// One test at a time installs with apt (dpkg's lock is the machine's).
+static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The package, installed with apt and purged on drop (also when the test fails).
 struct Installed {
@@ -145,6 +160,7 @@ fn monitor_json(dom: &Domain, flags: &[&str], cmd: &str) -> Value {
 #[test]
 #[ignore = "run by `cargo xtask test`: installs QEMU_HELLO_DEB with apt and uses the system libvirt (root)"]
 fn the_package_installs_runs_under_the_system_libvirt_and_leaves_nothing() {
+    let _apt = APT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let deb = deb();
     let pkg = Installed::new(&deb);
     let emulator = pkg
@@ -214,4 +230,77 @@ fn the_package_installs_runs_under_the_system_libvirt_and_leaves_nothing() {
     assert!(!prefix.exists(), "{} is left after purge", prefix.display());
     let doc = Path::new("/usr/share/doc").join(&pkg.name);
     assert!(!doc.exists(), "{} is left after purge", doc.display());
+}
+
+/// The guest agent's package: what it holds, that it takes the place of Debian's
+/// `qemu-guest-agent`, and the installed agent answering the agent crate's commands.
+#[test]
+#[ignore = "run by `cargo xtask test`: installs QEMU_HELLO_AGENT_DEB with apt (root)"]
+fn the_guest_agent_package_installs_answers_and_leaves_nothing() {
+    use harness::agent::LocalAgent;
+    use harness::commands::{GuestHelloPanicJson, GuestHelloWorldJson};
+    let _apt = APT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+
+    let deb = deb_from("QEMU_HELLO_AGENT_DEB");
+    let field =
+        |name: &str| text(&run(tools::cmd("dpkg-deb").arg("--field").arg(&deb).arg(name))).trim().to_string();
+    for relation in ["Conflicts", "Replaces", "Provides"] {
+        assert_eq!(field(relation), "qemu-guest-agent", "{relation}");
+    }
+    // Its files: the agent, how systemd starts it, its manual and its doc dir; nothing else.
+    let name = field("Package");
+    let listing = text(&run(tools::cmd("dpkg-deb").arg("--contents").arg(&deb)));
+    let mut files: Vec<&str> =
+        listing.lines().filter(|l| l.starts_with('-')).filter_map(|l| l.split_whitespace().nth(5)).collect();
+    files.sort_unstable();
+    let doc = format!("./usr/share/doc/{name}");
+    let changelog = format!("{doc}/changelog.gz");
+    let copyright = format!("{doc}/copyright");
+    let mut expected = vec![
+        "./lib/systemd/system/qemu-guest-agent.service",
+        "./lib/udev/rules.d/60-qemu-guest-agent.rules",
+        "./usr/sbin/qemu-ga",
+        "./usr/share/man/man8/qemu-ga.8.gz",
+        &changelog,
+        &copyright,
+    ];
+    expected.sort_unstable();
+    assert_eq!(files, expected, "{listing}");
+    assert!(
+        !tools::cmd("dpkg-query")
+            .args(["-W", "-f=${db:Status-Status}", "qemu-guest-agent"])
+            .output()
+            .is_ok_and(|o| text(&o).trim() == "installed"),
+        "Debian's qemu-guest-agent is installed on this host: installing {name} would remove it"
+    );
+
+    let pkg = Installed::new(&deb);
+    let agent = Path::new("/usr/sbin/qemu-ga");
+    assert!(pkg.files().iter().any(|f| f == agent), "{name} does not install {}", agent.display());
+    // Its defaults are the system's paths (a guest has no emulator prefix).
+    let defaults = text(&run(tools::built(agent).arg("-D")));
+    for line in ["pidfile=/var/run/qemu-ga.pid", "statedir=/var/run"] {
+        assert!(defaults.lines().any(|l| l == line), "qemu-ga -D lacks {line}:\n{defaults}");
+    }
+    let unit = fs::read_to_string("/lib/systemd/system/qemu-guest-agent.service").unwrap();
+    assert!(unit.lines().any(|l| l == "ExecStart=-/usr/sbin/qemu-ga"), "{unit}");
+    {
+        let mut ga = LocalAgent::start(agent).expect("the installed qemu-ga starts on a unix socket");
+        let hello = GuestHelloWorldJson(json!({"message": "installed in a guest"}));
+        assert_eq!(ga.agent.execute(&hello).unwrap(), json!({}));
+        assert!(ga.log().contains(": message: installed in a guest"), "{}", ga.log());
+        match ga.agent.execute(&GuestHelloPanicJson::default()) {
+            Err(qapi::ExecuteError::Qapi(e)) => {
+                assert!(e.desc.starts_with("command 'guest-hello-panic' panicked at "), "{}", e.desc)
+            }
+            other => panic!("guest-hello-panic: {other:?}"),
+        }
+        assert_eq!(ga.agent.execute(&GuestHelloWorldJson::default()).unwrap(), json!({}));
+        assert!(ga.is_running());
+    }
+
+    pkg.purge();
+    for f in [agent, Path::new("/lib/systemd/system/qemu-guest-agent.service"), Path::new(&doc[1..])] {
+        assert!(!f.exists(), "{} is left after purge", f.display());
+    }
 }

@@ -221,12 +221,15 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Source(args) => status::source(&args)?,
         Cmd::Book => out!("{}", book::book()?.display()),
         Cmd::Package(args) => {
-            let deb = package::package(&args.build, args.rebuild)?;
-            out!("{}", deb.display());
+            let debs = package::package(&args.build, args.rebuild)?;
+            if let Some(agent) = &debs.agent {
+                out!("{}", agent.display());
+            }
+            out!("{}", debs.emulator.display());
         }
         Cmd::Reproduce(args) => {
-            let deb = package::package(&args, 0)?;
-            reproduce::check(&args, &deb, &std::env::current_exe()?)?;
+            let debs = package::package(&args, 0)?;
+            reproduce::check(&args, &debs.all(), &std::env::current_exe()?)?;
         }
         Cmd::NewCommand(args) => scaffold::new_command(&args)?,
         Cmd::Repo(args) => repo::repo(&args)?,

@@ -10,7 +10,14 @@
 //! for the libraries it links, `dpkg-deb` to build, `lintian` to check. Firmware comes
 //! from Debian's packages (seabios, ipxe-qemu, and qemu-system-data for QEMU's own option
 //! ROMs that Debian's repacked source lacks), found by the configured firmware path.
-//! The `.deb` is written to `target/debian/`; its path is the last line on stdout.
+//!
+//! The guest agent built in the same tree, with the agent crate's library, ships as a
+//! package of its own, `qemu-hello-rs-guest-agent` (installed in guests, not on hosts):
+//! `/usr/sbin/qemu-ga` with the systemd unit, udev rule and maintainer scripts of
+//! `packaging/agent/`, in place of Debian's `qemu-guest-agent`, which it replaces.
+//!
+//! The `.deb`s are written to `target/debian/`; the emulator's path is the last line on
+//! stdout, the agent's the line before.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -44,7 +51,25 @@ pub fn version(release: &str, rebuild: u32) -> String {
     if rebuild == 0 { base } else { format!("{base}+b{rebuild}") }
 }
 
-pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
+/// The packages one build makes: the emulator's, and the guest agent's when the command
+/// crate has agent commands.
+pub struct Debs {
+    pub emulator: PathBuf,
+    pub agent: Option<PathBuf>,
+}
+
+impl Debs {
+    /// Every `.deb`, the emulator's first.
+    pub fn all(&self) -> Vec<PathBuf> {
+        std::iter::once(self.emulator.clone()).chain(self.agent.clone()).collect()
+    }
+}
+
+/// The guest agent's package name: one per guest, whatever the release (the version
+/// says which).
+pub const AGENT_PACKAGE: &str = "qemu-hello-rs-guest-agent";
+
+pub fn package(args: &BuildArgs, rebuild: u32) -> Result<Debs> {
     deps::ensure(TOOLS)?;
     let built = qemu::build_flavor(args, Flavor::Package)?;
     let l = &built.layout;
@@ -58,8 +83,42 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     };
     let stage = l.stage();
     let prefix = l.install();
-    sh::step(format!("assembling {name} {version} in {}", stage.display()));
+    let commit = LastCommit::read();
 
+    // The guest agent leaves the emulator's stage for a package of its own.
+    let agent_stage = l.dir.join("stage-agent");
+    if agent_stage.exists() {
+        fs::remove_dir_all(&agent_stage)?;
+    }
+    let agent_binary = l.agent_binary();
+    let agent = match &built.agent {
+        Some(_) => {
+            let sbin = agent_stage.join("usr/sbin");
+            fs::create_dir_all(&sbin)?;
+            fs::rename(&agent_binary, sbin.join("qemu-ga"))?;
+            Some(agent_package(l, &agent_stage, version, &origin, &commit)?)
+        }
+        None => {
+            if agent_binary.exists() {
+                fs::remove_file(&agent_binary)?;
+            }
+            None
+        }
+    };
+
+    // The agent's state directory (`/var/run`, which is /run on a Debian system): made by
+    // the system, not by a package.
+    let var = stage.join("var");
+    if var.exists() {
+        anyhow::ensure!(
+            sh::output(tools::command("find")?.arg(&var).args(["-not", "-type", "d"]))?.trim().is_empty(),
+            "meson installed files under {}",
+            var.display()
+        );
+        fs::remove_dir_all(&var)?;
+    }
+
+    sh::step(format!("assembling {name} {version} in {}", stage.display()));
     // Only the emulator and its data: no desktop entry, icons or plugin header for an
     // emulator that libvirt starts.
     for extra in ["share/applications", "share/icons", "include"] {
@@ -69,7 +128,7 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
         }
     }
     let binary = prefix.join("bin/qemu-system-x86_64");
-    sh::run(tools::command("strip")?.args(["--strip-unneeded", "--remove-section=.comment"]).arg(&binary))?;
+    strip(&binary)?;
     let apparmor = prefix.join("share/apparmor");
     fs::create_dir_all(&apparmor)?;
     let installed_prefix = l.prefix();
@@ -80,23 +139,116 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
             .replace("@VERSION@", v.name);
         fs::write(apparmor.join(snippet.file_name().context("snippet name")?), text)?;
     }
+    let depends = format!("{}, {FIRMWARE}", shlibs(&name, &binary)?);
+    let control = control(&name, version, &origin, v.name, &depends, &stage, &l.src)?;
+    let emulator = build_deb(&stage, &name, version, &origin, &control, &commit)?;
+    Ok(Debs { emulator, agent })
+}
 
-    let doc = stage.join("usr/share/doc").join(&name);
+/// `strip` as Debian's tools strip a binary.
+fn strip(binary: &Path) -> Result<()> {
+    sh::run(tools::command("strip")?.args(["--strip-unneeded", "--remove-section=.comment"]).arg(binary))
+}
+
+/// The guest agent's package, from `stage` holding `usr/sbin/qemu-ga`.
+fn agent_package(
+    l: &qemu::Layout,
+    stage: &Path,
+    version: &str,
+    origin: &str,
+    commit: &LastCommit,
+) -> Result<PathBuf> {
+    let name = AGENT_PACKAGE;
+    sh::step(format!("assembling {name} {version} in {}", stage.display()));
+    let binary = stage.join("usr/sbin/qemu-ga");
+    strip(&binary)?;
+    let files = sh::root().join("packaging/agent");
+    let commands = harness::declared::definitions_in(&sh::crate_dir().join("agent"), &l.src)
+        .into_iter()
+        .filter(|d| d.meta == "command")
+        .map(|d| d.name)
+        .collect::<Vec<_>>();
+    anyhow::ensure!(!commands.is_empty(), "the agent crate declares no command");
+    for (file, dest) in [
+        ("qemu-guest-agent.service", "lib/systemd/system/qemu-guest-agent.service"),
+        ("60-qemu-guest-agent.rules", "lib/udev/rules.d/60-qemu-guest-agent.rules"),
+        ("qemu-ga.8", "usr/share/man/man8/qemu-ga.8"),
+    ] {
+        let dest = stage.join(dest);
+        fs::create_dir_all(dest.parent().context("a parent")?)?;
+        let text = fs::read_to_string(files.join(file))?
+            .replace("@ORIGIN@", origin)
+            .replace("@COMMANDS@", &commands.join(", "));
+        fs::write(&dest, text)?;
+    }
+    sh::run(tools::command("gzip")?.args(["-9n", "-f"]).arg(stage.join("usr/share/man/man8/qemu-ga.8")))?;
+    let control_dir = stage.join("DEBIAN");
+    fs::create_dir_all(&control_dir)?;
+    for script in ["postinst", "prerm"] {
+        fs::copy(files.join(script), control_dir.join(script))?;
+    }
+    let size_kib = installed_size(stage)?;
+    let long = textwrap(
+        &format!(
+            "The guest agent qemu-ga of {origin}, with the guest agent commands of qemu-hello-rs, \
+             written in Rust, linked in: {}. Install it inside a QEMU guest, in place of \
+             Debian's qemu-guest-agent, which it replaces; systemd starts it when the \
+             org.qemu.guest_agent.0 port appears, and a libvirt host calls the commands with \
+             virsh qemu-agent-command.",
+            commands.join(", ")
+        ),
+        72,
+    )
+    .iter()
+    .map(|l| format!(" {l}\n"))
+    .collect::<String>();
+    let control = format!(
+        "Package: {name}\n\
+         Version: {version}\n\
+         Architecture: amd64\n\
+         Maintainer: {MAINTAINER}\n\
+         Installed-Size: {size_kib}\n\
+         Pre-Depends: init-system-helpers (>= 1.54~)\n\
+         Depends: {}\n\
+         Conflicts: qemu-guest-agent\n\
+         Replaces: qemu-guest-agent\n\
+         Provides: qemu-guest-agent\n\
+         Section: admin\n\
+         Priority: optional\n\
+         Description: QEMU guest agent with commands written in Rust\n{long}",
+        shlibs(name, &binary)?
+    );
+    build_deb(stage, name, version, origin, &control, commit)
+}
+
+/// The doc files, control file, md5sums and modes of `stage`, then the `.deb` (in
+/// `target/debian/`), checked by lintian.
+fn build_deb(
+    stage: &Path,
+    name: &str,
+    version: &str,
+    origin: &str,
+    control: &str,
+    commit: &LastCommit,
+) -> Result<PathBuf> {
+    let doc = stage.join("usr/share/doc").join(name);
     fs::create_dir_all(&doc)?;
     fs::write(doc.join("copyright"), copyright())?;
-    let commit = LastCommit::read();
-    fs::write(doc.join("changelog"), changelog(&name, version, &origin, &commit))?;
+    fs::write(doc.join("changelog"), changelog(name, version, origin, commit))?;
     sh::run(tools::command("gzip")?.args(["-9n", "-f"]).arg(doc.join("changelog")))?;
 
     let control_dir = stage.join("DEBIAN");
     fs::create_dir_all(&control_dir)?;
-    let depends = format!("{}, {FIRMWARE}", shlibs(&name, &binary)?);
-    fs::write(
-        control_dir.join("control"),
-        control(&name, version, &origin, v.name, &depends, &stage, &l.src)?,
-    )?;
-    md5sums(&stage)?;
-    normalize_modes(&stage)?;
+    fs::write(control_dir.join("control"), control)?;
+    md5sums(stage)?;
+    normalize_modes(stage)?;
+    for script in ["preinst", "postinst", "prerm", "postrm"] {
+        let script = control_dir.join(script);
+        if script.exists() {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&script, fs::Permissions::from_mode(0o755))?;
+        }
+    }
 
     let out_dir = sh::root().join("target/debian");
     fs::create_dir_all(&out_dir)?;
@@ -107,7 +259,7 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
     let epoch = commit.epoch.to_string();
     sh::run(
         tools::command("find")?
-            .arg(&stage)
+            .arg(stage)
             .args(["-exec", "touch", "--no-dereference", "--date"])
             .arg(format!("@{epoch}"))
             .args(["{}", "+"]),
@@ -116,12 +268,12 @@ pub fn package(args: &BuildArgs, rebuild: u32) -> Result<PathBuf> {
         tools::command("dpkg-deb")?
             .env("SOURCE_DATE_EPOCH", &epoch)
             .args(["--root-owner-group", "-Zxz", "--build"])
-            .arg(&stage)
+            .arg(stage)
             .arg(&deb),
     )?;
 
-    sh::step("lintian");
-    sh::run(tools::command("lintian")?.args(["--fail-on", "error", "--display-info"]).arg(&deb))?;
+    sh::step(format!("lintian {}", deb.file_name().unwrap_or_default().to_string_lossy()));
+    sh::run(tools::command("lintian")?.args(["--fail-on", "error,warning", "--display-info"]).arg(&deb))?;
     Ok(deb)
 }
 
@@ -155,8 +307,7 @@ fn control(
     stage: &Path,
     src: &Path,
 ) -> Result<String> {
-    let size_kib = sh::output(tools::command("du")?.args(["-sk", "--exclude=DEBIAN"]).arg(stage))?;
-    let size_kib = size_kib.split_whitespace().next().context("du printed nothing")?;
+    let size_kib = installed_size(stage)?;
     let defs = harness::declared::definitions_in(sh::root(), src);
     let hmp = harness::declared::hmp_entries(sh::root());
     let list =
@@ -184,6 +335,12 @@ fn control(
          Priority: optional\n\
          Description: QEMU {series} with monitor commands written in Rust\n{long}"
     ))
+}
+
+/// Installed-Size: the KiB of `stage` but its control files.
+fn installed_size(stage: &Path) -> Result<String> {
+    let du = sh::output(tools::command("du")?.args(["-sk", "--exclude=DEBIAN"]).arg(stage))?;
+    Ok(du.split_whitespace().next().context("du printed nothing")?.to_string())
 }
 
 /// Greedy word wrap for the control file's long description.
@@ -241,10 +398,17 @@ impl LastCommit {
 /// that commit.
 fn changelog(name: &str, version: &str, origin: &str, commit: &LastCommit) -> String {
     let hash = if commit.hash.is_empty() { "an unknown commit (no git history)" } else { &commit.hash };
+    // An entry's lines stay within 80 columns (lintian): the text wrapped at 76 after
+    // the bullet's four.
+    let entry = textwrap(
+        &format!(
+            "{origin}, with the qemu-hello-rs commands, built by `cargo xtask package` from commit {hash}."
+        ),
+        76,
+    )
+    .join("\n    ");
     format!(
-        "{name} ({version}) unstable; urgency=medium\n\n  \
-         * {origin}, with the qemu-hello-rs monitor commands,\n    \
-         built by `cargo xtask package` from commit {hash}.\n\n -- {MAINTAINER}  {}\n",
+        "{name} ({version}) unstable; urgency=medium\n\n  * {entry}\n\n -- {MAINTAINER}  {}\n",
         commit.date
     )
 }
@@ -280,7 +444,7 @@ fn md5sums(stage: &Path) -> Result<()> {
     let list = sh::output(
         tools::command("sh")?
             .arg("-c")
-            .arg("find usr -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum")
+            .arg("find * -path DEBIAN -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum")
             .current_dir(stage),
     )?;
     if list.trim().is_empty() {

@@ -116,19 +116,21 @@ impl Layout {
         self.install().join("bin/qemu-ga")
     }
 
-    /// Whether this build has the guest agent: the product (with the command crate's
-    /// `agent/` library, when it has one and the series links it) and the plain tree of
-    /// the series walk (without any library, as every other build of QEMU).
+    /// Whether this build has the guest agent: the product and the package's build (with
+    /// the command crate's `agent/` library, when it has one and the series links it) and
+    /// the plain tree of the series walk (without any library, as every other build of
+    /// QEMU).
     pub fn has_agent(&self) -> bool {
-        matches!(self.flavor, Flavor::Rust | Flavor::Plain)
+        matches!(self.flavor, Flavor::Rust | Flavor::Plain | Flavor::Package)
     }
 
-    /// The agent crate's staticlib, when this build links one: the product's, for a
-    /// command crate with `agent/`, on a series that has the `agent_rust_lib` option.
+    /// The agent crate's staticlib, when this build links one: the product's and the
+    /// package's, for a command crate with `agent/`, on a series that has the
+    /// `agent_rust_lib` option.
     pub fn agent_staticlib(&self) -> Option<PathBuf> {
         let (_, lib) = agent_package()?;
         let options = fs::read_to_string(self.src.join("meson_options.txt")).unwrap_or_default();
-        (self.flavor == Flavor::Rust && options.contains("option('agent_rust_lib'"))
+        (matches!(self.flavor, Flavor::Rust | Flavor::Package) && options.contains("option('agent_rust_lib'"))
             .then(|| self.cargo_target.join("release").join(format!("lib{lib}.a")))
     }
 
@@ -370,6 +372,12 @@ fn configure_args(l: &Layout) -> Result<Vec<String>> {
         format!("--prefix={}", l.prefix().display()),
         format!("--firmwarepath={firmware}"),
     ];
+    // A package's configuration and state directories are the system's, as Debian's
+    // QEMU has them: the packaged qemu-ga's defaults are then /etc/qemu/qemu-ga.conf and
+    // /var/run/qemu-ga.pid, not paths under the emulator's prefix a guest does not have.
+    if l.flavor == Flavor::Package {
+        args.extend(["--sysconfdir=/etc", "--localstatedir=/var"].map(String::from));
+    }
     // The series declares the commands under CONFIG_MONITOR_RUST_LIB, which the option
     // sets: configure with it from the start, so that the headers the staticlib is built
     // against declare them (see `empty_archive`).

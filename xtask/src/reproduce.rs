@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Reproducible packages: the `.deb` `cargo xtask package` built here is built again
-//! from a second clone of the same state, in another directory with its own target dir,
-//! and the two must be byte-identical. On any difference, diffoscope's report of it is
+//! Reproducible packages: the `.deb`s `cargo xtask package` built here (the emulator's
+//! and the guest agent's) are built again from a second clone of the same state, in
+//! another directory with its own target dir, and each pair must be byte-identical. On any difference, diffoscope's report of it is
 //! printed and the check fails.
 //!
 //! What makes them equal: the series' fixed dates; QEMU's C compiled with relative
@@ -18,9 +18,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::{BuildArgs, deps, sh, source};
 
-/// Builds the package again in a second clone with `xtask` (this same program) and
-/// compares it with `deb`.
-pub fn check(args: &BuildArgs, deb: &Path, xtask: &Path) -> Result<()> {
+/// Builds the packages again in a second clone with `xtask` (this same program) and
+/// compares each of `debs` with the second clone's of the same name.
+pub fn check(args: &BuildArgs, debs: &[PathBuf], xtask: &Path) -> Result<()> {
     let tmp = tempfile::Builder::new().prefix("qemu-hello-rs-second-clone-").tempdir()?;
     let clone = tmp.path().join("clone");
     sh::step(format!(
@@ -42,24 +42,31 @@ pub fn check(args: &BuildArgs, deb: &Path, xtask: &Path) -> Result<()> {
     }
     let start = Instant::now();
     let out = sh::output(&mut cmd)?;
-    let second = PathBuf::from(out.lines().last().context("package printed no path")?);
-    eprintln!("the second clone's package built in {:.0} s", start.elapsed().as_secs_f64());
-    anyhow::ensure!(second.starts_with(&clone), "{} is not the second clone's package", second.display());
+    let last = PathBuf::from(out.lines().last().context("package printed no path")?);
+    eprintln!("the second clone's packages built in {:.0} s", start.elapsed().as_secs_f64());
+    anyhow::ensure!(last.starts_with(&clone), "{} is not the second clone's package", last.display());
+    let second_dir = last.parent().context("the package's directory")?;
 
-    if fs::read(deb)? == fs::read(&second)? {
-        sh::step(format!(
-            "reproducible: {} is byte-identical from both clones (sha256 {})",
-            deb.file_name().unwrap_or_default().to_string_lossy(),
-            source::sha256(deb)?
-        ));
-        return Ok(());
+    for deb in debs {
+        let name = deb.file_name().context("a package's file name")?;
+        let second = second_dir.join(name);
+        anyhow::ensure!(second.is_file(), "the second clone built no {}", name.to_string_lossy());
+        if fs::read(deb)? == fs::read(&second)? {
+            sh::step(format!(
+                "reproducible: {} is byte-identical from both clones (sha256 {})",
+                name.to_string_lossy(),
+                source::sha256(deb)?
+            ));
+            continue;
+        }
+        deps::ensure(&["diffoscope-minimal"])?;
+        sh::step("the packages differ; diffoscope's report:");
+        let status = tools::command("diffoscope")?.arg("--text").arg("-").arg(deb).arg(&second).status()?;
+        bail!(
+            "{} and {} differ (diffoscope exited with {status}): the package is not reproducible",
+            deb.display(),
+            second.display()
+        )
     }
-    deps::ensure(&["diffoscope-minimal"])?;
-    sh::step("the packages differ; diffoscope's report:");
-    let status = tools::command("diffoscope")?.arg("--text").arg("-").arg(deb).arg(&second).status()?;
-    bail!(
-        "{} and {} differ (diffoscope exited with {status}): the package is not reproducible",
-        deb.display(),
-        second.display()
-    )
+    Ok(())
 }

@@ -252,7 +252,8 @@ fn test_series(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
 /// (tests/repo.rs, `two_releases_side_by_side`): the default release's package,
 /// `default_deb` (built and tested by its own checks), and 7.2's, the quickest to build.
 fn test_two_releases(default_deb: &std::path::Path) -> Result<()> {
-    let debs = [default_deb.to_path_buf(), package::package(&release_args(versions::get("7.2")?), 0)?];
+    let debs =
+        [default_deb.to_path_buf(), package::package(&release_args(versions::get("7.2")?), 0)?.emulator];
     deps::ensure(crate::repo::TOOLS)?;
     sh::step("one signed repository with two releases, installed side by side (tests/repo.rs)");
     let mut test = qemu::cargo();
@@ -314,10 +315,12 @@ fn test_migration(built: &qemu::Built, args: &BuildArgs) -> Result<()> {
     sh::run(&mut test)
 }
 
-/// `cargo xtask package`, then tests/package.rs installs the `.deb` with apt and runs it
-/// under the system libvirt; returns the package.
+/// `cargo xtask package`, then tests/package.rs installs the emulator's `.deb` with apt
+/// and runs it under the system libvirt, and installs the guest agent's and calls it;
+/// returns the emulator's package.
 fn test_package(l: &Layout, args: &BuildArgs) -> Result<std::path::PathBuf> {
-    let deb = package::package(args, 0)?;
+    let debs = package::package(args, 0)?;
+    let deb = debs.emulator.clone();
     deps::ensure(&[deps::SYSTEM_LIBVIRT, deps::LIBVIRT].concat())?;
     sh::step(format!(
         "installing {} and running it under the system libvirt (tests/package.rs)",
@@ -327,11 +330,20 @@ fn test_package(l: &Layout, args: &BuildArgs) -> Result<std::path::PathBuf> {
     test.current_dir(sh::root())
         .args(["test", "--test", "package", "--", "--ignored"])
         .env("QEMU_HELLO_DEB", &deb);
+    match &debs.agent {
+        Some(agent) => {
+            test.env("QEMU_HELLO_AGENT_DEB", agent);
+        }
+        None => {
+            sh::step("the command crate has no agent/: no guest agent package to test");
+            test.args(["--skip", "the_guest_agent_package"]);
+        }
+    }
     qemu::cargo_env(l, &mut test);
     sh::run(&mut test)?;
 
     // A rebuild with a higher version, for the upgrade under a running domain.
-    let upgrade = package::package(args, 1)?;
+    let upgrade = package::package(args, 1)?.emulator;
     deps::ensure(crate::repo::TOOLS)?;
     sh::step(
         "a signed apt repository of the package: verified, tampering refused, installed by name, \
@@ -352,7 +364,7 @@ fn test_package(l: &Layout, args: &BuildArgs) -> Result<std::path::PathBuf> {
     sh::run(&mut test)?;
 
     sh::step("the package again from a second clone: byte-identical (reproducible)");
-    reproduce::check(args, &deb, &xtask)?;
+    reproduce::check(args, &debs.all(), &xtask)?;
     Ok(deb)
 }
 
