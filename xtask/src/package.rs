@@ -188,20 +188,14 @@ fn agent_package(
         fs::copy(files.join(script), control_dir.join(script))?;
     }
     let size_kib = installed_size(stage)?;
-    let long = textwrap(
-        &format!(
-            "The guest agent qemu-ga of {origin}, with the guest agent commands of qemu-hello-rs, \
-             written in Rust, linked in: {}. Install it inside a QEMU guest, in place of \
-             Debian's qemu-guest-agent, which it replaces; systemd starts it when the \
-             org.qemu.guest_agent.0 port appears, and a libvirt host calls the commands with \
-             virsh qemu-agent-command.",
-            commands.join(", ")
-        ),
-        72,
-    )
-    .iter()
-    .map(|l| format!(" {l}\n"))
-    .collect::<String>();
+    let long = long_description(&format!(
+        "The guest agent qemu-ga of {origin}, with the guest agent commands of qemu-hello-rs, \
+         written in Rust, linked in: {}. Install it inside a QEMU guest, in place of \
+         Debian's qemu-guest-agent, which it replaces; systemd starts it when the \
+         org.qemu.guest_agent.0 port appears, and a libvirt host calls the commands with \
+         virsh qemu-agent-command.",
+        commands.join(", ")
+    ));
     let control = format!(
         "Package: {name}\n\
          Version: {version}\n\
@@ -314,7 +308,7 @@ fn control(
         |meta: &str| defs.iter().filter(|d| d.meta == meta).map(|d| d.name.as_str()).collect::<Vec<_>>();
     let hmp: Vec<String> =
         hmp.iter().map(|e| if e.info { format!("info {}", e.name) } else { e.name.clone() }).collect();
-    let mut long = format!(
+    let long = format!(
         "The x86_64 system emulator of {origin}, with the monitor commands of qemu-hello-rs, \
          written in Rust, linked in. QMP commands: {}. QMP events: {}. HMP commands: {}. \
          It installs under {PACKAGE_PREFIX}/{series}/ beside Debian's own QEMU, which it \
@@ -323,7 +317,7 @@ fn control(
         list("event").join(", "),
         hmp.join(", "),
     );
-    long = textwrap(&long, 72).iter().map(|l| format!(" {l}\n")).collect();
+    let long = long_description(&long);
     Ok(format!(
         "Package: {name}\n\
          Version: {version}\n\
@@ -341,6 +335,12 @@ fn control(
 fn installed_size(stage: &Path) -> Result<String> {
     let du = sh::output(tools::command("du")?.args(["-sk", "--exclude=DEBIAN"]).arg(stage))?;
     Ok(du.split_whitespace().next().context("du printed nothing")?.to_string())
+}
+
+/// A control file's long description: `text` wrapped at 72 columns, each line indented
+/// by one space.
+fn long_description(text: &str) -> String {
+    textwrap(text, 72).iter().map(|l| format!(" {l}\n")).collect()
 }
 
 /// Greedy word wrap for the control file's long description.
