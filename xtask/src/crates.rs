@@ -59,15 +59,53 @@ fn wraps(src: &Path) -> Result<Vec<Wrap>> {
     Ok(out)
 }
 
-/// cargo's download cache: `$CARGO_HOME/registry/cache/<registry>/`.
-fn cargo_caches() -> Vec<PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .unwrap_or_default();
-    fs::read_dir(home.join("registry/cache"))
+        .unwrap_or_default()
+}
+
+/// cargo's download cache: `$CARGO_HOME/registry/cache/<registry>/`.
+fn cargo_caches() -> Vec<PathBuf> {
+    fs::read_dir(cargo_home().join("registry/cache"))
         .map(|d| d.filter_map(|e| Some(e.ok()?.path())).collect())
         .unwrap_or_default()
+}
+
+/// Removes what cargo extracted of `crates`, any version, under `$CARGO_HOME/registry/src/`.
+///
+/// `cargo package -p a -p b` verifies `b` against the `a` it just packaged, through a
+/// registry of its own in `target/package/`. cargo extracts that `a` under
+/// `registry/src/-<hash of that path>/a-<version>/` and, if that directory is there already,
+/// uses it as it is: a later run from the same path then verifies against the `a` of the
+/// first run. That happened in CI, whose cargo home outlives a clone at the same path
+/// (`generate_agent` "not found" in a `qemu-monitor-layer-gen` from before it was written).
+/// Our crates are not published, so every such directory is one of these stale copies.
+/// (The builds of those copies in the target dir are reused the same way: the caller
+/// empties its target dir.)
+pub fn forget_packaged(crates: &[&str]) -> Result<()> {
+    forget_extracted(&cargo_home(), crates)
+}
+
+fn forget_extracted(cargo_home: &Path, crates: &[&str]) -> Result<()> {
+    let Ok(registries) = fs::read_dir(cargo_home.join("registry/src")) else { return Ok(()) };
+    for registry in registries {
+        for extracted in fs::read_dir(registry?.path())? {
+            let extracted = extracted?.path();
+            let name = extracted.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let ours = crates.iter().any(|c| {
+                name.strip_prefix(c)
+                    .and_then(|v| v.strip_prefix('-'))
+                    .is_some_and(|v| v.starts_with(|ch: char| ch.is_ascii_digit()))
+            });
+            if ours {
+                fs::remove_dir_all(&extracted)
+                    .with_context(|| format!("removing {}", extracted.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn cached(caches: &[PathBuf], directory: &str) -> Option<PathBuf> {
@@ -120,4 +158,32 @@ fn fetch(missing: &[&Wrap]) -> Result<()> {
     fs::write(dir.path().join("src/lib.rs"), "")?;
     sh::step(format!("fetching {} crate(s) of QEMU's Rust with cargo", missing.len()));
     sh::run(crate::qemu::cargo().arg("fetch").current_dir(dir.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forgets_every_extracted_version_of_the_named_crates_and_nothing_else() {
+        let home = tempfile::tempdir().unwrap();
+        let src = home.path().join("registry/src");
+        let dirs = [
+            "-14cd1cce6819ff87/qemu-monitor-layer-gen-0.1.0",
+            "-22c3805da5a543b4/qemu-monitor-layer-gen-0.2.0",
+            "-22c3805da5a543b4/qemu-monitor-layer-0.1.0",
+            "index.example-1949cf8c6b5b557f/qemu-monitor-layer-gen-0.1.0",
+            "index.example-1949cf8c6b5b557f/qemu-monitor-layer-genx-0.1.0",
+            "index.example-1949cf8c6b5b557f/qemu-monitor-layer-build-0.1.0",
+            "index.example-1949cf8c6b5b557f/serde-1.0.0",
+        ];
+        for d in dirs {
+            fs::create_dir_all(src.join(d).join("src")).unwrap();
+        }
+        forget_extracted(home.path(), &["qemu-monitor-layer-gen", "qemu-monitor-layer"]).unwrap();
+        let left: Vec<bool> = dirs.iter().map(|d| src.join(d).exists()).collect();
+        assert_eq!(left, [false, false, false, false, true, true, true]);
+        // No cargo home yet: nothing to forget.
+        forget_extracted(&home.path().join("absent"), &["qemu-monitor-layer"]).unwrap();
+    }
 }

@@ -14,7 +14,8 @@ use anyhow::{Context, Result};
 use crate::qemu::{self, Layout};
 use crate::versions::PeerSource;
 use crate::{
-    BuildArgs, deps, guest, package, patches, peer, quick, reference, reproduce, series, sh, source, versions,
+    BuildArgs, crates, deps, guest, package, patches, peer, quick, reference, reproduce, series, sh, source,
+    versions,
 };
 
 #[derive(clap::Args, Debug)]
@@ -174,17 +175,22 @@ fn test_version(args: &BuildArgs, long: bool, crates: quick::Crates) -> Result<O
         sh::step(
             "the layer's crates package as published (cargo package: each built from its package, against this tree)",
         );
+        // cargo verifies each crate against the others as packaged, which it treats as
+        // registry crates: immutable, so both their extracted sources (in cargo's home) and
+        // their builds (in the target dir) from an earlier run would be reused as they are.
+        // A target dir of its own, emptied, and `crates::forget_packaged` start it clean.
+        let layer_crates = ["qemu-monitor-layer-gen", "qemu-monitor-layer-build", "qemu-monitor-layer"];
+        let target = sh::root().join("target/layer-package");
+        if target.exists() {
+            std::fs::remove_dir_all(&target).with_context(|| format!("removing {}", target.display()))?;
+        }
+        crates::forget_packaged(&layer_crates)?;
         let mut package = qemu::cargo();
-        package.current_dir(sh::root()).args([
-            "package",
-            "-p",
-            "qemu-monitor-layer-gen",
-            "-p",
-            "qemu-monitor-layer-build",
-            "-p",
-            "qemu-monitor-layer",
-            "--allow-dirty",
-        ]);
+        package.current_dir(sh::root()).arg("package");
+        for name in layer_crates {
+            package.args(["-p", name]);
+        }
+        package.arg("--allow-dirty").arg("--target-dir").arg(&target);
         qemu::cargo_env(l, &mut package);
         sh::run(&mut package)?;
         docs_without_tree(l)?;
