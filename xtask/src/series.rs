@@ -7,7 +7,8 @@
 //! `git am`; then, commit by
 //! commit, the tree is built configured **without** `--monitor-rust-lib` (as every QEMU
 //! build that does not use this project is), and again **with** it, linking the
-//! project's staticlib. Each step is an incremental ninja run in one build tree, with
+//! project's staticlib; from the commit that adds `--agent-rust-lib` on, `qemu-ga` links
+//! the guest agent's staticlib too. Each step is an incremental ninja run in one build tree, with
 //! ccache, so the whole walk costs minutes, not a rebuild per commit. At the end the
 //! tree holds the full series configured without the library: its emulator is what
 //! tests/conditional.rs checks lacks every command, and the same tree renders QEMU's
@@ -40,8 +41,9 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
     let plain =
         Plain { binary: l.build.join("qemu-system-x86_64"), qmp_manual: l.build.join("docs/qemu-qmp-ref.7") };
     let patches = l.patches()?;
-    // The walk depends on the series and on what builds the libraries: the crate's
-    // sources, its build script, the layer and its generator, the declarations.
+    // The walk depends on the series, on what builds the libraries (the crate's
+    // sources, its build script, the agent crate, the layer and its generator, the
+    // declarations) and on the walk itself.
     let mut inputs = patches.clone();
     let listed = harness::repo::project_files(
         sh::root(),
@@ -55,6 +57,7 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
             "qapi",
             "Cargo.toml",
             "Cargo.lock",
+            "xtask/src/series.rs",
         ],
     )?;
     inputs.extend(listed.iter().map(|f| sh::root().join(f)));
@@ -86,35 +89,57 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
     sh::step(format!("every prefix builds without the library ({} s)", started.elapsed().as_secs()));
     let plain_walk = started.elapsed();
 
-    // With the library: at each commit, one built from exactly the declarations the
+    // With the libraries: at each commit, ones built from exactly the declarations the
     // tree has by then (a library for the whole series cannot link into a tree that
-    // declares less: it calls an event, or defines a handler, the tree lacks). It
-    // stands at one path, so meson is configured once and each build relinks.
-    let lib = l.dir.join("lib/libqemu_hello_rs.a");
-    qemu::empty_archive(&lib)?;
-    set_lib(&l, Some(&lib))?;
+    // declares less: it calls an event, or defines a handler, the tree lacks). Each
+    // stands at one path, so meson is configured once for it and each build relinks. The
+    // guest agent's library joins at the commit that adds its option.
+    let monitor = Library::monitor(&l);
+    let agent = Library::agent(&l);
+    qemu::empty_archive(&monitor.archive)?;
+    qemu::empty_archive(&agent.archive)?;
+    set_option(&l, monitor.option, Some(&monitor.archive))?;
+    let mut agent_linked = false;
     for (i, (commit, subject)) in commits.iter().enumerate() {
         checkout(&l, commit)?;
-        let declared = applied_declarations(&l)?;
-        sh::step(format!(
-            "[{}/{}] builds with --monitor-rust-lib ({}): {subject}",
-            i + 1,
-            commits.len(),
-            if declared.is_empty() { "an empty library".to_string() } else { declared.join(", ") }
-        ));
-        qemu::ninja(&l, &qemu::HEADERS, "ninja-series-headers.log")?;
-        subset_staticlib(&l, &declared, &lib)?;
+        let mut headers = qemu::HEADERS.to_vec();
+        let mut linked = vec![(&monitor, monitor.applied(&l)?)];
+        if has_option(&l, agent.option)? {
+            if !agent_linked {
+                set_option(&l, agent.option, Some(&agent.archive))?;
+                agent_linked = true;
+            }
+            headers.push(qemu::AGENT_HEADER);
+            linked.push((&agent, agent.applied(&l)?));
+        }
+        let what: Vec<String> = linked
+            .iter()
+            .map(|(lib, declared)| {
+                let has =
+                    if declared.is_empty() { "an empty library".to_string() } else { declared.join(", ") };
+                format!("--{} ({has})", lib.option.replace('_', "-"))
+            })
+            .collect();
+        sh::step(format!("[{}/{}] builds with {}: {subject}", i + 1, commits.len(), what.join(" and ")));
+        qemu::ninja(&l, &headers, "ninja-series-headers.log")?;
+        for (lib, declared) in &linked {
+            lib.subset(&l, declared)?;
+        }
         build_all(&l)?;
     }
+    if !agent_linked {
+        bail!("no commit of the series adds the {} option, yet the project has agent/", agent.option);
+    }
     sh::step(format!(
-        "every prefix builds with the library ({} s)",
+        "every prefix builds with the libraries ({} s)",
         (started.elapsed() - plain_walk).as_secs()
     ));
 
     // Back to the full series without the library, and QEMU's QMP reference manual.
     let (last, _) = commits.last().context("the series has no commits")?;
     checkout(&l, last)?;
-    set_lib(&l, None)?;
+    set_option(&l, monitor.option, None)?;
+    set_option(&l, agent.option, None)?;
     build_all(&l)?;
     sh::step("rendering QEMU's QMP reference manual (--enable-docs, Debian's Sphinx)");
     qemu::ninja(&l, &["docs/qemu-qmp-ref.7"], "ninja-docs.log")?;
@@ -165,87 +190,168 @@ fn build_all(l: &Layout) -> Result<()> {
     qemu::ninja(l, &targets.iter().map(String::as_str).collect::<Vec<_>>(), "ninja-series.log")
 }
 
-/// The declaration files of `qapi/` whose entries the tree at HEAD has: a schema file
-/// when `qapi/misc.json` has its first definition, an HMP file when its hx file names its
-/// handler.
-fn applied_declarations(l: &Layout) -> Result<Vec<String>> {
-    let misc = fs::read_to_string(l.src.join("qapi/misc.json"))?;
-    let hx = fs::read_to_string(l.src.join("hmp-commands.hx"))?;
-    let info_hx = fs::read_to_string(l.src.join("hmp-commands-info.hx"))?;
-    let mut out = Vec::new();
-    for entry in fs::read_dir(sh::root().join("qapi"))? {
-        let path = entry?.path();
-        let file = path.file_name().context("declaration name")?.to_string_lossy().into_owned();
-        if !file.ends_with(".json") {
-            continue;
-        }
-        let text = fs::read_to_string(&path)?;
-        // Its first definition (an include of QEMU's module is not one: another file
-        // may have brought the same include in earlier).
-        let first = text
-            .lines()
-            .filter(|line| !line.starts_with("{ 'include'"))
-            .find_map(|line| line.strip_prefix("{ "))
-            .and_then(|rest| rest.split(',').next())
-            .with_context(|| format!("{} declares nothing", path.display()))?;
-        if misc.contains(first) {
-            out.push(file);
-        }
-    }
-    for e in qemu_monitor_layer_gen::hx::read_dir(sh::root()).map_err(anyhow::Error::msg)? {
-        let table = if e.info { &info_hx } else { &hx };
-        if table.contains(&e.cmd) {
-            out.push(e.file.trim_start_matches("qapi/").to_string());
-        }
-    }
-    out.sort();
-    Ok(out)
+/// A library of commands the series links: the monitor's (`qapi/`, `src/commands/`) or
+/// the guest agent's (`agent/qapi/`, `agent/src/commands/`).
+struct Library {
+    /// The crate's directory in the project ("" for the monitor's, the root crate).
+    dir: &'static str,
+    package: String,
+    /// Its meson option.
+    option: &'static str,
+    /// Where the walk keeps it for the tree: the path the option names.
+    archive: PathBuf,
+    /// The tree's schema file its declarations are added to.
+    schema: &'static str,
 }
 
-/// Builds the staticlib from a copy of the project that keeps only the `declared` files
-/// of `qapi/` (and the command functions they name), against this tree, into `dest`; an
-/// empty archive when nothing is declared yet.
-fn subset_staticlib(l: &Layout, declared: &[String], dest: &Path) -> Result<()> {
-    if !declared.iter().any(|d| d.ends_with(".json")) {
-        fs::remove_file(dest).ok();
-        return qemu::empty_archive(dest);
-    }
-    let copy = l.dir.join("crate");
-    if copy.exists() {
-        fs::remove_dir_all(&copy)?;
-    }
-    fs::create_dir_all(&copy)?;
-    harness::repo::copy_project(sh::root(), &copy)?;
-    for entry in fs::read_dir(copy.join("qapi"))? {
-        let path = entry?.path();
-        let file = path.file_name().context("declaration name")?.to_string_lossy().into_owned();
-        if declared.contains(&file) {
-            continue;
-        }
-        fs::remove_file(&path)?;
-        if let Some(stem) = file.strip_suffix(".json") {
-            let function = copy.join("src/commands").join(format!("{}.rs", stem.replace('-', "_")));
-            fs::remove_file(&function).with_context(|| format!("{} is missing", function.display()))?;
+impl Library {
+    fn monitor(l: &Layout) -> Self {
+        Library {
+            dir: "",
+            package: "qemu-hello-rs".into(),
+            option: "monitor_rust_lib",
+            archive: l.dir.join("lib/libqemu_hello_rs.a"),
+            schema: "qapi/misc.json",
         }
     }
-    let mut cmd = qemu::cargo();
-    cmd.current_dir(&copy)
-        .args(["build", "--release", "--lib", "--package", "qemu-hello-rs", "--target-dir"])
-        .arg(l.dir.join("cargo"));
-    qemu::cargo_env(l, &mut cmd);
-    sh::run(&mut cmd)?;
-    fs::copy(l.dir.join("cargo/release/libqemu_hello_rs.a"), dest)?;
-    Ok(())
+
+    fn agent(l: &Layout) -> Self {
+        Library {
+            dir: "agent",
+            package: "qemu-hello-agent".into(),
+            option: "agent_rust_lib",
+            archive: l.dir.join("lib/libqemu_hello_agent.a"),
+            schema: "qga/qapi-schema.json",
+        }
+    }
+
+    fn project(&self, root: &Path) -> PathBuf {
+        if self.dir.is_empty() { root.to_path_buf() } else { root.join(self.dir) }
+    }
+
+    /// Its declaration files whose entries the tree at HEAD has: a schema file when the
+    /// tree's schema has its first definition, an HMP file (the monitor's) when its hx
+    /// file names its handler.
+    fn applied(&self, l: &Layout) -> Result<Vec<String>> {
+        let schema = fs::read_to_string(l.src.join(self.schema))?;
+        let mut out = Vec::new();
+        for entry in fs::read_dir(self.project(sh::root()).join("qapi"))? {
+            let path = entry?.path();
+            let file = path.file_name().context("declaration name")?.to_string_lossy().into_owned();
+            if !file.ends_with(".json") {
+                continue;
+            }
+            let text = fs::read_to_string(&path)?;
+            // Its first definition (an include of QEMU's module is not one: another file
+            // may have brought the same include in earlier).
+            let first = text
+                .lines()
+                .filter(|line| !line.starts_with("{ 'include'"))
+                .find_map(definition_head)
+                .with_context(|| format!("{} declares nothing", path.display()))?;
+            if schema.contains(&first) {
+                out.push(file);
+            }
+        }
+        if self.dir.is_empty() {
+            let hx = fs::read_to_string(l.src.join("hmp-commands.hx"))?;
+            let info_hx = fs::read_to_string(l.src.join("hmp-commands-info.hx"))?;
+            for e in qemu_monitor_layer_gen::hx::read_dir(sh::root()).map_err(anyhow::Error::msg)? {
+                let table = if e.info { &info_hx } else { &hx };
+                if table.contains(&e.cmd) {
+                    out.push(e.file.trim_start_matches("qapi/").to_string());
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Builds the library from a copy of the project that keeps only the `declared` files
+    /// of its `qapi/` (and the command functions they name), against this tree, into its
+    /// archive; an empty archive when nothing is declared yet.
+    fn subset(&self, l: &Layout, declared: &[String]) -> Result<()> {
+        if !declared.iter().any(|d| d.ends_with(".json")) {
+            fs::remove_file(&self.archive).ok();
+            return qemu::empty_archive(&self.archive);
+        }
+        let copy = l.dir.join("crate");
+        if copy.exists() {
+            fs::remove_dir_all(&copy)?;
+        }
+        fs::create_dir_all(&copy)?;
+        harness::repo::copy_project(sh::root(), &copy)?;
+        let project = self.project(&copy);
+        for entry in fs::read_dir(project.join("qapi"))? {
+            let path = entry?.path();
+            let file = path.file_name().context("declaration name")?.to_string_lossy().into_owned();
+            if declared.contains(&file) {
+                continue;
+            }
+            fs::remove_file(&path)?;
+            if let Some(stem) = file.strip_suffix(".json") {
+                let function = project.join("src/commands").join(format!("{}.rs", stem.replace('-', "_")));
+                fs::remove_file(&function).with_context(|| format!("{} is missing", function.display()))?;
+            }
+        }
+        let mut cmd = qemu::cargo();
+        cmd.current_dir(&project)
+            .args(["build", "--release", "--lib", "--package", &self.package, "--target-dir"])
+            .arg(l.dir.join("cargo"));
+        qemu::cargo_env(l, &mut cmd);
+        sh::run(&mut cmd)?;
+        let built = self.archive.file_name().context("archive name")?;
+        fs::copy(l.dir.join("cargo/release").join(built), &self.archive)?;
+        Ok(())
+    }
 }
 
 fn checkout(l: &Layout, commit: &str) -> Result<()> {
     source::git(&l.src, &["checkout", "-q", "--detach", commit])
 }
 
-/// Configures the tree with the library (which CONFIG_MONITOR_RUST_LIB follows) or without.
-fn set_lib(l: &Layout, lib: Option<&Path>) -> Result<()> {
+/// The head of the definition a line begins, as the series writes it into the tree's
+/// schema: `{ 'command': 'guest-hello-panic' }` is `{ 'command': 'guest-hello-panic'`
+/// (the series adds an `'if'` after it, so what follows the name differs).
+fn definition_head(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("{ '")?;
+    let (kind, rest) = rest.split_once("': '")?;
+    let (name, _) = rest.split_once('\'')?;
+    Some(format!("{{ '{kind}': '{name}'"))
+}
+
+/// Configures the tree with a library (which `CONFIG_MONITOR_RUST_LIB` or
+/// `CONFIG_AGENT_RUST_LIB` follows) or without.
+fn set_option(l: &Layout, option: &str, lib: Option<&Path>) -> Result<()> {
     let value = lib.map(|p| p.display().to_string()).unwrap_or_default();
     let mut cmd = tools::built(l.venv.join("bin/meson"));
-    cmd.arg("configure").arg(&l.build).arg(format!("-Dmonitor_rust_lib={value}"));
+    cmd.arg("configure").arg(&l.build).arg(format!("-D{option}={value}"));
     sh::run_logged(&mut cmd, &l.dir.join("meson-configure.log"), 1)
+}
+
+/// Whether the tree at HEAD has the meson option.
+fn has_option(l: &Layout, option: &str) -> Result<bool> {
+    let options = fs::read_to_string(l.src.join("meson_options.txt"))?;
+    Ok(options.contains(&format!("option('{option}'")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::definition_head;
+
+    #[test]
+    fn a_definition_head_ends_with_its_name() {
+        for (line, head) in [
+            ("{ 'command': 'guest-hello-panic' }", Some("{ 'command': 'guest-hello-panic'")),
+            (
+                "{ 'command': 'hello-world', 'data': { '*message': 'str' } }",
+                Some("{ 'command': 'hello-world'"),
+            ),
+            ("{ 'struct': 'HelloVmCpu',", Some("{ 'struct': 'HelloVmCpu'")),
+            ("#     -> { 'execute': 'x' }", None),
+            ("  'data': { 'message': 'str' } }", None),
+        ] {
+            assert_eq!(definition_head(line).as_deref(), head, "{line}");
+        }
+    }
 }
