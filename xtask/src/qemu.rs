@@ -129,9 +129,9 @@ impl Layout {
     /// `agent_rust_lib` option.
     pub fn agent_staticlib(&self) -> Option<PathBuf> {
         let (_, lib) = agent_package()?;
-        let options = fs::read_to_string(self.src.join("meson_options.txt")).unwrap_or_default();
-        (matches!(self.flavor, Flavor::Rust | Flavor::Package) && options.contains("option('agent_rust_lib'"))
-            .then(|| self.cargo_target.join("release").join(format!("lib{lib}.a")))
+        (matches!(self.flavor, Flavor::Rust | Flavor::Package)
+            && has_meson_option(&self.src, "agent_rust_lib").unwrap_or(false))
+        .then(|| self.cargo_target.join("release").join(format!("lib{lib}.a")))
     }
 
     /// The staticlib linked into it.
@@ -365,7 +365,6 @@ fn ccache_env(cmd: &mut Command) -> &mut Command {
 /// are added when the tree's own `configure` or `meson_options.txt` offers them.
 fn configure_args(l: &Layout) -> Result<Vec<String>> {
     let configure = fs::read_to_string(l.src.join("configure"))?;
-    let options = fs::read_to_string(l.src.join("meson_options.txt"))?;
     let firmware = FIRMWARE_DIRS.join(":");
     let mut args = vec![
         "--cc=ccache cc".to_string(),
@@ -419,10 +418,18 @@ fn configure_args(l: &Layout) -> Result<Vec<String>> {
     // Absolute firmware and data paths (QEMU >= 8.0), so the installed binary finds
     // Debian's SeaBIOS and iPXE ROMs wherever it runs from, libvirt included. Older
     // releases resolve them relative to the installed binary, which works as well.
-    if options.contains("option('relocatable'") {
+    if has_meson_option(&l.src, "relocatable")? {
         args.push("--disable-relocatable".into());
     }
     Ok(args)
+}
+
+/// Whether the tree `src` offers the meson option `name` (its `meson_options.txt`
+/// declares `option('<name>'`): the series adds some, and releases differ in others.
+pub fn has_meson_option(src: &Path, name: &str) -> Result<bool> {
+    let path = src.join("meson_options.txt");
+    let options = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(options.contains(&format!("option('{name}'")))
 }
 
 /// The Debian version a tree unpacked from Debian's source package is, from the first

@@ -104,7 +104,7 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
         checkout(&l, commit)?;
         let mut headers = qemu::HEADERS.to_vec();
         let mut linked = vec![(&monitor, monitor.applied(&l)?)];
-        if has_option(&l, agent.option)? {
+        if qemu::has_meson_option(&l.src, agent.option)? {
             if !agent_linked {
                 set_option(&l, agent.option, Some(&agent.archive))?;
                 agent_linked = true;
@@ -122,9 +122,7 @@ pub fn check(v: &'static crate::versions::Version, args: &BuildArgs) -> Result<P
             .collect();
         sh::step(format!("[{}/{}] builds with {}: {subject}", i + 1, commits.len(), what.join(" and ")));
         qemu::ninja(&l, &headers, "ninja-series-headers.log")?;
-        for (lib, declared) in &linked {
-            lib.subset(&l, declared)?;
-        }
+        build_subsets(&l, &linked)?;
         build_all(&l)?;
     }
     if !agent_linked {
@@ -195,7 +193,7 @@ fn build_all(l: &Layout) -> Result<()> {
 struct Library {
     /// The crate's directory in the project ("" for the monitor's, the root crate).
     dir: &'static str,
-    package: String,
+    package: &'static str,
     /// Its meson option.
     option: &'static str,
     /// Where the walk keeps it for the tree: the path the option names.
@@ -208,7 +206,7 @@ impl Library {
     fn monitor(l: &Layout) -> Self {
         Library {
             dir: "",
-            package: "qemu-hello-rs".into(),
+            package: "qemu-hello-rs",
             option: "monitor_rust_lib",
             archive: l.dir.join("lib/libqemu_hello_rs.a"),
             schema: "qapi/misc.json",
@@ -218,7 +216,7 @@ impl Library {
     fn agent(l: &Layout) -> Self {
         Library {
             dir: "agent",
-            package: "qemu-hello-agent".into(),
+            package: "qemu-hello-agent",
             option: "agent_rust_lib",
             archive: l.dir.join("lib/libqemu_hello_agent.a"),
             schema: "qga/qapi-schema.json",
@@ -267,21 +265,15 @@ impl Library {
         Ok(out)
     }
 
-    /// Builds the library from a copy of the project that keeps only the `declared` files
-    /// of its `qapi/` (and the command functions they name), against this tree, into its
-    /// archive; an empty archive when nothing is declared yet.
-    fn subset(&self, l: &Layout, declared: &[String]) -> Result<()> {
-        if !declared.iter().any(|d| d.ends_with(".json")) {
-            fs::remove_file(&self.archive).ok();
-            return qemu::empty_archive(&self.archive);
-        }
-        let copy = l.dir.join("crate");
-        if copy.exists() {
-            fs::remove_dir_all(&copy)?;
-        }
-        fs::create_dir_all(&copy)?;
-        harness::repo::copy_project(sh::root(), &copy)?;
-        let project = self.project(&copy);
+    /// Whether the commit declares any of its commands: else its archive is empty.
+    fn declares(declared: &[String]) -> bool {
+        declared.iter().any(|d| d.ends_with(".json"))
+    }
+
+    /// Removes from the project's copy `copy` the files of its `qapi/` that are not
+    /// `declared`, and the command functions they name.
+    fn prune(&self, copy: &Path, declared: &[String]) -> Result<()> {
+        let project = self.project(copy);
         for entry in fs::read_dir(project.join("qapi"))? {
             let path = entry?.path();
             let file = path.file_name().context("declaration name")?.to_string_lossy().into_owned();
@@ -294,9 +286,14 @@ impl Library {
                 fs::remove_file(&function).with_context(|| format!("{} is missing", function.display()))?;
             }
         }
+        Ok(())
+    }
+
+    /// Builds the library from the pruned copy, against this tree, into its archive.
+    fn build(&self, l: &Layout, copy: &Path) -> Result<()> {
         let mut cmd = qemu::cargo();
-        cmd.current_dir(&project)
-            .args(["build", "--release", "--lib", "--package", &self.package, "--target-dir"])
+        cmd.current_dir(self.project(copy))
+            .args(["build", "--release", "--lib", "--package", self.package, "--target-dir"])
             .arg(l.dir.join("cargo"));
         qemu::cargo_env(l, &mut cmd);
         sh::run(&mut cmd)?;
@@ -304,6 +301,36 @@ impl Library {
         fs::copy(l.dir.join("cargo/release").join(built), &self.archive)?;
         Ok(())
     }
+}
+
+/// Builds each library from one copy of the project that keeps only the files of its
+/// `qapi/` the commit declares (and the command functions they name); an empty archive
+/// for a library that declares nothing yet.
+fn build_subsets(l: &Layout, linked: &[(&Library, Vec<String>)]) -> Result<()> {
+    for (lib, declared) in linked {
+        if !Library::declares(declared) {
+            fs::remove_file(&lib.archive).ok();
+            qemu::empty_archive(&lib.archive)?;
+        }
+    }
+    if !linked.iter().any(|(_, declared)| Library::declares(declared)) {
+        return Ok(());
+    }
+    let copy = l.dir.join("crate");
+    if copy.exists() {
+        fs::remove_dir_all(&copy)?;
+    }
+    fs::create_dir_all(&copy)?;
+    harness::repo::copy_project(sh::root(), &copy)?;
+    for (lib, declared) in linked {
+        lib.prune(&copy, declared)?;
+    }
+    for (lib, declared) in linked {
+        if Library::declares(declared) {
+            lib.build(l, &copy)?;
+        }
+    }
+    Ok(())
 }
 
 fn checkout(l: &Layout, commit: &str) -> Result<()> {
@@ -327,12 +354,6 @@ fn set_option(l: &Layout, option: &str, lib: Option<&Path>) -> Result<()> {
     let mut cmd = tools::built(l.venv.join("bin/meson"));
     cmd.arg("configure").arg(&l.build).arg(format!("-D{option}={value}"));
     sh::run_logged(&mut cmd, &l.dir.join("meson-configure.log"), 1)
-}
-
-/// Whether the tree at HEAD has the meson option.
-fn has_option(l: &Layout, option: &str) -> Result<bool> {
-    let options = fs::read_to_string(l.src.join("meson_options.txt"))?;
-    Ok(options.contains(&format!("option('{option}'")))
 }
 
 #[cfg(test)]
